@@ -1,0 +1,47 @@
+// A small fixed thread pool with a blocking parallel_for. Results must never depend on the thread count:
+// callers derive randomness from the item index, never from the worker.
+#pragma once
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace strata {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads = 0);  // 0: hardware concurrency
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(i) for i in [0, n), items handed out dynamically; the calling thread takes part.
+  // The first exception thrown by fn is rethrown after all items finish.
+  void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
+
+  // Calls fn(begin, end) on about size() contiguous chunks of [0, n) (static partition).
+  void parallel_chunks(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn);
+
+ private:
+  void worker_loop();
+  void run_items();
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_work_, cv_done_;
+  const std::function<void(std::size_t)>* job_ = nullptr;
+  std::size_t job_n_ = 0, next_ = 0, done_ = 0;
+  std::size_t generation_ = 0;
+  int busy_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+// Threads to use when the user gave none: STRATA_THREADS, else hardware concurrency.
+int default_threads();
+
+}  // namespace strata
