@@ -1,0 +1,127 @@
+// Shared CLI flags and helpers.
+#include "cli/common.h"
+
+#include <iostream>
+#include <map>
+
+#include "strata/core/error.h"
+#include "strata/hier/gmm.h"
+
+namespace strata::cli {
+
+void add_data_flags(CLI::App* sub, DataFlags& f) {
+  sub->add_option("--label-column", f.label_column, "CSV: name of the label column (default: 'label', else the last)");
+  sub->add_option("--missing", f.missing, "CSV: what to do with empty cells: refuse|mean|zero")
+      ->check(CLI::IsMember({"refuse", "mean", "zero"}))
+      ->default_val("refuse");
+  sub->add_option("--labels", f.labels, ".npy data: labels from a .npy (integers) or .txt (one per line) file");
+}
+
+data::Dataset load_dataset(const std::string& spec, const DataFlags& f) {
+  data::LoadOptions o;
+  o.label_column = f.label_column;
+  o.labels_path = f.labels;
+  o.missing = f.missing == "mean" ? data::Missing::kMean : f.missing == "zero" ? data::Missing::kZero
+                                                                                : data::Missing::kRefuse;
+  data::Dataset ds = data::load(spec, o);
+  progress(cat("read ", spec, ": ", ds.n, " examples, ", ds.d, " features, ", ds.num_classes(), " classes"));
+  return ds;
+}
+
+void add_learner_flags(CLI::App* sub, LearnerFlags& f) {
+  sub->add_option("--learner", f.learner, "base learner at every node: forest|logistic")
+      ->check(CLI::IsMember({"forest", "logistic"}))
+      ->default_val("forest");
+  sub->add_option("--trees", f.trees, "forest: trees per node model")->check(CLI::PositiveNumber)->default_val(100);
+  sub->add_option("--max-depth", f.max_depth, "forest: maximum tree depth (0: unlimited)")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(0);
+  sub->add_option("--min-samples-leaf", f.min_samples_leaf, "forest: minimum examples per leaf")
+      ->check(CLI::PositiveNumber)
+      ->default_val(1);
+  sub->add_flag("--honest", f.honest, "forest: honest trees (split on one half, estimate leaves on the other)");
+  sub->add_option("--l2", f.l2, "logistic: L2 penalty")->check(CLI::NonNegativeNumber)->default_val(1e-4);
+  sub->add_option("--threads", f.threads, "worker threads (0: all cores); results do not depend on it")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(0);
+}
+
+hier::LearnerConfig learner_config(const LearnerFlags& f, std::uint64_t seed) {
+  hier::LearnerConfig c;
+  c.kind = f.learner;
+  c.forest.n_trees = f.trees;
+  c.forest.max_depth = f.max_depth;
+  c.forest.min_samples_leaf = f.min_samples_leaf;
+  c.forest.honest = f.honest;
+  c.forest.seed = seed;
+  c.forest.threads = f.threads;
+  c.logistic.l2 = f.l2;
+  c.logistic.threads = f.threads;
+  return c;
+}
+
+void add_induce_flags(CLI::App* sub, InduceFlags& f) {
+  auto& c = f.cfg;
+  sub->add_option("--method", c.method, "class-conditional representation: means|mmd|tasksim")
+      ->check(CLI::IsMember({"means", "mmd", "tasksim"}))
+      ->default_val("means");
+  sub->add_option("--embed", c.embed, "embedding: none|cmds|ase")
+      ->check(CLI::IsMember({"none", "cmds", "ase"}))
+      ->default_val("cmds");
+  sub->add_option("--cluster", c.cluster, "clustering: gmm|agglomerative|kmeans")
+      ->check(CLI::IsMember({"gmm", "agglomerative", "kmeans"}))
+      ->default_val("gmm");
+  sub->add_option("--linkage", c.linkage, "agglomerative linkage: average|ward|single|complete")
+      ->check(CLI::IsMember({"average", "ward", "single", "complete"}))
+      ->default_val("average");
+  sub->add_option("--k-min", c.k_min, "smallest number of groups")->check(CLI::PositiveNumber)->default_val(2);
+  sub->add_option("--k-max", c.k_max, "largest number of groups (0: max(2, classes/2))")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(0);
+  sub->add_option("--dims", c.dims, "embedding dimensions (0: profile-likelihood elbow)")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(0);
+  sub->add_option("--pca", c.pca_dims, "means: project to this many principal components first (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(0);
+  sub->add_option("--negatives", c.negatives, "tasksim: random third classes per pair")
+      ->check(CLI::PositiveNumber)
+      ->default_val(5);
+  sub->add_option("--covariance", f.covariances, "gmm covariance types to try (default: all four)")
+      ->check(CLI::IsMember({"spherical", "diag", "tied", "full"}));
+}
+
+hier::InduceConfig induce_config(const InduceFlags& f, std::uint64_t seed, int threads) {
+  hier::InduceConfig c = f.cfg;
+  if (!f.covariances.empty()) {
+    c.covariances.clear();
+    for (const auto& s : f.covariances) c.covariances.push_back(hier::parse_covariance(s));
+  }
+  c.seed = seed;
+  c.threads = threads;
+  hier::validate(c);
+  return c;
+}
+
+void progress(const std::string& msg) { std::cerr << "strata: " << msg << std::endl; }
+
+std::vector<int> labels_for_model(const data::Dataset& ds, const std::vector<std::string>& model_classes) {
+  std::map<std::string, int> id;
+  for (int c = 0; c < static_cast<int>(model_classes.size()); ++c) id[model_classes[c]] = c;
+  std::vector<int> map_ids(ds.classes.size(), -1);
+  for (std::size_t c = 0; c < ds.classes.size(); ++c) {
+    auto it = id.find(ds.classes[c]);
+    map_ids[c] = it == id.end() ? -1 : it->second;
+  }
+  std::vector<int> out(ds.n);
+  for (std::size_t i = 0; i < ds.n; ++i) {
+    int m = map_ids[static_cast<std::size_t>(ds.y[i])];
+    if (m < 0)
+      bad_input(ds.source, ": example ", i + 1, " has label '", ds.classes[static_cast<std::size_t>(ds.y[i])],
+                "', which the model never saw (model classes: ", model_classes.size(), ")");
+    out[i] = m;
+  }
+  return out;
+}
+
+}  // namespace strata::cli

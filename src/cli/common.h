@@ -1,0 +1,56 @@
+// Flags and helpers shared by the hierarchy subcommands: data-reader flags, learner flags, induction flags,
+// progress on stderr, and mapping a data set's labels onto a fitted model's classes.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "strata/data/dataset.h"
+#include "strata/hier/classifier.h"
+#include "strata/hier/induce.h"
+
+namespace strata::cli {
+
+struct DataFlags {
+  std::string label_column;
+  std::string missing = "refuse";
+  std::string labels;
+};
+void add_data_flags(CLI::App* sub, DataFlags& f);
+data::Dataset load_dataset(const std::string& spec, const DataFlags& f);
+
+struct LearnerFlags {
+  std::string learner = "forest";
+  int trees = 100;
+  int max_depth = 0;
+  int min_samples_leaf = 1;
+  bool honest = false;
+  double l2 = 1e-4;
+  int threads = 0;
+};
+void add_learner_flags(CLI::App* sub, LearnerFlags& f);
+hier::LearnerConfig learner_config(const LearnerFlags& f, std::uint64_t seed);
+
+struct InduceFlags {
+  hier::InduceConfig cfg;
+  std::vector<std::string> covariances;
+};
+void add_induce_flags(CLI::App* sub, InduceFlags& f);
+hier::InduceConfig induce_config(const InduceFlags& f, std::uint64_t seed, int threads);
+
+// "strata: message" on stderr.
+void progress(const std::string& msg);
+
+// The data set's labels as class ids of `model_classes` (matched by name). A label the model never saw is bad
+// input naming the data source and the label.
+std::vector<int> labels_for_model(const data::Dataset& ds, const std::vector<std::string>& model_classes);
+
+// Subcommand registration, one per file.
+void register_induce(CLI::App& app);
+void register_fit(CLI::App& app);
+void register_predict(CLI::App& app);
+void register_evaluate(CLI::App& app);
+void register_compare(CLI::App& app);
+void register_simulate(CLI::App& app);
+
+}  // namespace strata::cli

@@ -1,0 +1,59 @@
+// strata compare: flat (matched resources) vs induced vs random vs true tree, over several seeds.
+#include <iostream>
+#include <memory>
+
+#include "cli/common.h"
+#include "strata/core/error.h"
+#include "strata/core/label_tree.h"
+#include "strata/hier/experiment.h"
+
+namespace strata::cli {
+
+namespace {
+struct CompareArgs {
+  std::string train, test, true_tree, json, svg;
+  DataFlags data;
+  LearnerFlags learner;
+  InduceFlags induce;
+  std::size_t per_class = 0;
+  int seeds = 10;
+  std::uint64_t seed = 0;
+};
+}  // namespace
+
+void register_compare(CLI::App& app) {
+  auto a = std::make_shared<CompareArgs>();
+  CLI::App* sub =
+      app.add_subcommand("compare", "compare flat, induced-tree, random-tree (and true-tree) classifiers");
+  sub->add_option("--train", a->train, "training data spec")->required();
+  sub->add_option("--test", a->test, "test data spec")->required();
+  add_data_flags(sub, a->data);
+  add_learner_flags(sub, a->learner);
+  add_induce_flags(sub, a->induce);
+  sub->add_option("--per-class", a->per_class, "subsample this many training examples per class, per seed (0: all)");
+  sub->add_option("--seeds", a->seeds, "replicates (different subsamples and model seeds)")
+      ->check(CLI::PositiveNumber)
+      ->default_val(10);
+  sub->add_option("--seed", a->seed, "base random seed")->default_val(0);
+  sub->add_option("--true-tree", a->true_tree, "a known label tree (JSON) to compare against");
+  sub->add_option("--json", a->json, "write the results as JSON");
+  sub->add_option("--svg", a->svg, "draw the tree induced with the first seed as SVG");
+  sub->callback([a] {
+    hier::CompareConfig cfg;
+    cfg.learner = learner_config(a->learner, a->seed);
+    cfg.induce = induce_config(a->induce, a->seed, a->learner.threads);
+    cfg.per_class = a->per_class;
+    cfg.seeds = a->seeds;
+    cfg.seed = a->seed;
+    cfg.threads = a->learner.threads;
+    if (!a->true_tree.empty()) cfg.true_tree = LabelTree::load(a->true_tree);
+    data::Dataset train = load_dataset(a->train, a->data);
+    data::Dataset test = load_dataset(a->test, a->data);
+    hier::CompareResult r = hier::run_compare(train, test, cfg, progress);
+    std::cout << r.to_table();
+    if (!a->json.empty()) write_file_atomic(a->json, r.to_json());
+    if (!a->svg.empty() && !r.induced_trees.empty()) write_file_atomic(a->svg, r.induced_trees[0].to_svg());
+  });
+}
+
+}  // namespace strata::cli

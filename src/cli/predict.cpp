@@ -1,0 +1,66 @@
+// strata predict: class predictions (and probabilities) of a saved model for a data set, as CSV.
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/common.h"
+#include "strata/core/error.h"
+#include "strata/core/label_tree.h"
+#include "strata/hier/hierarchical.h"
+#include "strata/hier/metrics.h"
+
+namespace strata::cli {
+
+namespace {
+struct PredictArgs {
+  std::string model, data, out;
+  DataFlags flags;
+  bool proba = false;
+};
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+}  // namespace
+
+void register_predict(CLI::App& app) {
+  auto a = std::make_shared<PredictArgs>();
+  CLI::App* sub = app.add_subcommand("predict", "predict classes with a saved model; write CSV");
+  sub->add_option("--model", a->model, "model file from strata fit")->required();
+  sub->add_option("--data", a->data, "data spec to predict")->required();
+  add_data_flags(sub, a->flags);
+  sub->add_flag("--proba", a->proba, "also write one probability column per class (sorted class order)");
+  sub->add_option("--out", a->out, "predictions CSV to write")->required();
+  sub->callback([a] {
+    hier::HierarchicalClassifier clf = hier::HierarchicalClassifier::load(a->model);
+    data::Dataset ds = load_dataset(a->data, a->flags);
+    if (ds.d != clf.num_features())
+      bad_input(a->data, ": ", ds.d, " features, but the model ", a->model, " was fitted on ", clf.num_features());
+    const std::size_t K = clf.classes().size();
+    std::vector<float> proba(ds.n * K);  // (n, K)
+    clf.predict_proba(ds.x.data(), ds.n, ds.d, proba.data());
+    std::vector<int> pred = clf.predict(ds.x.data(), ds.n, ds.d);
+    std::ostringstream os;
+    os << "row,predicted,label";
+    if (a->proba)
+      for (const auto& c : clf.classes()) os << "," << csv_field("p_" + c);
+    os << "\n" << std::setprecision(6);
+    for (std::size_t i = 0; i < ds.n; ++i) {
+      os << i << "," << csv_field(clf.classes()[pred[i]]) << "," << csv_field(ds.classes[ds.y[i]]);
+      if (a->proba)
+        for (std::size_t k = 0; k < K; ++k) os << "," << proba[i * K + k];
+      os << "\n";
+    }
+    write_file_atomic(a->out, os.str());
+    std::size_t agree = 0;
+    for (std::size_t i = 0; i < ds.n; ++i) agree += clf.classes()[pred[i]] == ds.classes[ds.y[i]];
+    std::cout << "predicted " << ds.n << " examples (accuracy against the data's labels " << std::fixed
+              << std::setprecision(4) << static_cast<double>(agree) / ds.n << "); wrote " << a->out << "\n";
+  });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,302 @@
+// compare and simulate: the experiments that show when a hierarchical classifier beats a flat one.
+#include "strata/hier/experiment.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "strata/core/error.h"
+#include "strata/core/rng.h"
+#include "strata/hier/baselines.h"
+#include "strata/hier/hierarchical.h"
+#include "strata/io/svg_plot.h"
+
+namespace strata::hier {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Fits a hierarchical classifier on `train` with `tree` and returns (test accuracy, fit seconds).
+std::pair<double, double> fit_and_score(const data::Dataset& train, const data::Dataset& test, const LabelTree& tree,
+                                        const LearnerConfig& learner, std::uint64_t seed, int threads) {
+  HierarchicalConfig hc;
+  hc.learner = learner;
+  hc.seed = seed;
+  hc.threads = threads;
+  HierarchicalClassifier clf(hc);
+  auto t0 = std::chrono::steady_clock::now();
+  clf.fit(train, tree);
+  double secs = seconds_since(t0);
+  std::vector<int> pred = clf.predict(test.x.data(), test.n, test.d);
+  std::vector<int> truth(test.y.begin(), test.y.end());
+  return {accuracy(truth, pred), secs};
+}
+
+}  // namespace
+
+CompareResult run_compare(const data::Dataset& train_all, const data::Dataset& test, const CompareConfig& cfg,
+                          const ProgressFn& progress) {
+  if (cfg.seeds < 1) bad_input("--seeds: expected >= 1, found ", cfg.seeds);
+  if (test.d != train_all.d)
+    bad_input(test.source, ": test data has ", test.d, " features, training data ", train_all.d);
+  if (test.classes != train_all.classes)
+    bad_input(test.source, ": test classes differ from the training classes of ", train_all.source);
+  if (cfg.true_tree && cfg.true_tree->class_names != train_all.classes) {
+    // Accept a tree whose class list is a permutation of the data's classes; refuse otherwise.
+    std::vector<std::string> a = cfg.true_tree->class_names, b = train_all.classes;
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    if (a != b) bad_input("--true-tree: its classes do not match the classes of ", train_all.source);
+  }
+  std::optional<LabelTree> true_tree;
+  if (cfg.true_tree) {
+    // Re-express the true tree in the data's class order.
+    LabelTree t = *cfg.true_tree;
+    std::map<std::string, int> id;
+    for (int c = 0; c < train_all.num_classes(); ++c) id[train_all.classes[c]] = c;
+    for (auto& nd : t.nodes)
+      if (nd.class_id >= 0) nd.class_id = id.at(t.class_names[nd.class_id]);
+    t.class_names = train_all.classes;
+    t.validate("--true-tree");
+    true_tree = t;
+  }
+  std::vector<int> true_groups = true_tree ? true_tree->top_level_groups() : std::vector<int>();
+
+  CompareResult res;
+  res.rows.push_back({"flat", {}, {}, {}, {}, 1.0});
+  res.rows.push_back({"induced", {}, {}, {}, {}, 0});
+  res.rows.push_back({"random", {}, {}, {}, {}, 0});
+  if (true_tree) res.rows.push_back({"true", {}, {}, {}, {}, 0});
+
+  for (int s = 0; s < cfg.seeds; ++s) {
+    auto t_seed = std::chrono::steady_clock::now();
+    const std::uint64_t seed = derive_seed(cfg.seed, s);
+    data::Dataset train = cfg.per_class ? data::subsample_per_class(train_all, cfg.per_class, seed) : train_all;
+
+    InduceConfig ic = cfg.induce;
+    ic.seed = seed;
+    ic.threads = cfg.threads;
+    auto t0 = std::chrono::steady_clock::now();
+    InduceResult ind = induce(train, ic);
+    double induce_secs = seconds_since(t0);
+    res.induced_trees.push_back(ind.tree);
+    LabelTree random = random_tree_like(ind.tree, derive_seed(seed, 7));
+
+    auto record = [&](CompareRow& row, const LabelTree& tree, const LearnerConfig& learner, double extra_secs) {
+      auto [acc, secs] = fit_and_score(train, test, tree, learner, seed, cfg.threads);
+      row.accuracy.push_back(acc);
+      row.fit_seconds.push_back(secs + extra_secs);
+      row.groups.push_back(static_cast<double>(tree.nodes[0].children.size()));
+      if (true_tree) row.ari.push_back(adjusted_rand_index(tree.top_level_groups(), true_groups));
+    };
+    LearnerConfig flat_learner = matched_flat_learner(cfg.learner, ind.tree);
+    record(res.rows[0], LabelTree::flat(train.classes), flat_learner, 0);
+    res.rows[0].groups.back() = 1;
+    record(res.rows[1], ind.tree, cfg.learner, induce_secs);
+    record(res.rows[2], random, cfg.learner, 0);
+    if (true_tree) record(res.rows[3], *true_tree, cfg.learner, 0);
+
+    if (progress) {
+      std::ostringstream os;
+      os << std::fixed << std::setprecision(4) << "seed " << s + 1 << "/" << cfg.seeds << ": ";
+      for (const auto& r : res.rows) os << r.name << " " << r.accuracy.back() << "  ";
+      os << "(" << ind.detail << "; " << std::setprecision(1) << seconds_since(t_seed) << " s)";
+      progress(os.str());
+    }
+  }
+  double err_flat = 1.0 - res.rows[0].acc().mean;
+  for (auto& r : res.rows) r.learning_efficiency = learning_efficiency(err_flat, 1.0 - r.acc().mean);
+  return res;
+}
+
+std::string CompareResult::to_table() const {
+  std::ostringstream os;
+  os << std::left << std::setw(9) << "model" << std::right << std::setw(10) << "accuracy" << std::setw(9) << "± s.e."
+     << std::setw(11) << "learn.eff" << std::setw(8) << "groups" << std::setw(8) << "ARI" << std::setw(10) << "fit s"
+     << "\n";
+  for (const auto& r : rows) {
+    MeanSe a = r.acc();
+    os << std::left << std::setw(9) << r.name << std::right << std::fixed << std::setprecision(4) << std::setw(10)
+       << a.mean << std::setw(9) << a.se << std::setw(11) << std::setprecision(3) << r.learning_efficiency
+       << std::setw(8) << std::setprecision(1) << mean_se(r.groups).mean << std::setw(8);
+    if (r.ari.empty()) os << "-";
+    else os << std::setprecision(3) << mean_se(r.ari).mean;
+    os << std::setw(10) << std::setprecision(2) << mean_se(r.fit_seconds).mean << "\n";
+  }
+  return os.str();
+}
+
+std::string CompareResult::to_json() const {
+  nlohmann::json j;
+  for (const auto& r : rows) {
+    MeanSe a = r.acc();
+    nlohmann::json o{{"accuracy", a.mean},
+                     {"se", a.se},
+                     {"fit_seconds", mean_se(r.fit_seconds).mean},
+                     {"per_seed_accuracy", r.accuracy}};
+    if (r.name != "flat") {
+      o["learning_efficiency"] = std::isfinite(r.learning_efficiency) ? nlohmann::json(r.learning_efficiency)
+                                                                      : nlohmann::json("inf");
+      o["groups"] = mean_se(r.groups).mean;
+    }
+    if (!r.ari.empty()) o["ari"] = mean_se(r.ari).mean;
+    j[r.name] = o;
+  }
+  if (!induced_trees.empty()) j["induced_tree_seed0"] = nlohmann::json::parse(induced_trees[0].to_json());
+  return j.dump(2) + "\n";
+}
+
+void simulate_data(int groups, int classes_per_group, int n_train, int n_test, double sigma2_group,
+                   double sigma2_class, std::uint64_t seed, data::Dataset& train, data::Dataset& test,
+                   std::vector<int>& group_of_class) {
+  Rng rng(seed);
+  const int K = groups * classes_per_group;
+  const double sg = std::sqrt(sigma2_group), sc = std::sqrt(sigma2_class);
+  std::vector<std::array<double, 2>> mean(K);
+  group_of_class.assign(K, 0);
+  for (int g = 0; g < groups; ++g) {
+    // Centres at (±1, ±1); more than four groups continue around a circle of the same radius.
+    double angle = M_PI / 4 + g * 2 * M_PI / groups;
+    double cx = std::sqrt(2.0) * std::cos(angle), cy = std::sqrt(2.0) * std::sin(angle);
+    for (int j = 0; j < classes_per_group; ++j) {
+      int c = g * classes_per_group + j;
+      group_of_class[c] = g;
+      mean[c] = {cx + sg * rng.normal(), cy + sg * rng.normal()};
+    }
+  }
+  auto fill = [&](data::Dataset& ds, int per_class, const char* name) {
+    ds = data::Dataset();
+    ds.d = 2;
+    ds.n = static_cast<std::size_t>(K) * per_class;
+    ds.source = name;
+    for (int c = 0; c < K; ++c) ds.classes.push_back(cat("c", c < 10 ? "0" : "", c));
+    for (int c = 0; c < K; ++c)
+      for (int i = 0; i < per_class; ++i) {
+        ds.x.push_back(static_cast<float>(mean[c][0] + sc * rng.normal()));
+        ds.x.push_back(static_cast<float>(mean[c][1] + sc * rng.normal()));
+        ds.y.push_back(c);
+      }
+  };
+  fill(train, n_train, "simulation:train");
+  fill(test, n_test, "simulation:test");
+}
+
+std::vector<SimulateRow> run_simulation(const SimulateConfig& cfg, const ProgressFn& progress) {
+  if (cfg.reps < 1) bad_input("--reps: expected >= 1, found ", cfg.reps);
+  for (int c : cfg.classes_per_group)
+    if (c < 1) bad_input("--classes-per-group: expected >= 1, found ", c);
+  for (int s : cfg.samples_per_class)
+    if (s < 2) bad_input("--samples-per-class: expected >= 2, found ", s);
+  for (double v : cfg.sigma2_group)
+    if (!(v >= 0)) bad_input("--sigma2-group: expected >= 0, found ", v);
+  if (!(cfg.sigma2_class > 0)) bad_input("--sigma2-class: expected > 0, found ", cfg.sigma2_class);
+  std::vector<SimulateRow> rows;
+  LearnerConfig learner;
+  learner.kind = "forest";
+  learner.forest.n_trees = cfg.trees;
+  std::size_t setting = 0;
+  for (double s2g : cfg.sigma2_group)
+    for (int cpg : cfg.classes_per_group)
+      for (int spc : cfg.samples_per_class) {
+        std::vector<double> ari, ari_perm, le_true, le_ind, acc_flat, acc_true, acc_ind;
+        std::vector<double> err_flat, err_true, err_ind;
+        for (int r = 0; r < cfg.reps; ++r) {
+          const std::uint64_t seed = derive_seed(cfg.seed, setting, r);
+          data::Dataset train, test;
+          std::vector<int> truth;
+          simulate_data(cfg.groups, cpg, spc, cfg.test_per_class, s2g, cfg.sigma2_class, seed, train, test, truth);
+          InduceConfig ic;
+          ic.method = "means";
+          ic.embed = "none";
+          ic.cluster = "gmm";
+          ic.k_min = 2;
+          ic.k_max = std::min(train.num_classes() - 1, 2 * cfg.groups);
+          ic.seed = seed;
+          ic.threads = cfg.threads;
+          InduceResult ind = induce(train, ic);
+          ari.push_back(adjusted_rand_index(ind.groups, truth));
+          std::vector<int> perm = truth;
+          Rng prng(derive_seed(seed, 99));
+          std::shuffle(perm.begin(), perm.end(), prng);
+          ari_perm.push_back(adjusted_rand_index(perm, truth));
+          LabelTree true_tree = LabelTree::from_groups(truth, train.classes);
+          double af = fit_and_score(train, test, LabelTree::flat(train.classes),
+                                    matched_flat_learner(learner, true_tree), seed, cfg.threads).first;
+          double at = fit_and_score(train, test, true_tree, learner, seed, cfg.threads).first;
+          double ai = fit_and_score(train, test, ind.tree, learner, seed, cfg.threads).first;
+          acc_flat.push_back(af), acc_true.push_back(at), acc_ind.push_back(ai);
+          le_true.push_back(learning_efficiency(1 - af, 1 - at));
+          le_ind.push_back(learning_efficiency(1 - af, 1 - ai));
+        }
+        auto finite = [](std::vector<double> v) {
+          v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+          return v;
+        };
+        SimulateRow row{s2g,          cpg,
+                        spc,          cfg.reps,
+                        mean_se(ari), mean_se(ari_perm),
+                        mean_se(finite(le_true)), mean_se(finite(le_ind)),
+                        mean_se(acc_flat), mean_se(acc_true),
+                        mean_se(acc_ind)};
+        rows.push_back(row);
+        ++setting;
+        if (progress) {
+          std::ostringstream os;
+          os << std::fixed << std::setprecision(3) << "sigma2_group " << s2g << ", " << cpg << " classes/group, "
+             << spc << " samples/class: ARI " << row.ari.mean << " (permuted " << row.ari_permuted.mean
+             << "), learning efficiency true " << row.le_true.mean << ", induced " << row.le_induced.mean;
+          progress(os.str());
+        }
+      }
+  return rows;
+}
+
+std::string simulation_csv(const std::vector<SimulateRow>& rows) {
+  std::ostringstream os;
+  os << "sigma2_group,classes_per_group,samples_per_class,reps,ari_mean,ari_se,ari_permuted_mean,ari_permuted_se,"
+        "le_true_mean,le_true_se,le_induced_mean,le_induced_se,acc_flat_mean,acc_flat_se,acc_true_mean,acc_true_se,"
+        "acc_induced_mean,acc_induced_se\n";
+  os << std::setprecision(6);
+  for (const auto& r : rows)
+    os << r.sigma2_group << "," << r.classes_per_group << "," << r.samples_per_class << "," << r.reps << ","
+       << r.ari.mean << "," << r.ari.se << "," << r.ari_permuted.mean << "," << r.ari_permuted.se << ","
+       << r.le_true.mean << "," << r.le_true.se << "," << r.le_induced.mean << "," << r.le_induced.se << ","
+       << r.acc_flat.mean << "," << r.acc_flat.se << "," << r.acc_true.mean << "," << r.acc_true.se << ","
+       << r.acc_induced.mean << "," << r.acc_induced.se << "\n";
+  return os.str();
+}
+
+std::string simulation_svg(const std::vector<SimulateRow>& rows) {
+  io::Panel ari{"Induced partition vs truth", "samples per class", "ARI", {}, true, 0, false};
+  io::Panel le{"Learning efficiency (flat error / hierarchical error)", "samples per class", "err_flat / err_hier",
+               {}, true, 1.0, true};
+  std::map<std::pair<double, int>, std::vector<const SimulateRow*>> by;
+  for (const auto& r : rows) by[{r.sigma2_group, r.classes_per_group}].push_back(&r);
+  for (const auto& [key, rs] : by) {
+    std::string tag = cat("σ²g=", key.first, by.size() > 1 && rows.front().classes_per_group != rows.back().classes_per_group
+                                                 ? cat(", ", key.second, "/group")
+                                                 : std::string());
+    io::Series a{tag, {}, {}, {}}, p{tag + " permuted", {}, {}, {}}, lt{tag + " true", {}, {}, {}},
+        li{tag + " induced", {}, {}, {}};
+    for (const SimulateRow* r : rs) {
+      double x = r->samples_per_class;
+      a.x.push_back(x), a.y.push_back(r->ari.mean), a.err.push_back(r->ari.se);
+      lt.x.push_back(x), lt.y.push_back(r->le_true.mean), lt.err.push_back(r->le_true.se);
+      li.x.push_back(x), li.y.push_back(r->le_induced.mean), li.err.push_back(r->le_induced.se);
+    }
+    ari.series.push_back(a);
+    le.series.push_back(lt);
+    le.series.push_back(li);
+  }
+  return io::line_plot_svg({ari, le}, "Hierarchical Gaussians: induced hierarchies");
+}
+
+}  // namespace strata::hier
