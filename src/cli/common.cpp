@@ -87,6 +87,9 @@ void add_induce_flags(CLI::App* sub, InduceFlags& f) {
   sub->add_option("--negatives", c.negatives, "tasksim: random third classes per pair")
       ->check(CLI::PositiveNumber)
       ->default_val(5);
+  sub->add_option("--reg-covar", c.reg_covar, "gmm: covariance regularisation, relative to the points' variance")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(3e-2);
   sub->add_option("--covariance", f.covariances, "gmm covariance types to try (default: all four)")
       ->check(CLI::IsMember({"spherical", "diag", "tied", "full"}));
 }

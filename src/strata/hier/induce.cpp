@@ -51,6 +51,7 @@ void validate(const InduceConfig& cfg) {
     bad_input("--k-max: expected >= --k-min (", cfg.k_min, "), found ", cfg.k_max);
   if (cfg.dims < 0) bad_input("--dims: expected >= 0, found ", cfg.dims);
   if (cfg.negatives < 1) bad_input("--negatives: expected >= 1, found ", cfg.negatives);
+  if (!(cfg.reg_covar >= 0)) bad_input("--reg-covar: expected >= 0, found ", cfg.reg_covar);
   if (cfg.covariances.empty()) bad_input("--covariance: at least one covariance type is needed");
   if (cfg.method != "means" && cfg.embed == "none" && cfg.cluster != "agglomerative")
     bad_input("--method ", cfg.method, " gives a (dis)similarity matrix, not points: --cluster ", cfg.cluster,
@@ -122,7 +123,13 @@ InduceResult induce(const data::Dataset& ds, const InduceConfig& cfg) {
     res.k = static_cast<int>(res.tree.nodes[0].children.size());
     res.detail = cat("agglomerative linkage=", cfg.linkage, " depth=", res.tree.depth());
   } else if (cfg.cluster == "gmm") {
-    GmmSelection sel = select_gmm(points, k_min, k_max, cfg.covariances, cfg.n_init, cfg.seed, cfg.threads);
+    GmmConfig base;
+    const double scale = (points.rowwise() - points.colwise().mean()).squaredNorm() /
+                         std::max<double>(1.0, static_cast<double>(points.size()));
+    base.reg_covar = cfg.reg_covar * (scale > 0 ? scale : 1.0);
+    base.n_init = cfg.n_init;
+    base.seed = cfg.seed;
+    GmmSelection sel = select_gmm(points, k_min, k_max, cfg.covariances, base, cfg.threads);
     res.groups = sel.best.predict(points);
     res.bic_table = sel.table;
     double bic = 0;

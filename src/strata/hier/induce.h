@@ -25,6 +25,9 @@ struct InduceConfig {
   std::size_t max_per_class = 500;  // mmd / tasksim: subsample per class
   std::vector<Covariance> covariances = {Covariance::kSpherical, Covariance::kDiag, Covariance::kTied,
                                          Covariance::kFull};
+  // gmm: reg_covar relative to the mean per-dimension variance of the class points. Class-level data has few
+  // points, and with sklearn's absolute 1e-6 BIC rewards components that collapse onto one or two classes.
+  double reg_covar = 3e-2;
   int n_init = 5;                   // gmm restarts / kmeans restarts
   std::uint64_t seed = 0;
   int threads = 0;

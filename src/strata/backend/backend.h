@@ -1,0 +1,156 @@
+// The Backend interface: memory spaces with accounting, copies between spaces with events, GEMM, and the kernel list
+// (forward/backward pairs, see cpu/kernels.h) as virtual methods. The CPU backend runs everything on host memory but
+// keeps the device space separate with its own budget and moves data with a copy thread, so a CPU run follows the
+// same schedule (and reports the same device peak and traffic) as a GPU run.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "strata/core/memory.h"
+#include "strata/core/thread_pool.h"
+
+namespace strata::backend {
+
+// Completion state of an asynchronous operation; implemented per backend (a flag + condition variable on the CPU,
+// a cudaEvent on CUDA).
+class EventState {
+ public:
+  virtual ~EventState() = default;
+  virtual bool ready() const = 0;
+  virtual void wait() const = 0;
+};
+
+// Handle to an asynchronous copy. A default-constructed event is already complete. Copyable (shared state).
+class Event {
+ public:
+  Event() = default;
+  explicit Event(std::shared_ptr<EventState> s) : state_(std::move(s)) {}
+  bool ready() const { return !state_ || state_->ready(); }
+  void wait() const {
+    if (state_) state_->wait();
+  }
+
+ private:
+  std::shared_ptr<EventState> state_;
+};
+
+struct BackendOptions {
+  int threads = 0;                 // compute threads (pool and BLAS); 0: default_threads()
+  std::size_t device_budget = 0;   // bytes; 0: unlimited
+  std::size_t host_budget = 0;     // bytes; 0: unlimited
+  std::size_t stash_budget = 0;    // bytes; 0: unlimited
+};
+
+// Bytes moved between spaces by the backend's copies since construction (or reset_traffic()).
+struct Traffic {
+  std::size_t to_device = 0;     // host or stash -> device
+  std::size_t from_device = 0;   // device -> host or stash
+  std::size_t within_device = 0; // device -> device
+  std::size_t host_side = 0;     // between host and stash
+  std::size_t copies = 0;        // number of copy operations
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string name() const = 0;
+  MemorySystem& memory() { return *memory_; }
+  Buffer alloc(Space space, std::size_t bytes, std::string_view what) { return memory_->alloc(space, bytes, what); }
+
+  // --- copies between spaces -----------------------------------------------------------------------------------
+  // Queues a copy of `bytes` bytes. Copies run in the order they were queued (one copy stream), after all compute
+  // issued before the call; the source must stay alive and unchanged and the destination untouched until the
+  // returned event completes. Spaces say which arenas the pointers belong to (they drive the traffic counters).
+  virtual Event copy_async(void* dst, Space dst_space, const void* src, Space src_space, std::size_t bytes) = 0;
+  // Buffer form with bounds checks: copies src[src_offset, +bytes) to dst[dst_offset, +bytes).
+  Event copy_async(Buffer& dst, std::size_t dst_offset, const Buffer& src, std::size_t src_offset, std::size_t bytes);
+  // Whole-buffer form; the buffers must have the same size.
+  Event copy_async(Buffer& dst, const Buffer& src);
+  // Blocks until the event's copy is done; afterwards compute and the host see its result.
+  void wait(const Event& e) { e.wait(); }
+  // An event that completes when every copy queued so far has completed.
+  virtual Event record() = 0;
+  // Blocks until all queued copies and compute are done.
+  virtual void synchronize() = 0;
+  // Sets bytes [p, p + bytes) of memory in `space` to zero (synchronously with respect to compute).
+  virtual void zero(void* p, Space space, std::size_t bytes) = 0;
+
+  Traffic traffic() const;
+  std::size_t bytes_to_device() const { return to_device_.load(); }
+  std::size_t bytes_from_device() const { return from_device_.load(); }
+  void reset_traffic();
+
+  // --- compute ---------------------------------------------------------------------------------------------------
+  virtual ThreadPool& pool() = 0;
+  int threads() { return pool().size(); }
+  // Recreates the compute pool and sets the BLAS thread count. Call only while nothing runs on the backend.
+  virtual void set_threads(int n) = 0;
+
+  // Row-major GEMM, as backend/gemm.h: C (m, n) = alpha * op(A) (m, k) * op(B) (k, n) + beta * C.
+  virtual void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                     const float* b, int ldb, float beta, float* c, int ldc) = 0;
+  virtual void sgemm_strided_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                                     int lda, std::ptrdiff_t stride_a, const float* b, int ldb,
+                                     std::ptrdiff_t stride_b, float beta, float* c, int ldc,
+                                     std::ptrdiff_t stride_c, int batch) = 0;
+
+  // --- kernels (same contract as strata::backend::cpu in cpu/kernels.h; every backward ACCUMULATES) -------------
+  virtual void embedding_forward(float* out /*(B*T,C)*/, const int32_t* ids /*(B*T)*/,
+                                 const int32_t* segs /*(B*T) or null*/, const float* wte /*(V,C)*/,
+                                 const float* wpe /*(maxT,C)*/, const float* wse /*(S,C) or null*/, int B, int T,
+                                 int C) = 0;
+  virtual void embedding_backward(float* dwte, float* dwpe, float* dwse /*or null*/, const float* dout,
+                                  const int32_t* ids, const int32_t* segs, int B, int T, int C) = 0;
+  virtual void layernorm_forward(float* out /*(N,C)*/, float* mean /*(N)*/, float* rstd /*(N)*/,
+                                 const float* in /*(N,C)*/, const float* w /*(C)*/, const float* b /*(C)*/, int N,
+                                 int C, float eps) = 0;
+  virtual void layernorm_backward(float* din, float* dw, float* db, const float* dout, const float* in,
+                                  const float* w, const float* mean, const float* rstd, int N, int C) = 0;
+  virtual void linear_forward(float* out /*(N,OC)*/, const float* in /*(N,IC)*/, const float* w /*(OC,IC)*/,
+                              const float* b /*(OC) or null*/, int N, int IC, int OC) = 0;
+  virtual void linear_backward(float* din /*(N,IC) or null*/, float* dw /*(OC,IC)*/, float* db /*(OC) or null*/,
+                               const float* dout /*(N,OC)*/, const float* in, const float* w, int N, int IC,
+                               int OC) = 0;
+  virtual void attention_forward(float* out /*(B,T,C)*/, float* probs /*(B,NH,T,T)*/, const float* q,
+                                 const float* k, const float* v /*each (B,T,C)*/,
+                                 const float* key_mask /*(B,T) or null*/, int B, int T, int C, int NH,
+                                 float dropout_p, uint64_t dropout_key, float* scratch) = 0;
+  virtual void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                                  const float* k, const float* v, const float* probs, const float* key_mask, int B,
+                                  int T, int C, int NH, float dropout_p, uint64_t dropout_key, float* scratch) = 0;
+  virtual size_t attention_scratch_floats(int B, int T, int C, int NH) = 0;
+  virtual void gelu_forward(float* out, const float* in, size_t N) = 0;
+  virtual void gelu_backward(float* din, const float* in, const float* dout, size_t N) = 0;
+  virtual void dropout_forward(float* out, const float* in, size_t N, float p, uint64_t key) = 0;
+  virtual void dropout_backward(float* din, const float* dout, size_t N, float p, uint64_t key) = 0;
+  virtual void residual_forward(float* out, const float* a, const float* b, size_t N) = 0;
+  virtual void residual_backward(float* da, float* db, const float* dout, size_t N) = 0;
+  virtual void tanh_forward(float* out, const float* in, size_t N) = 0;
+  virtual void tanh_backward(float* din, const float* out, const float* dout, size_t N) = 0;
+  virtual void gather_cls_forward(float* out /*(B,C)*/, const float* in /*(B,T,C)*/, int B, int T, int C) = 0;
+  virtual void gather_cls_backward(float* din /*(B,T,C)*/, const float* dout /*(B,C)*/, int B, int T, int C) = 0;
+  virtual void softmax_xent_forward(float* losses /*(B)*/, float* probs /*(B,K)*/, const float* logits /*(B,K)*/,
+                                    const int32_t* labels /*(B)*/, int B, int K) = 0;
+  virtual void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int B, int K,
+                                     float scale) = 0;
+
+ protected:
+  explicit Backend(const MemoryBudgets& budgets, RawAllocator* host_raw = nullptr, RawAllocator* device_raw = nullptr,
+                   RawAllocator* stash_raw = nullptr)
+      : memory_(std::make_unique<MemorySystem>(budgets, host_raw, device_raw, stash_raw)) {}
+  // Implementations call this once per queued copy.
+  void count_copy(Space dst, Space src, std::size_t bytes);
+
+ private:
+  std::unique_ptr<MemorySystem> memory_;
+  std::atomic<std::size_t> to_device_{0}, from_device_{0}, within_device_{0}, host_side_{0}, copies_{0};
+};
+
+// "cpu" -> CpuBackend. "cuda" -> bad_input unless this build has the CUDA backend. Anything else -> bad_input.
+std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options = {});
+
+}  // namespace strata::backend

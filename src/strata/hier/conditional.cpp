@@ -1,0 +1,496 @@
+// Class means (optionally in PCA space), kernel MMD between classes, and the partition-based task similarity
+// with its own compact depth-limited CART. Heavy products go through GEMM; threaded loops keep a fixed
+// reduction order so results never depend on the thread count.
+#include "strata/hier/conditional.h"
+
+#include <cblas.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+#include "strata/core/error.h"
+#include "strata/core/rng.h"
+#include "strata/core/thread_pool.h"
+
+// LAPACK (from OpenBLAS): eigenpairs of a symmetric matrix by index range, Fortran calling convention.
+extern "C" void dsyevr_(const char* jobz, const char* range, const char* uplo, const int* n, double* a, const int* lda,
+                        const double* vl, const double* vu, const int* il, const int* iu, const double* abstol, int* m,
+                        double* w, double* z, const int* ldz, int* isuppz, double* work, const int* lwork, int* iwork,
+                        const int* liwork, int* info, std::size_t, std::size_t, std::size_t);
+
+namespace strata::hier {
+
+namespace {
+// Row-major sgemm straight through OpenBLAS: hier depends on core, data and io only (DESIGN.md §2), not on the
+// engine's backend.
+void sgemm_rm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+              float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
+              b, ldb, beta, c, ldc);
+}
+}  // namespace
+
+
+namespace {
+
+void check_dataset(const data::Dataset& ds, const char* what) {
+  const std::string src = ds.source.empty() ? std::string("data set") : ds.source;
+  if (ds.n == 0 || ds.d == 0) bad_input(what, ": ", src, " is empty (n = ", ds.n, ", d = ", ds.d, ")");
+  if (ds.x.size() != ds.n * ds.d)
+    bad_input(what, ": ", src, ": features hold ", ds.x.size(), " values, expected n*d = ", ds.n * ds.d);
+  if (ds.y.size() != ds.n) bad_input(what, ": ", src, ": ", ds.y.size(), " labels for ", ds.n, " rows");
+  const int k = ds.num_classes();
+  for (std::size_t i = 0; i < ds.n; ++i)
+    if (ds.y[i] < 0 || ds.y[i] >= k) bad_input(what, ": ", src, ": row ", i, " has label ", ds.y[i], " outside [0, ", k, ")");
+}
+
+// Row indices of each class, in row order.
+std::vector<std::vector<std::size_t>> rows_by_class(const data::Dataset& ds) {
+  std::vector<std::vector<std::size_t>> r(ds.num_classes());
+  for (std::size_t i = 0; i < ds.n; ++i) r[ds.y[i]].push_back(i);
+  return r;
+}
+
+// At most cap indices of each class (0 = all), a seeded draw without replacement, kept in row order.
+std::vector<std::vector<std::size_t>> sample_by_class(const data::Dataset& ds, std::size_t cap, std::uint64_t seed,
+                                                      std::size_t min_count, const char* what) {
+  auto r = rows_by_class(ds);
+  for (int c = 0; c < ds.num_classes(); ++c) {
+    auto& v = r[c];
+    if (v.size() < min_count)
+      bad_input(what, ": class '", ds.classes[c], "' has ", v.size(), " examples, needs at least ", min_count);
+    if (cap == 0 || v.size() <= cap) continue;
+    Rng rng(derive_seed(seed, c));
+    for (std::size_t i = 0; i < cap; ++i) std::swap(v[i], v[i + rng.below(v.size() - i)]);
+    v.resize(cap);
+    std::sort(v.begin(), v.end());
+  }
+  return r;
+}
+
+constexpr std::size_t kChunkRows = 4096;
+
+// out (d, l) = Xc^T Xc M for the centred data Xc = X - 1 mu^T, M (d, l); streamed in row chunks.
+Eigen::MatrixXd cov_apply(const data::Dataset& ds, const Eigen::VectorXd& mu, const Eigen::MatrixXd& m) {
+  const int d = static_cast<int>(ds.d), l = static_cast<int>(m.cols());
+  std::vector<float> mf(static_cast<std::size_t>(d) * l);  // (d, l) row-major
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < l; ++j) mf[static_cast<std::size_t>(i) * l + j] = static_cast<float>(m(i, j));
+  const std::size_t chunk = std::min(kChunkRows, ds.n);
+  std::vector<float> buf(chunk * ds.d), t(chunk * l), z(static_cast<std::size_t>(d) * l);
+  Eigen::MatrixXd out = Eigen::MatrixXd::Zero(d, l);
+  for (std::size_t b = 0; b < ds.n; b += kChunkRows) {
+    const int rows = static_cast<int>(std::min(kChunkRows, ds.n - b));
+    for (int r = 0; r < rows; ++r)
+      for (int f = 0; f < d; ++f) buf[static_cast<std::size_t>(r) * d + f] = ds.row(b + r)[f] - static_cast<float>(mu[f]);
+    sgemm_rm(false, false, rows, l, d, 1.f, buf.data(), d, mf.data(), l, 0.f, t.data(), l);  // (rows, l)
+    sgemm_rm(true, false, d, l, rows, 1.f, buf.data(), d, t.data(), l, 0.f, z.data(), l);    // (d, l)
+    for (int i = 0; i < d; ++i)
+      for (int j = 0; j < l; ++j) out(i, j) += z[static_cast<std::size_t>(i) * l + j];
+  }
+  return out;
+}
+
+// (d, d) = Xc^T Xc, streamed in row chunks, accumulated in double across chunks.
+Eigen::MatrixXd scatter_matrix(const data::Dataset& ds, const Eigen::VectorXd& mu) {
+  const int d = static_cast<int>(ds.d);
+  const std::size_t chunk = std::min(kChunkRows, ds.n);
+  std::vector<float> buf(chunk * ds.d), z(static_cast<std::size_t>(d) * d);
+  Eigen::MatrixXd out = Eigen::MatrixXd::Zero(d, d);
+  for (std::size_t b = 0; b < ds.n; b += kChunkRows) {
+    const int rows = static_cast<int>(std::min(kChunkRows, ds.n - b));
+    for (int r = 0; r < rows; ++r)
+      for (int f = 0; f < d; ++f) buf[static_cast<std::size_t>(r) * d + f] = ds.row(b + r)[f] - static_cast<float>(mu[f]);
+    // syrk: only the upper triangle, half the flops of the equivalent GEMM.
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, rows, 1.f, buf.data(), d, 0.f, z.data(), d);  // (d, d)
+    for (int i = 0; i < d; ++i)
+      for (int j = i; j < d; ++j) out(i, j) += z[static_cast<std::size_t>(i) * d + j];
+  }
+  return out.selfadjointView<Eigen::Upper>();
+}
+
+// Top r principal directions (d, r), columns by decreasing variance.
+Eigen::MatrixXd principal_components(const data::Dataset& ds, const Eigen::VectorXd& mu, int r, std::uint64_t seed) {
+  const int d = static_cast<int>(ds.d);
+  Eigen::MatrixXd comps;
+  if (d <= 2048) {
+    // Only the top r eigenpairs, via LAPACK's MRRR solver (several times faster than a full Eigen solve at
+    // d = 784). The scatter matrix is symmetric, so row- vs column-major does not matter.
+    Eigen::MatrixXd a = scatter_matrix(ds, mu);
+    const int il = d - r + 1, iu = d, lda = d;
+    const double vl = 0, vu = 0, abstol = 0;
+    int m = 0, info = 0, lwork = -1, liwork = -1, iwork_q = 0;
+    double work_q = 0;
+    std::vector<double> w(d);
+    Eigen::MatrixXd z(d, r);
+    std::vector<int> isuppz(2 * static_cast<std::size_t>(r));
+    dsyevr_("V", "I", "U", &d, a.data(), &lda, &vl, &vu, &il, &iu, &abstol, &m, w.data(), z.data(), &lda,
+            isuppz.data(), &work_q, &lwork, &iwork_q, &liwork, &info, 1, 1, 1);
+    lwork = static_cast<int>(work_q);
+    liwork = iwork_q;
+    std::vector<double> work(std::max(1, lwork));
+    std::vector<int> iwork(std::max(1, liwork));
+    dsyevr_("V", "I", "U", &d, a.data(), &lda, &vl, &vu, &il, &iu, &abstol, &m, w.data(), z.data(), &lda,
+            isuppz.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1, 1);
+    if (info != 0 || m != r) internal_error("class_means: LAPACK dsyevr failed (info ", info, ", ", m, " of ", r, ")");
+    comps = z.rowwise().reverse();  // ascending -> decreasing variance
+  } else {
+    // Randomized subspace iteration (Halko et al.): a few power steps on the scatter operator, then
+    // Rayleigh-Ritz in the l-dimensional subspace.
+    const int l = std::min(d, r + 10);
+    Rng rng(derive_seed(seed, 0x9ca));
+    Eigen::MatrixXd q(d, l);
+    for (int j = 0; j < l; ++j)
+      for (int i = 0; i < d; ++i) q(i, j) = rng.normal();
+    for (int it = 0; it < 4; ++it) {
+      Eigen::HouseholderQR<Eigen::MatrixXd> qr(it == 0 ? q : cov_apply(ds, mu, q));
+      q = qr.householderQ() * Eigen::MatrixXd::Identity(d, l);
+    }
+    Eigen::MatrixXd b = q.transpose() * cov_apply(ds, mu, q);
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(0.5 * (b + b.transpose()));
+    comps = q * es.eigenvectors().rightCols(r).rowwise().reverse();
+  }
+  for (int j = 0; j < r; ++j) {  // fix the sign so the result is reproducible across LAPACK/Eigen versions
+    Eigen::Index arg;
+    comps.col(j).cwiseAbs().maxCoeff(&arg);
+    if (comps(arg, j) < 0) comps.col(j) *= -1;
+  }
+  return comps;
+}
+
+}  // namespace
+
+Eigen::MatrixXd class_means(const data::Dataset& ds, int pca_dims, std::uint64_t seed) {
+  check_dataset(ds, "class_means");
+  const int k = ds.num_classes(), d = static_cast<int>(ds.d);
+  Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(k, d);  // (K, d)
+  std::vector<std::size_t> count(k, 0);
+  for (std::size_t i = 0; i < ds.n; ++i) {
+    const float* x = ds.row(i);
+    auto row = sums.row(ds.y[i]);
+    for (int f = 0; f < d; ++f) row[f] += x[f];
+    count[ds.y[i]]++;
+  }
+  for (int c = 0; c < k; ++c) {
+    if (count[c] == 0) bad_input("class_means: class '", ds.classes[c], "' has no examples in ", ds.source);
+    sums.row(c) /= static_cast<double>(count[c]);
+  }
+  if (pca_dims <= 0) return sums;
+  const int r = std::min(pca_dims, d);
+  Eigen::VectorXd mu = Eigen::VectorXd::Zero(d);
+  for (int c = 0; c < k; ++c) mu += sums.row(c).transpose() * static_cast<double>(count[c]);
+  mu /= static_cast<double>(ds.n);
+  Eigen::MatrixXd comps = principal_components(ds, mu, r, seed);  // (d, r)
+  // Projection is linear, so the mean of the projected class equals the projected class mean.
+  return (sums.rowwise() - mu.transpose()) * comps;
+}
+
+Eigen::MatrixXd mmd_matrix(const data::Dataset& ds, std::size_t max_per_class, std::uint64_t seed, int threads) {
+  check_dataset(ds, "mmd_matrix");
+  const int k = ds.num_classes();
+  const std::size_t d = ds.d;
+  auto idx = sample_by_class(ds, max_per_class, derive_seed(seed, 1), 2, "mmd_matrix");
+  std::vector<std::size_t> off(k + 1, 0);
+  for (int c = 0; c < k; ++c) off[c + 1] = off[c] + idx[c].size();
+  const std::size_t p = off[k];
+  std::vector<float> pool(p * d);  // (P, d) pooled, class-major
+  std::vector<int> cls(p);
+  std::vector<double> sq(p);
+  for (int c = 0; c < k; ++c)
+    for (std::size_t a = 0; a < idx[c].size(); ++a) {
+      const std::size_t r = off[c] + a;
+      std::copy_n(ds.row(idx[c][a]), d, pool.data() + r * d);
+      cls[r] = c;
+      double s = 0;
+      for (std::size_t f = 0; f < d; ++f) s += static_cast<double>(pool[r * d + f]) * pool[r * d + f];
+      sq[r] = s;
+    }
+
+  // Median heuristic over a seeded subsample of pooled points.
+  double gamma;
+  {
+    std::vector<std::size_t> sub(p);
+    std::iota(sub.begin(), sub.end(), 0);
+    const std::size_t s = std::min<std::size_t>(p, 1000);
+    Rng rng(derive_seed(seed, 2));
+    for (std::size_t i = 0; i < s; ++i) std::swap(sub[i], sub[i + rng.below(p - i)]);
+    sub.resize(s);
+    std::vector<float> xs(s * d), g(s * s);
+    for (std::size_t i = 0; i < s; ++i) std::copy_n(pool.data() + sub[i] * d, d, xs.data() + i * d);
+    sgemm_rm(false, true, static_cast<int>(s), static_cast<int>(s), static_cast<int>(d), 1.f, xs.data(),
+                   static_cast<int>(d), xs.data(), static_cast<int>(d), 0.f, g.data(), static_cast<int>(s));
+    std::vector<double> dist;
+    dist.reserve(s * (s - 1) / 2);
+    for (std::size_t i = 0; i < s; ++i)
+      for (std::size_t j = i + 1; j < s; ++j) dist.push_back(std::max(0.0, sq[sub[i]] + sq[sub[j]] - 2.0 * g[i * s + j]));
+    double med = 0;
+    if (!dist.empty()) {
+      auto mid = dist.begin() + dist.size() / 2;
+      std::nth_element(dist.begin(), mid, dist.end());
+      med = *mid;
+    }
+    gamma = 1.0 / (2.0 * (med > 0 ? med : 1.0));
+  }
+
+  // ksum(i, j) = Σ k(x, y) over x in class i, y in class j (j >= i; x != y when i == j). Row blocks of class i
+  // against the pooled points from class i on; each row's per-class sums land in its own slot, then are added in
+  // row order.
+  ThreadPool pool_threads(threads);
+  Eigen::MatrixXd ksum = Eigen::MatrixXd::Zero(k, k);
+  constexpr std::size_t kBlock = 256;
+  std::vector<float> g;
+  std::vector<double> part;
+  for (int i = 0; i < k; ++i) {
+    const std::size_t cols = p - off[i];
+    for (std::size_t a0 = off[i]; a0 < off[i + 1]; a0 += kBlock) {
+      const std::size_t rows = std::min(kBlock, off[i + 1] - a0);
+      g.resize(rows * cols);
+      sgemm_rm(false, true, static_cast<int>(rows), static_cast<int>(cols), static_cast<int>(d), 1.f,
+                     pool.data() + a0 * d, static_cast<int>(d), pool.data() + off[i] * d, static_cast<int>(d), 0.f,
+                     g.data(), static_cast<int>(cols));  // (rows, cols)
+      part.assign(rows * k, 0.0);
+      pool_threads.parallel_for(rows, [&](std::size_t r) {
+        const std::size_t a = a0 + r;
+        const float* gr = g.data() + r * cols;
+        double* out = part.data() + r * k;
+        for (int j = i; j < k; ++j) {
+          double s = 0;
+          for (std::size_t b = off[j]; b < off[j + 1]; ++b) {
+            if (b == a) continue;
+            const double dist = std::max(0.0, sq[a] + sq[b] - 2.0 * gr[b - off[i]]);
+            s += std::exp(-gamma * dist);
+          }
+          out[j] = s;
+        }
+      });
+      for (std::size_t r = 0; r < rows; ++r)
+        for (int j = i; j < k; ++j) ksum(i, j) += part[r * k + j];
+    }
+  }
+  Eigen::MatrixXd out = Eigen::MatrixXd::Zero(k, k);
+  auto m = [&](int c) { return static_cast<double>(idx[c].size()); };
+  for (int i = 0; i < k; ++i)
+    for (int j = i + 1; j < k; ++j) {
+      const double mmd2 = ksum(i, i) / (m(i) * (m(i) - 1)) + ksum(j, j) / (m(j) * (m(j) - 1)) -
+                          2.0 * ksum(i, j) / (m(i) * m(j));
+      out(i, j) = out(j, i) = std::sqrt(std::max(0.0, mmd2));
+    }
+  return out;
+}
+
+namespace {
+
+constexpr int kBins = 64;
+
+// A depth-limited gini CART on binned features: a node sends a point left when its bin code <= thr.
+struct SmallTree {
+  struct Node {
+    int feature = -1, thr = 0, left = -1, right = -1, leaf = -1;
+  };
+  std::vector<Node> nodes;
+  int n_leaves = 0;
+
+  int leaf_of(const std::uint8_t* codes) const {
+    int v = 0;
+    while (nodes[v].leaf < 0) v = codes[nodes[v].feature] <= nodes[v].thr ? nodes[v].left : nodes[v].right;
+    return nodes[v].leaf;
+  }
+};
+
+// codes: (P, d) bin codes; pts: rows of the training set; pos: 1 for the positive class.
+SmallTree fit_small_tree(const std::vector<std::uint8_t>& codes, std::size_t d, std::vector<std::size_t> pts,
+                         std::vector<std::uint8_t> pos, int max_depth) {
+  SmallTree t;
+  std::vector<int> cnt(d * kBins), npos(d * kBins);
+  // Recursion on explicit index lists; depth <= max_depth keeps the stack tiny.
+  auto build = [&](auto&& self, std::vector<std::size_t>& p, std::vector<std::uint8_t>& y, int depth) -> int {
+    const int id = static_cast<int>(t.nodes.size());
+    t.nodes.emplace_back();
+    const int n = static_cast<int>(p.size());
+    int n1 = 0;
+    for (auto v : y) n1 += v;
+    auto make_leaf = [&] {
+      t.nodes[id].leaf = t.n_leaves++;
+      return id;
+    };
+    if (depth >= max_depth || n1 == 0 || n1 == n) return make_leaf();
+    std::fill(cnt.begin(), cnt.end(), 0);
+    std::fill(npos.begin(), npos.end(), 0);
+    for (int i = 0; i < n; ++i) {
+      const std::uint8_t* c = codes.data() + p[i] * d;
+      const int yi = y[i];
+      for (std::size_t f = 0; f < d; ++f) {
+        cnt[f * kBins + c[f]]++;
+        npos[f * kBins + c[f]] += yi;
+      }
+    }
+    // Weighted gini of a side = 2 pos neg / size; minimise the sum over both sides.
+    const double parent = 2.0 * n1 * (n - n1) / n;
+    double best = parent - 1e-9;
+    int bf = -1, bt = -1;
+    for (std::size_t f = 0; f < d; ++f) {
+      int nl = 0, pl = 0;
+      for (int b = 0; b < kBins - 1; ++b) {
+        nl += cnt[f * kBins + b];
+        pl += npos[f * kBins + b];
+        if (nl == 0 || cnt[f * kBins + b] == 0) continue;
+        if (nl == n) break;
+        const int nr = n - nl, pr = n1 - pl;
+        const double g = 2.0 * pl * (nl - pl) / nl + 2.0 * pr * (nr - pr) / nr;
+        if (g < best) {
+          best = g;
+          bf = static_cast<int>(f);
+          bt = b;
+        }
+      }
+    }
+    if (bf < 0) return make_leaf();
+    std::vector<std::size_t> lp, rp;
+    std::vector<std::uint8_t> ly, ry;
+    for (int i = 0; i < n; ++i) {
+      if (codes[p[i] * d + bf] <= bt) {
+        lp.push_back(p[i]);
+        ly.push_back(y[i]);
+      } else {
+        rp.push_back(p[i]);
+        ry.push_back(y[i]);
+      }
+    }
+    p.clear();
+    p.shrink_to_fit();
+    y.clear();
+    y.shrink_to_fit();
+    t.nodes[id].feature = bf;
+    t.nodes[id].thr = bt;
+    const int l = self(self, lp, ly, depth + 1);
+    const int r = self(self, rp, ry, depth + 1);
+    t.nodes[id].left = l;
+    t.nodes[id].right = r;
+    return id;
+  };
+  build(build, pts, pos, 0);
+  return t;
+}
+
+}  // namespace
+
+Eigen::MatrixXd task_similarity(const data::Dataset& ds, int negatives, std::uint64_t seed, int max_depth,
+                                std::size_t max_per_class, int threads) {
+  check_dataset(ds, "task_similarity");
+  const int k = ds.num_classes();
+  if (k < 3) bad_input("task_similarity: needs at least 3 classes (a third class is the reference), got ", k);
+  if (negatives < 1) bad_input("task_similarity: negatives must be >= 1, got ", negatives);
+  if (max_depth < 1) bad_input("task_similarity: max_depth must be >= 1, got ", max_depth);
+  const std::size_t d = ds.d;
+  auto idx = sample_by_class(ds, max_per_class, derive_seed(seed, 1), 1, "task_similarity");
+  std::vector<std::size_t> off(k + 1, 0);
+  for (int c = 0; c < k; ++c) off[c + 1] = off[c] + idx[c].size();
+  const std::size_t p = off[k];
+  ThreadPool pool(threads);
+
+  // Bin codes of the pooled points: up to 63 quantile edges per feature (every distinct value when there are
+  // at most 64), code = number of edges below the value, so "code <= t" is "x <= edge[t]".
+  std::vector<std::uint8_t> codes(p * d);  // (P, d)
+  pool.parallel_for(d, [&](std::size_t f) {
+    std::vector<float> col(p);
+    for (int c = 0; c < k; ++c)
+      for (std::size_t a = 0; a < idx[c].size(); ++a) col[off[c] + a] = ds.row(idx[c][a])[f];
+    std::vector<float> sorted = col;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<float> edges = sorted;
+    edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+    if (edges.size() > static_cast<std::size_t>(kBins)) {
+      std::vector<float> q;
+      for (int b = 1; b < kBins; ++b) q.push_back(sorted[(p - 1) * b / kBins]);
+      q.erase(std::unique(q.begin(), q.end()), q.end());
+      edges = std::move(q);
+    }
+    for (std::size_t r = 0; r < p; ++r)
+      codes[r * d + f] =
+          static_cast<std::uint8_t>(std::lower_bound(edges.begin(), edges.end(), col[r]) - edges.begin());
+  });
+
+  // The reference class of each (pair, draw), then every tree those draws need, fitted once.
+  std::vector<std::pair<int, int>> pairs;
+  for (int i = 0; i < k; ++i)
+    for (int j = i + 1; j < k; ++j) pairs.emplace_back(i, j);
+  std::vector<int> ref(pairs.size() * negatives);
+  std::map<std::pair<int, int>, int> tree_id;
+  for (std::size_t q = 0; q < pairs.size(); ++q) {
+    auto [i, j] = pairs[q];
+    for (int r = 0; r < negatives; ++r) {
+      Rng rng(derive_seed(seed, 3, i, j, r));
+      int c = static_cast<int>(rng.below(static_cast<std::uint64_t>(k - 2)));
+      for (int skip : {std::min(i, j), std::max(i, j)})
+        if (c >= skip) ++c;
+      ref[q * negatives + r] = c;
+      tree_id.emplace(std::minmax(i, c), 0);
+      tree_id.emplace(std::minmax(j, c), 0);
+    }
+  }
+  std::vector<std::pair<int, int>> tree_pairs;
+  for (auto& [key, id] : tree_id) {
+    id = static_cast<int>(tree_pairs.size());
+    tree_pairs.push_back(key);
+  }
+  std::vector<SmallTree> trees(tree_pairs.size());
+  pool.parallel_for(tree_pairs.size(), [&](std::size_t t) {
+    auto [a, b] = tree_pairs[t];
+    std::vector<std::size_t> pts;
+    std::vector<std::uint8_t> y;
+    for (int c : {a, b})
+      for (std::size_t r = off[c]; r < off[c + 1]; ++r) {
+        pts.push_back(r);
+        y.push_back(c == a);
+      }
+    trees[t] = fit_small_tree(codes, d, std::move(pts), std::move(y), max_depth);
+  });
+
+  // Agreement of the own partition's and the other partition's predictions on the i-vs-c examples.
+  auto agreement = [&](int i, int other, int c) {
+    const SmallTree& own = trees[tree_id.at(std::minmax(i, c))];
+    const SmallTree& oth = trees[tree_id.at(std::minmax(other, c))];
+    std::vector<int> la, lb;
+    std::vector<std::uint8_t> y;
+    for (int cl : {i, c})
+      for (std::size_t r = off[cl]; r < off[cl + 1]; ++r) {
+        la.push_back(own.leaf_of(codes.data() + r * d));
+        lb.push_back(oth.leaf_of(codes.data() + r * d));
+        y.push_back(cl == i);
+      }
+    auto predict = [&](const std::vector<int>& leaf, int n_leaves) {
+      std::vector<int> n(n_leaves, 0), ni(n_leaves, 0);
+      for (std::size_t e = 0; e < leaf.size(); ++e) {
+        n[leaf[e]]++;
+        ni[leaf[e]] += y[e];
+      }
+      std::vector<std::uint8_t> out(leaf.size());
+      for (std::size_t e = 0; e < leaf.size(); ++e) out[e] = 2 * ni[leaf[e]] >= n[leaf[e]];
+      return out;
+    };
+    auto pa = predict(la, own.n_leaves), pb = predict(lb, oth.n_leaves);
+    std::size_t same = 0;
+    for (std::size_t e = 0; e < pa.size(); ++e) same += pa[e] == pb[e];
+    return static_cast<double>(same) / static_cast<double>(pa.size());
+  };
+  std::vector<double> score(pairs.size(), 0.0);
+  pool.parallel_for(pairs.size(), [&](std::size_t q) {
+    auto [i, j] = pairs[q];
+    double s = 0;
+    for (int r = 0; r < negatives; ++r) {
+      const int c = ref[q * negatives + r];
+      s += 0.5 * (agreement(i, j, c) + agreement(j, i, c));
+    }
+    score[q] = s / negatives;
+  });
+  Eigen::MatrixXd out = Eigen::MatrixXd::Identity(k, k);
+  for (std::size_t q = 0; q < pairs.size(); ++q) out(pairs[q].first, pairs[q].second) = out(pairs[q].second, pairs[q].first) = score[q];
+  return out;
+}
+
+}  // namespace strata::hier

@@ -1,0 +1,68 @@
+// Random forest of CART trees (gini) on pre-binned features: the default base learner of the hierarchy toolkit.
+// Trees are grown in parallel; every tree draws its randomness from derive_seed(seed, tree), so a fitted forest
+// depends only on the data, the config and the seed, never on the thread count.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "strata/hier/classifier.h"
+
+namespace strata::hier {
+
+// Training: every feature is binned once into <= 256 bins (one bin per distinct value when a feature has at most
+// 256, as Fashion-MNIST pixels do, so splits are then exactly those of an unbinned CART; quantile bins of a 30000-row
+// sample otherwise). Each tree draws a bootstrap sample as per-row multiplicities, and at each node tries features in
+// random order until max_features non-constant ones were seen (features constant in a node are remembered and
+// skipped below it), choosing the split with the lowest weighted gini; thresholds sit midway between the
+// neighbouring values present in the node. Nodes split until pure, max_depth, or fewer than 2 * min_samples_leaf
+// rows (min_samples_leaf counts distinct rows, as in scikit-learn).
+// Honest trees: the distinct in-bag rows are shuffled; the first honest_fraction grow the structure, the rest
+// (with their bootstrap multiplicities) estimate the leaf distributions. A leaf that receives no estimation rows
+// takes the estimation distribution of its nearest ancestor that did (the root always does), so no leaf reuses
+// the structure sample; only when the sample has a single row does the tree fall back to structure estimates.
+class RandomForest : public Classifier {
+ public:
+  // A node of a flat tree. Internal: go left iff x[feature] <= threshold (NaN goes right). Leaf: feature == -1 and
+  // left is the offset of the leaf's class distribution in the tree's values (num_classes() floats).
+  struct Node {
+    std::int32_t feature = -1;
+    float threshold = 0.0f;
+    std::int32_t left = -1;
+    std::int32_t right = -1;
+  };
+  struct Tree {
+    std::vector<Node> nodes;    // nodes[0] is the root; children always have larger indices than their parent
+    std::vector<float> values;  // (leaves, num_classes) leaf class distributions, each row sums to 1
+  };
+
+  explicit RandomForest(ForestConfig cfg = {}) : cfg_(cfg) {}
+
+  std::string kind() const override { return "forest"; }
+  int num_classes() const override { return n_classes_; }
+  void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) override;
+  // Mean over trees of the leaf class distributions (as scikit-learn does).
+  void predict_proba(const float* x, std::size_t n, std::size_t d, float* proba) const override;
+  void save(Writer& w) const override;
+  void load(Reader& r) override;
+
+  // Leaf node index (into tree(t).nodes) reached by each of the n rows in tree t.
+  std::vector<int> apply(const float* x, std::size_t n, std::size_t d, int tree) const;
+  int n_trees() const { return static_cast<int>(trees_.size()); }
+  std::size_t n_features() const { return d_; }
+  const Tree& tree(int t) const { return trees_.at(static_cast<std::size_t>(t)); }
+  // Mean decrease in gini impurity per feature (weighted by node sample weight), normalised per tree, then averaged.
+  const std::vector<double>& feature_importances() const { return importances_; }
+  const ForestConfig& config() const { return cfg_; }
+
+ private:
+  void check_fitted(std::size_t d, const char* what) const;
+
+  ForestConfig cfg_;
+  int n_classes_ = 0;
+  std::size_t d_ = 0;
+  std::vector<Tree> trees_;
+  std::vector<double> importances_;  // (d)
+};
+
+}  // namespace strata::hier

@@ -1,0 +1,88 @@
+// The hierarchical classifier: a local classifier per parent node of a label tree (a coarse model at the root,
+// one fine model per group, deeper if the tree is deeper), combined by the product rule
+// P(y|x) = Π over the root-to-leaf path of P(child | x, node). scikit-learn-like: the constructor stores the
+// configuration, fit() returns the fitted estimator, predict_proba columns are the sorted class ids 0..K-1.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "strata/core/label_tree.h"
+#include "strata/data/dataset.h"
+#include "strata/hier/classifier.h"
+
+namespace strata::hier {
+
+struct HierarchicalConfig {
+  LearnerConfig learner;  // the per-node learner; its seed is replaced by node_seed(seed, node)
+  // kSoft: the product rule over every path. kHard: follow the most probable child from the root and put
+  // probability 1 on the class of the leaf reached (ties go to the first child), so rows are one-hot.
+  enum class Routing { kSoft, kHard } routing = Routing::kSoft;
+  std::uint64_t seed = 0;
+  int threads = 0;  // handed to the learner when its own threads setting is 0; results never depend on it
+};
+
+// Makes an unfitted learner for a node; the default is make_classifier. A custom learner can be fitted and used,
+// but save()/load() go through save_classifier/load_classifier, so only kinds those know can be saved.
+using LearnerFactory = std::function<std::unique_ptr<Classifier>(const LearnerConfig&)>;
+
+class HierarchicalClassifier {
+ public:
+  explicit HierarchicalClassifier(HierarchicalConfig cfg, LearnerFactory factory = nullptr);
+  HierarchicalClassifier(HierarchicalClassifier&&) noexcept;
+  HierarchicalClassifier& operator=(HierarchicalClassifier&&) noexcept;
+  ~HierarchicalClassifier();
+
+  // Fits one model per internal node with >= 2 children that have training examples, on the rows of the
+  // node's classes, labelled by the child subtree holding the row's class. A node with one such child passes
+  // probability 1 to it without training; a child without training rows gets probability 0. tree.class_names
+  // must equal ds.classes. Throws bad_input on mismatches.
+  HierarchicalClassifier& fit(const data::Dataset& ds, const LabelTree& tree);
+
+  // x: (n, d) row-major; proba: (n, K), rows sum to 1. Each node model predicts its rows in one batch.
+  void predict_proba(const float* x, std::size_t n, std::size_t d, float* proba) const;
+  std::vector<int> predict(const float* x, std::size_t n, std::size_t d) const;  // argmax, ties to the lower id
+
+  // Changes how predictions combine the node models; fitted state is untouched.
+  HierarchicalClassifier& set_routing(HierarchicalConfig::Routing routing);
+
+  const HierarchicalConfig& config() const { return cfg_; }
+  // The fitted tree, its nodes numbered depth-first as LabelTree::from_json numbers them (node_seed uses these).
+  const LabelTree& tree() const { return tree_; }
+  const std::vector<std::string>& classes() const { return tree_.class_names; }
+  int num_classes() const { return tree_.num_classes(); }
+  std::size_t num_features() const { return d_; }
+  int num_node_models() const;
+  double fit_seconds() const { return fit_seconds_; }
+  bool fitted() const { return fitted_; }
+
+  // Binary file: magic "STRATA-HIER\n", u32 version, config, tree JSON, classes, feature dim, fit seconds, then
+  // per node (in id order) whether it has a model, its local-label -> child-position map and the model
+  // (save_classifier). Written atomically. load() validates everything and reports truncation with the offset.
+  void save(const std::string& path) const;
+  static HierarchicalClassifier load(const std::string& path);
+
+  // The learner seed of a node: derive_seed(seed, node).
+  static std::uint64_t node_seed(std::uint64_t seed, int node);
+
+ private:
+  struct NodeModel {
+    std::vector<int> local_child;        // local label -> position in the node's children
+    std::unique_ptr<Classifier> model;   // null: no training (one or no child with examples)
+  };
+  // (n, m) probabilities of the m children of node v for the given rows.
+  void child_proba(int v, const float* x, std::size_t n, std::vector<float>& out) const;
+
+  HierarchicalConfig cfg_;
+  LearnerFactory factory_;
+  LabelTree tree_;
+  std::size_t d_ = 0;
+  std::vector<NodeModel> nodes_;  // index = tree node id
+  double fit_seconds_ = 0;
+  bool fitted_ = false;
+};
+
+}  // namespace strata::hier
