@@ -280,21 +280,25 @@ std::string simulation_svg(const std::vector<SimulateRow>& rows) {
                {}, true, 1.0, true};
   std::map<std::pair<double, int>, std::vector<const SimulateRow*>> by;
   for (const auto& r : rows) by[{r.sigma2_group, r.classes_per_group}].push_back(&r);
+  int color = 0;
   for (const auto& [key, rs] : by) {
-    std::string tag = cat("σ²g=", key.first, by.size() > 1 && rows.front().classes_per_group != rows.back().classes_per_group
-                                                 ? cat(", ", key.second, "/group")
-                                                 : std::string());
-    io::Series a{tag, {}, {}, {}}, p{tag + " permuted", {}, {}, {}}, lt{tag + " true", {}, {}, {}},
-        li{tag + " induced", {}, {}, {}};
+    std::string tag = cat("σ²g=", key.first);
+    if (by.size() > 1 && rows.front().classes_per_group != rows.back().classes_per_group)
+      tag += cat(", ", key.second, "/group");
+    io::Series a{tag, {}, {}, {}, color, false}, p{tag + " permuted", {}, {}, {}, color, true},
+        lt{tag + " true tree", {}, {}, {}, color, true}, li{tag + " induced", {}, {}, {}, color, false};
     for (const SimulateRow* r : rs) {
       double x = r->samples_per_class;
       a.x.push_back(x), a.y.push_back(r->ari.mean), a.err.push_back(r->ari.se);
+      p.x.push_back(x), p.y.push_back(r->ari_permuted.mean), p.err.push_back(r->ari_permuted.se);
       lt.x.push_back(x), lt.y.push_back(r->le_true.mean), lt.err.push_back(r->le_true.se);
       li.x.push_back(x), li.y.push_back(r->le_induced.mean), li.err.push_back(r->le_induced.se);
     }
     ari.series.push_back(a);
+    ari.series.push_back(p);
     le.series.push_back(lt);
     le.series.push_back(li);
+    ++color;
   }
   return io::line_plot_svg({ari, le}, "Hierarchical Gaussians: induced hierarchies");
 }

@@ -1,6 +1,6 @@
 // Random forest: features are binned once into <= 256 quantile bins (exact when a feature has <= 256 distinct
-// values), trees are grown depth-first on the binned columns with per-node class histograms, and prediction walks
-// flat node arrays with float thresholds placed midway between the neighbouring bin values.
+// values), trees are grown depth-first on the binned columns with per-node class histograms, and prediction bins
+// each block of rows by the trees' own thresholds, then walks 8-byte breadth-first nodes tree by tree.
 #include "strata/hier/forest.h"
 
 #include <algorithm>
@@ -492,6 +492,19 @@ void check_config(const ForestConfig& c, std::size_t d) {
     bad_input("forest config: honest_fraction must be in (0, 1), got ", c.honest_fraction);
 }
 
+// Branchless lower bound: #{t in [t, t + m) : t < v}; NaN goes above every threshold (255), as it goes right.
+inline std::uint8_t bin_of(const float* t, std::uint32_t m, float v) {
+  if (m == 0) return 0;
+  const float* base = t;
+  for (std::uint32_t len = m; len > 1;) {
+    const std::uint32_t half = len / 2;
+    base = base[half] < v ? base + half : base;
+    len -= half;
+  }
+  const auto b = static_cast<std::uint32_t>(base - t) + (*base < v);
+  return v == v ? static_cast<std::uint8_t>(b) : std::uint8_t{255};
+}
+
 }  // namespace
 
 void RandomForest::fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) {
@@ -526,6 +539,7 @@ void RandomForest::fit(const float* x, std::size_t n, std::size_t d, const std::
   importances_ = std::move(importances);
   n_classes_ = n_classes;
   d_ = d;
+  build_packed();
 }
 
 void RandomForest::check_fitted(std::size_t d, const char* what) const {
@@ -533,8 +547,144 @@ void RandomForest::check_fitted(std::size_t d, const char* what) const {
   if (d != d_) bad_input("forest ", what, ": expected ", d_, " features (as in fit), got ", d);
 }
 
+void RandomForest::build_packed() {
+  Packed p;
+  const std::size_t d = d_;
+  if (d >= (1u << 16)) {
+    packed_ = std::move(p);
+    return;
+  }
+  // Distinct thresholds per feature over all trees.
+  std::vector<std::uint32_t> count(d + 1, 0);
+  for (const Tree& t : trees_)
+    for (const Node& nd : t.nodes)
+      if (nd.feature >= 0) {
+        if (std::isnan(nd.threshold)) {  // only a hand-made model file can hold one; keep the float walk
+          packed_ = std::move(p);
+          return;
+        }
+        ++count[nd.feature + 1];
+      }
+  std::partial_sum(count.begin(), count.end(), count.begin());
+  std::vector<float> all(count[d]);
+  std::vector<std::uint32_t> fill(count.begin(), count.end() - 1);
+  for (const Tree& t : trees_)
+    for (const Node& nd : t.nodes)
+      if (nd.feature >= 0) all[fill[nd.feature]++] = nd.threshold;
+  p.thr_begin.assign(d + 1, 0);
+  for (std::size_t f = 0; f < d; ++f) {
+    auto b = all.begin() + count[f], e = all.begin() + count[f + 1];
+    std::sort(b, e);
+    e = std::unique(b, e);  // == folds -0 into +0, which compare alike anyway
+    if (e - b > 255) {      // bins must stay below 255, the NaN / leaf bin
+      packed_ = Packed{};
+      return;
+    }
+    p.thresholds.insert(p.thresholds.end(), b, e);
+    p.thr_begin[f + 1] = static_cast<std::uint32_t>(p.thresholds.size());
+  }
+  // Breadth-first renumbering: the two children of a node get consecutive slots, so one child index suffices,
+  // and the top levels that every row visits share cache lines.
+  p.trees.resize(trees_.size());
+  std::vector<std::pair<std::int32_t, int>> queue;  // (old index, depth)
+  for (std::size_t ti = 0; ti < trees_.size(); ++ti) {
+    const Tree& t = trees_[ti];
+    PackedTree& pt = p.trees[ti];
+    pt.nodes.resize(t.nodes.size());
+    pt.leaf_vals.assign(t.nodes.size(), 0);
+    queue.assign(1, {0, 0});
+    for (std::size_t q = 0; q < queue.size(); ++q) {
+      const auto [old, depth] = queue[q];
+      const Node& nd = t.nodes[old];
+      PackedNode& pn = pt.nodes[q];
+      if (nd.feature < 0) {
+        pn = {static_cast<std::uint32_t>(q), 0, 255};
+        pt.leaf_vals[q] = static_cast<std::uint32_t>(nd.left);
+        pt.depth = std::max(pt.depth, depth);
+        continue;
+      }
+      const float* tb = p.thresholds.data() + p.thr_begin[nd.feature];
+      const float* te = p.thresholds.data() + p.thr_begin[nd.feature + 1];
+      pn = {static_cast<std::uint32_t>(queue.size()), static_cast<std::uint16_t>(nd.feature),
+            static_cast<std::uint8_t>(std::lower_bound(tb, te, nd.threshold) - tb)};
+      // A node reachable twice (load accepts any children after their parent, so a hand-made file can share
+      // one) would overflow the slots: keep the float walk then.
+      if (queue.size() + 2 > t.nodes.size()) {
+        packed_ = Packed{};
+        return;
+      }
+      queue.push_back({nd.left, depth + 1});
+      queue.push_back({nd.right, depth + 1});
+    }
+    if (queue.size() != t.nodes.size()) {  // unreachable nodes: likewise only in a hand-made file
+      packed_ = Packed{};
+      return;
+    }
+  }
+  p.usable = true;
+  packed_ = std::move(p);
+}
+
 void RandomForest::predict_proba(const float* x, std::size_t n, std::size_t d, float* proba) const {
   check_fitted(d, "predict_proba");
+  if (!packed_.usable) {
+    predict_proba_float(x, n, d, proba);
+    return;
+  }
+  const int c = n_classes_;
+  // A block's binned rows (256 x 784 = 200 KB) and one tree's nodes (about 66 KB) stay in L2 while the block
+  // walks every tree in turn.
+  constexpr std::size_t kRows = 256;
+  const std::size_t n_blocks = (n + kRows - 1) / kRows;
+  const float inv = 1.0f / static_cast<float>(trees_.size());
+  const float* thr = packed_.thresholds.data();
+  const std::uint32_t* thr_begin = packed_.thr_begin.data();
+  ThreadPool pool(std::min<std::size_t>(static_cast<std::size_t>(cfg_.threads > 0 ? cfg_.threads : default_threads()),
+                                        std::max<std::size_t>(n_blocks, 1)));
+  pool.parallel_for(n_blocks, [&](std::size_t blk) {
+    const std::size_t r0 = blk * kRows, r1 = std::min(n, r0 + kRows), rows = r1 - r0;
+    std::vector<std::uint8_t> xb(rows * d);  // (rows, d) the block's rows as bins
+    for (std::size_t i = 0; i < rows; ++i) {
+      const float* row = x + (r0 + i) * d;
+      std::uint8_t* out = xb.data() + i * d;
+      for (std::size_t f = 0; f < d; ++f) out[f] = bin_of(thr + thr_begin[f], thr_begin[f + 1] - thr_begin[f], row[f]);
+    }
+    float* out = proba + r0 * c;  // (rows, c)
+    std::fill(out, out + rows * c, 0.0f);
+    for (std::size_t ti = 0; ti < trees_.size(); ++ti) {
+      const PackedTree& pt = packed_.trees[ti];
+      const PackedNode* nodes = pt.nodes.data();
+      const float* vals = trees_[ti].values.data();
+      // kLanes rows descend in lock step without branches (a leaf maps to itself), so their independent loads
+      // overlap; the walk stops once no row moved.
+      constexpr std::size_t kLanes = 32;
+      for (std::size_t g = 0; g < rows; g += kLanes) {
+        const std::size_t lanes = std::min(kLanes, rows - g);
+        std::uint32_t at[kLanes] = {};
+        const std::uint8_t* xg = xb.data() + g * d;
+        for (int level = 0; level < pt.depth; ++level) {
+          std::uint32_t moved = 0;
+          for (std::size_t j = 0; j < lanes; ++j) {
+            const PackedNode nd = nodes[at[j]];
+            const std::uint32_t next = nd.child + (xg[j * d + nd.feature] > nd.bin);
+            moved |= next ^ at[j];
+            at[j] = next;
+          }
+          if (!moved) break;
+        }
+        for (std::size_t j = 0; j < lanes; ++j) {
+          const float* v = vals + pt.leaf_vals[at[j]];
+          float* o = out + (g + j) * c;
+          for (int k = 0; k < c; ++k) o[k] += v[k];
+        }
+      }
+    }
+    for (std::size_t k = 0; k < rows * c; ++k) out[k] *= inv;
+  });
+}
+
+// The straightforward walk over the float thresholds, for models build_packed() cannot pack.
+void RandomForest::predict_proba_float(const float* x, std::size_t n, std::size_t d, float* proba) const {
   const int c = n_classes_;
   constexpr std::size_t kRows = 512;  // a block of rows reuses each tree's nodes (about 130 KB a tree) from cache
   const std::size_t n_blocks = (n + kRows - 1) / kRows;
@@ -655,6 +805,7 @@ void RandomForest::load(Reader& r) {
   d_ = d;
   trees_ = std::move(trees);
   importances_ = std::move(importances);
+  build_packed();
 }
 
 }  // namespace strata::hier

@@ -56,13 +56,37 @@ class RandomForest : public Classifier {
   const ForestConfig& config() const { return cfg_; }
 
  private:
+  // Prediction layout derived from trees_ by build_packed() after fit and load (never saved). Each feature's
+  // distinct thresholds over all trees are sorted; a value's bin is #{thresholds < v}, so "v <= threshold j" is
+  // exactly "bin <= j" and trees can walk 8-byte nodes over uint8-binned rows (a 784-byte row instead of 3136).
+  struct PackedNode {
+    std::uint32_t child;    // internal: left child (right is child + 1); leaf: the node itself
+    std::uint16_t feature;  // leaf: 0
+    std::uint8_t bin;       // go right iff row bin > bin; leaf: 255, so a leaf maps to itself
+    std::uint8_t unused = 0;
+  };
+  struct PackedTree {
+    std::vector<PackedNode> nodes;        // breadth-first, siblings adjacent; nodes[0] is the root
+    std::vector<std::uint32_t> leaf_vals;  // (nodes) offset of a leaf's distribution in the tree's values
+    int depth = 0;                         // deepest leaf: after this many steps every row sits in a leaf
+  };
+  struct Packed {
+    bool usable = false;  // false when d >= 2^16, a feature has > 255 distinct thresholds, or one is NaN
+    std::vector<std::uint32_t> thr_begin;  // (d + 1) feature f's thresholds are thresholds[thr_begin[f]..[f+1])
+    std::vector<float> thresholds;         // per feature, sorted and distinct
+    std::vector<PackedTree> trees;
+  };
+
   void check_fitted(std::size_t d, const char* what) const;
+  void build_packed();
+  void predict_proba_float(const float* x, std::size_t n, std::size_t d, float* proba) const;
 
   ForestConfig cfg_;
   int n_classes_ = 0;
   std::size_t d_ = 0;
   std::vector<Tree> trees_;
   std::vector<double> importances_;  // (d)
+  Packed packed_;
 };
 
 }  // namespace strata::hier

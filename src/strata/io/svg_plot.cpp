@@ -102,7 +102,7 @@ std::string line_plot_svg(const std::vector<Panel>& panels, const std::string& t
          << "\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n";
     for (std::size_t si = 0; si < pn.series.size(); ++si) {
       const Series& s = pn.series[si];
-      const char* col = kColors[si % 8];
+      const char* col = kColors[(s.color >= 0 ? static_cast<std::size_t>(s.color) : si) % 8];
       std::ostringstream path;
       bool first = true;
       for (std::size_t i = 0; i < s.x.size(); ++i) {
@@ -114,7 +114,8 @@ std::string line_plot_svg(const std::vector<Panel>& panels, const std::string& t
           os << "<line x1=\"" << X(s.x[i]) << "\" x2=\"" << X(s.x[i]) << "\" y1=\"" << Y(s.y[i] - s.err[i])
              << "\" y2=\"" << Y(s.y[i] + s.err[i]) << "\" stroke=\"" << col << "\"/>\n";
       }
-      os << "<path d=\"" << path.str() << "\" fill=\"none\" stroke=\"" << col << "\" stroke-width=\"1.8\"/>\n";
+      os << "<path d=\"" << path.str() << "\" fill=\"none\" stroke=\"" << col << "\" stroke-width=\"1.8\""
+         << (s.dashed ? " stroke-dasharray=\"6 4\"" : "") << "/>\n";
       double ly = oy + ph + 56 + 14.0 * static_cast<double>(si / 2);
       double lx = ox + static_cast<double>(si % 2) * (pw / 2);
       os << "<rect x=\"" << lx << "\" y=\"" << ly - 9 << "\" width=\"10\" height=\"10\" fill=\"" << col

@@ -9,6 +9,8 @@ namespace strata::io {
 struct Series {
   std::string label;
   std::vector<double> x, y, err;  // err may be empty; otherwise y ± err is drawn as a bar
+  int color = -1;                 // palette index; -1: the series' position
+  bool dashed = false;
 };
 
 struct Panel {

@@ -2,6 +2,7 @@
 // and to the kernels of cpu/kernels.h.
 #include "strata/backend/cpu/cpu_backend.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "strata/backend/gemm.h"
@@ -84,8 +85,7 @@ Event CpuBackend::enqueue(void* dst, const void* src, std::size_t bytes) {
 Event CpuBackend::copy_async(void* dst, Space dst_space, const void* src, Space src_space, std::size_t bytes) {
   if (bytes == 0) return Event();
   STRATA_CHECK(dst && src, "copy_async of ", bytes, " bytes with a null pointer");
-  const char* d = static_cast<const char*>(dst);
-  const char* s = static_cast<const char*>(src);
+  const auto d = reinterpret_cast<std::uintptr_t>(dst), s = reinterpret_cast<std::uintptr_t>(src);
   STRATA_CHECK(d + bytes <= s || s + bytes <= d, "copy_async source and destination overlap");
   count_copy(dst_space, src_space, bytes);
   return enqueue(dst, src, bytes);
