@@ -215,6 +215,7 @@ TextDataset load_text(const std::string& spec, const std::string& split) {
     if (split != "all" && in_test_split(rows[i].key) != (split == "test")) continue;
     ds.texts.push_back(std::move(rows[i].text));
     ds.y.push_back(enc.y[i]);
+    ds.keys.push_back(rows[i].key);
   }
   if (ds.texts.empty()) bad_input(source, ": the ", split, " split is empty (", rows.size(), " rows in all)");
   return ds;

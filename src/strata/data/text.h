@@ -12,6 +12,7 @@ struct TextDataset {
   std::vector<std::string> texts;    // (n)
   std::vector<std::int32_t> y;       // (n) class ids into classes
   std::vector<std::string> classes;  // id -> name, in the house order (see labels.h), over ALL splits
+  std::vector<std::uint64_t> keys;   // (n) each row's split key (WordNet: offset * 4 + pos; files: data row index)
   std::string source;                // what was loaded, for reports
 };
 
