@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <set>
 
@@ -220,6 +221,99 @@ TEST(RandomForest, ApplyAgreesWithPredictProba) {
   for (auto& v : sum) v *= inv;
   EXPECT_EQ(sum, proba(rf, train));
   EXPECT_THROW(rf.apply(train.x.data(), train.n, train.d, rf.n_trees()), Error);
+}
+
+// Reference prediction: the float walk of apply(), leaf distributions summed in tree order, then scaled, which is
+// exactly what predict_proba computes, so the two must agree bit for bit.
+std::vector<float> reference_proba(const RandomForest& rf, const float* x, std::size_t n, std::size_t d) {
+  const int c = rf.num_classes();
+  std::vector<float> sum(n * c, 0.0f);
+  for (int t = 0; t < rf.n_trees(); ++t) {
+    const auto leaves = rf.apply(x, n, d, t);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& nd = rf.tree(t).nodes[leaves[i]];
+      for (int k = 0; k < c; ++k) sum[i * c + k] += rf.tree(t).values[nd.left + k];
+    }
+  }
+  const float inv = 1.0f / static_cast<float>(rf.n_trees());
+  for (auto& v : sum) v *= inv;
+  return sum;
+}
+
+TEST(RandomForest, PackedPredictMatchesFloatWalkOnEdgeValues) {
+  // Continuous features (quantile bins) plus a few-valued one; deep trees; test rows hit every threshold exactly,
+  // its float neighbours, -0, +-inf and NaN, over several row blocks with a partial last block.
+  Rng rng(31);
+  const std::size_t n = 3000, d = 7;
+  Data train{n, d, std::vector<float>(n * d), std::vector<std::int32_t>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j + 1 < d; ++j) train.x[i * d + j] = static_cast<float>(rng.normal());
+    train.x[i * d + d - 1] = static_cast<float>(rng.below(5)) - 2.0f;
+    train.y[i] = static_cast<std::int32_t>(rng.below(5));
+  }
+  ForestConfig cfg = small_config();
+  cfg.n_trees = 12;
+  const RandomForest rf = fitted(cfg, train, 5);
+  std::vector<float> specials = {0.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                                 -std::numeric_limits<float>::infinity(), std::nanf("")};
+  for (int t = 0; t < rf.n_trees(); ++t)
+    for (const auto& nd : rf.tree(t).nodes)
+      if (nd.feature >= 0) {
+        specials.push_back(nd.threshold);
+        specials.push_back(std::nextafter(nd.threshold, -INFINITY));
+        specials.push_back(std::nextafter(nd.threshold, INFINITY));
+      }
+  const std::size_t m = 1100;  // > 4 blocks of 256 rows, not a multiple of 32
+  std::vector<float> test(m * d);
+  for (auto& v : test) v = specials[rng.below(specials.size())];
+  const auto want = reference_proba(rf, test.data(), m, d);
+  std::vector<float> got(m * 5);
+  rf.predict_proba(test.data(), m, d, got.data());
+  EXPECT_EQ(got, want);
+  ForestConfig one = cfg;
+  one.threads = 1;
+  RandomForest rf1 = fitted(one, train, 5);
+  std::vector<float> got1(m * 5);
+  rf1.predict_proba(test.data(), m, d, got1.data());
+  EXPECT_EQ(got1, want);
+}
+
+TEST(RandomForest, UnpackableModelsStillPredictExactly) {
+  // Hand-made trees the packed layout cannot hold: 300 distinct thresholds on one feature (bins are uint8), and a
+  // child shared by two parents (load only requires children after their parent). Prediction must still follow
+  // the float walk, and never crash.
+  const Data train = blobs(200, 2, 2, 2.0, 32);
+  ForestConfig cfg = small_config();
+  cfg.n_trees = 2;
+  RandomForest rf = fitted(cfg, train, 2);
+  RandomForest::Tree chain;  // internal node i at 2i: x0 <= i - 150 goes to leaf 2i + 1, else on to 2i + 2
+  const int k = 300;
+  for (int i = 0; i < k; ++i) {
+    chain.nodes.push_back({0, static_cast<float>(i - 150), 2 * i + 1, 2 * i + 2});
+    chain.nodes.push_back({-1, 0.0f, static_cast<std::int32_t>(chain.values.size()), -1});
+    const float p = static_cast<float>(i) / k;
+    chain.values.insert(chain.values.end(), {p, 1.0f - p});
+  }
+  chain.nodes.push_back({-1, 0.0f, static_cast<std::int32_t>(chain.values.size()), -1});
+  chain.values.insert(chain.values.end(), {1.0f, 0.0f});
+  RandomForest::Tree shared;
+  shared.nodes = {{1, 0.5f, 1, 2}, {0, -1.0f, 3, 4}, {0, 1.0f, 3, 4}, {-1, 0.0f, 0, -1}, {-1, 0.0f, 2, -1}};
+  shared.values = {0.25f, 0.75f, 0.5f, 0.5f};
+  for (const auto& tree : {chain, shared}) {
+    const_cast<RandomForest::Tree&>(rf.tree(0)) = tree;
+    Writer w;
+    rf.save(w);
+    Reader r(w.bytes(), "hand.bin");
+    RandomForest loaded(cfg);
+    loaded.load(r);
+    std::vector<float> test(2 * 700);
+    Rng rng(33);
+    for (auto& v : test) v = static_cast<float>(rng.below(400)) - 200.0f + 0.5f * static_cast<float>(rng.below(2));
+    test[0] = std::nanf("");
+    std::vector<float> got(700 * 2);
+    loaded.predict_proba(test.data(), 700, 2, got.data());
+    EXPECT_EQ(got, reference_proba(loaded, test.data(), 700, 2));
+  }
 }
 
 TEST(RandomForest, HonestTreesLearnAndDiffer) {

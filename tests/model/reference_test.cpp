@@ -168,7 +168,8 @@ TEST_F(ReferenceTest, LogitsLossAndEveryGradientMatchPyTorch) {
   }
   // The padding token's word row gets no gradient (nn.Embedding padding_idx), though token 0 occurs in the batch.
   const TensorInfo* wte = model_->find("bert.embeddings.word_embeddings.weight");
-  for (int c = 0; c < cfg_.hidden_size; ++c) EXPECT_EQ(grads[wte->offset + cfg_.pad_token_id * cfg_.hidden_size + c], 0.0f);
+  for (int c = 0; c < cfg_.hidden_size; ++c)
+    EXPECT_EQ(grads[wte->offset + cfg_.pad_token_id * cfg_.hidden_size + c], 0.0f);
   std::printf("logits rel err %.2e, worst gradient rel err %.2e (%s)\n", logit_err, worst, worst_name.c_str());
 }
 

@@ -86,7 +86,6 @@ void check_gradients(float dropout) {
   p.gradients(dparams, &din);
   testing::expect_matches_finite_differences(p, p.params, dparams, "dparams");
   testing::expect_matches_finite_differences(p, p.x, din, "din");
-  // Padded positions of sequence 1 are keys nobody attends to: they get gradient only through their own query row.
   EXPECT_TRUE(p.saved.guard_intact());
   EXPECT_TRUE(p.ws.guard_intact());
 }
@@ -115,6 +114,26 @@ TEST(EncoderLayer, RecomputeIsBitIdenticalAndKeyedByMicroBatch) {
   p.objective();
   EXPECT_NE(std::memcmp(first.data(), p.out_x.data(), first.size() * sizeof(float)), 0);
   for (float v : p.out_x) EXPECT_TRUE(std::isfinite(v));
+}
+
+TEST(EncoderLayer, CtxDropoutOverridesTheConfiguredProbabilities) {
+  Fixture f;
+  EncoderLayer l(small_config(0.3f));
+  Probe p(l, f.ctx(false), f.act(), kC, 5);
+  p.params = layer_params(l, 9);
+  p.objective();
+  const std::vector<float> eval = p.out_x;
+  p.ctx.training = true;
+  p.ctx.dropout = 0.0f;  // training with dropout forced off: the evaluation output
+  p.objective();
+  EXPECT_EQ(p.out_x, eval);
+  p.ctx.dropout = 0.3f;  // the configured value, given explicitly: same masks as the configuration's
+  p.objective();
+  const std::vector<float> explicit_p = p.out_x;
+  p.ctx.dropout = -1.0f;
+  p.objective();
+  EXPECT_EQ(p.out_x, explicit_p);
+  EXPECT_NE(p.out_x, eval);
 }
 
 TEST(EncoderLayer, BackwardAccumulatesIntoGradients) {

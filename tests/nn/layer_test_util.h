@@ -116,7 +116,8 @@ inline void expect_matches_finite_differences(Probe& p, std::vector<float>& v, c
     v[i] = keep;
     const double fd = (jp - jm) / (2.0 * h);
     if (std::abs(fd - analytic[i]) > 1e-2 * scale + 2e-2 * std::abs(fd)) {
-      if (++bad <= 5) ADD_FAILURE() << what << "[" << i << "]: analytic " << analytic[i] << " vs finite difference " << fd;
+      if (++bad <= 5)
+        ADD_FAILURE() << what << "[" << i << "]: analytic " << analytic[i] << " vs finite difference " << fd;
     }
   }
   EXPECT_EQ(bad, 0) << what;

@@ -77,6 +77,7 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& texts, int vocab_size
       {"shuffle_input_sentence", "false"},
       {"num_threads", "2"},
       {"minloglevel", "2"},
+      {"seed_sentencepiece_size", "200000"},
   };
   VectorIterator it(texts, order);
   std::string serialized;

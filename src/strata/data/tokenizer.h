@@ -22,7 +22,7 @@ class Tokenizer {
   // naming the file if it is missing, not a model, or lacks those pieces.
   static Tokenizer load(const std::string& model_path);
 
-  static constexpr std::size_t kMaxTrainTexts = 200'000;
+  static constexpr std::size_t kMaxTrainTexts = 50'000;
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;

@@ -674,9 +674,19 @@ void RandomForest::predict_proba(const float* x, std::size_t n, std::size_t d, f
       const PackedNode* nodes = pt.nodes.data();
       const float* vals = trees_[ti].values.data();
       // kLanes rows descend in lock step without branches (a leaf maps to itself), so their independent loads
-      // overlap; the walk stops once no row moved.
+      // overlap; the walk stops once no row moved. A group's leaf distributions are prefetched when its walk ends
+      // and added while the next group walks, hiding their cache misses.
       constexpr std::size_t kLanes = 32;
-      for (std::size_t g = 0; g < rows; g += kLanes) {
+      std::uint32_t leaf[2][kLanes];
+      std::size_t prev_g = 0, prev_lanes = 0;
+      auto accumulate = [&](const std::uint32_t* at, std::size_t g, std::size_t lanes) {
+        for (std::size_t j = 0; j < lanes; ++j) {
+          const float* v = vals + at[j];
+          float* o = out + (g + j) * c;
+          for (int k = 0; k < c; ++k) o[k] += v[k];
+        }
+      };
+      for (std::size_t g = 0, s = 0; g < rows; g += kLanes, s ^= 1) {
         const std::size_t lanes = std::min(kLanes, rows - g);
         std::uint32_t at[kLanes] = {};
         const std::uint8_t* xg = xb.data() + g * d;
@@ -691,11 +701,14 @@ void RandomForest::predict_proba(const float* x, std::size_t n, std::size_t d, f
           if (!moved) break;
         }
         for (std::size_t j = 0; j < lanes; ++j) {
-          const float* v = vals + pt.leaf_vals[at[j]];
-          float* o = out + (g + j) * c;
-          for (int k = 0; k < c; ++k) o[k] += v[k];
+          leaf[s][j] = pt.leaf_vals[at[j]];
+          __builtin_prefetch(vals + leaf[s][j]);
         }
+        if (prev_lanes) accumulate(leaf[s ^ 1], prev_g, prev_lanes);
+        prev_g = g;
+        prev_lanes = lanes;
       }
+      accumulate(leaf[((rows - 1) / kLanes) & 1], prev_g, prev_lanes);
     }
     for (std::size_t k = 0; k < rows * c; ++k) out[k] *= inv;
   });

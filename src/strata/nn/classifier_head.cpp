@@ -80,7 +80,7 @@ void ClassifierHead::forward(const Ctx& ctx, const float* params, const Activati
   be.gather_cls_forward(s.cls, in.x, B, T, C);
   be.linear_forward(k.a, s.cls, w[kPw], w[kPb], B, C, C);
   be.tanh_forward(s.pooled, k.a, BC);
-  be.dropout_forward(s.dropped, s.pooled, BC, ctx.training ? cfg_.dropout : 0.0f, ctx.dropout_key(kSitePooled));
+  be.dropout_forward(s.dropped, s.pooled, BC, ctx.dropout_p(cfg_.dropout), ctx.dropout_key(kSitePooled));
   be.linear_forward(out.logits, s.dropped, w[kCw], w[kCb], B, C, K);
   if (in.labels) be.softmax_xent_forward(out.losses, s.probs, out.logits, in.labels, B, K);
 }
@@ -106,7 +106,7 @@ void ClassifierHead::backward(const Ctx& ctx, const float* params, const Activat
   zero(k.a, BC);  // d dropped
   be.linear_backward(k.a, dw[kCw], dw[kCb], k.dlogits, s.dropped, w[kCw], B, C, K);
   zero(k.b, BC);  // d pooled
-  be.dropout_backward(k.b, k.a, BC, ctx.training ? cfg_.dropout : 0.0f, ctx.dropout_key(kSitePooled));
+  be.dropout_backward(k.b, k.a, BC, ctx.dropout_p(cfg_.dropout), ctx.dropout_key(kSitePooled));
   zero(k.a, BC);  // d (pooler dense output)
   be.tanh_backward(k.a, s.pooled, k.b, BC);
   zero(k.b, BC);  // d cls

@@ -87,7 +87,7 @@ void EmbeddingLayer::forward(const Ctx& ctx, const float* params, const Activati
   const float* wse = cfg_.type_vocab > 0 ? wt[kType] : nullptr;
   be.embedding_forward(s.e, in.ids, wse ? in.segs : nullptr, wt[kWord], wt[kPos], wse, B, T, C);
   be.layernorm_forward(w.a, s.mean, s.rstd, s.e, wt[kLnW], wt[kLnB], N, C, cfg_.layer_norm_eps);
-  be.dropout_forward(out.x, w.a, static_cast<std::size_t>(N) * C, ctx.training ? cfg_.dropout : 0.0f,
+  be.dropout_forward(out.x, w.a, static_cast<std::size_t>(N) * C, ctx.dropout_p(cfg_.dropout),
                      ctx.dropout_key(kSiteEmbeddings));
 }
 
@@ -103,7 +103,7 @@ void EmbeddingLayer::backward(const Ctx& ctx, const float* params, const Activat
   const Saved s = carve_saved(cs, N, C);
   const Work w = carve_work(cw, N, C);
   be.zero(w.a, Space::kDevice, NC * sizeof(float));
-  be.dropout_backward(w.a, dout, NC, ctx.training ? cfg_.dropout : 0.0f, ctx.dropout_key(kSiteEmbeddings));
+  be.dropout_backward(w.a, dout, NC, ctx.dropout_p(cfg_.dropout), ctx.dropout_key(kSiteEmbeddings));
   be.zero(w.b, Space::kDevice, NC * sizeof(float));
   be.layernorm_backward(w.b, dwt[kLnW], dwt[kLnB], w.a, s.e, params + specs_[kLnW].offset, s.mean, s.rstd, N, C);
   // nn.Embedding(padding_idx) never updates the padding row: keep what it held before this backward.

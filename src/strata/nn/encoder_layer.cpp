@@ -117,8 +117,8 @@ void EncoderLayer::forward(const Ctx& ctx, const float* params, const Activation
   const int B = in.B, T = in.T, C = cfg_.hidden, NH = cfg_.heads, I = cfg_.intermediate;
   const int N = B * T;
   const std::size_t NC = static_cast<std::size_t>(N) * C;
-  const float p_hidden = ctx.training ? cfg_.hidden_dropout : 0.0f;
-  const float p_attn = ctx.training ? cfg_.attention_dropout : 0.0f;
+  const float p_hidden = ctx.dropout_p(cfg_.hidden_dropout);
+  const float p_attn = ctx.dropout_p(cfg_.attention_dropout);
   const auto w = tensors(params, specs_);
   Carver cs(saved), cw(workspace);
   const Saved s = carve_saved(cs, N, C, I, static_cast<std::size_t>(N) * NH * T);
@@ -148,8 +148,8 @@ void EncoderLayer::backward(const Ctx& ctx, const float* params, const Activatio
   const int B = in.B, T = in.T, C = cfg_.hidden, NH = cfg_.heads, I = cfg_.intermediate;
   const int N = B * T;
   const std::size_t NC = static_cast<std::size_t>(N) * C, NI = static_cast<std::size_t>(N) * I;
-  const float p_hidden = ctx.training ? cfg_.hidden_dropout : 0.0f;
-  const float p_attn = ctx.training ? cfg_.attention_dropout : 0.0f;
+  const float p_hidden = ctx.dropout_p(cfg_.hidden_dropout);
+  const float p_attn = ctx.dropout_p(cfg_.attention_dropout);
   const auto w = tensors(params, specs_);
   const auto dw = tensors(dparams, specs_);
   Carver cs(const_cast<void*>(saved)), cw(workspace);

@@ -31,10 +31,16 @@ struct Ctx {
   std::int64_t step = 0;
   int layer_index = 0;   // position of the layer in its stack (embeddings 0, encoder layer i is i + 1, head L + 1)
   int micro_batch = 0;
-  bool training = false;  // false: every dropout is off (the layers hold their own probabilities, as HF configs do)
+  bool training = false;  // false: every dropout is off
+  // < 0: each site uses its layer's configured probability (HF configs have separate hidden and attention dropout);
+  // >= 0: this probability at every dropout site (when training).
+  float dropout = -1.0f;
   // d(total loss) / d(sum of this micro-batch's per-example losses): 1/(examples in the whole step) for a mean over
   // the step's batch however it is split into micro-batches. Read by the head's backward only.
   float loss_scale = 1.0f;
+
+  // The probability a dropout site configured with `configured` uses in this call.
+  float dropout_p(float configured) const { return !training ? 0.0f : dropout >= 0.0f ? dropout : configured; }
 
   std::uint64_t dropout_key(int site) const {
     return backend::cpu::dropout_key(seed, step, layer_index, micro_batch, site);
