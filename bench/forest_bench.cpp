@@ -2,7 +2,8 @@
 // bench/peers/sklearn_forest.py (scikit-learn's RandomForestClassifier with the same settings).
 // Usage: forest_bench [--trees 100] [--max-depth 20] [--threads 2] [--reps 3] [--predict-reps 1] [--train N]
 //                     [--seed S] [--honest] [--save PATH] [--load PATH]
-// --predict-reps P times prediction P times per fit; --save/--load skip refitting while iterating on prediction.
+// --predict-reps P times prediction P times per fit; --save/--load skip refitting while iterating on prediction;
+// --check compares predict_proba bit for bit with the plain float walk of apply() on the whole test set.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   cfg.max_depth = 20;
   cfg.threads = 2;
   int reps = 3, predict_reps = 1;
+  bool check = false;
   std::string save_path, load_path;
   std::size_t train_rows = 0;
   for (int i = 1; i < argc; ++i) {
@@ -61,9 +63,10 @@ int main(int argc, char** argv) {
     else if (a == "--train") train_rows = static_cast<std::size_t>(next());
     else if (a == "--seed") cfg.seed = static_cast<std::uint64_t>(next());
     else if (a == "--honest") cfg.honest = true;
+    else if (a == "--check") check = true;
     else {
       std::fprintf(stderr, "usage: forest_bench [--trees N] [--max-depth D] [--threads T] [--reps R] [--predict-reps P] "
-                           "[--train N] [--seed S] [--honest] [--save PATH] [--load PATH]\n");
+                           "[--train N] [--seed S] [--honest] [--save PATH] [--load PATH] [--check]\n");
       return 2;
     }
   }
@@ -106,6 +109,19 @@ int main(int argc, char** argv) {
         if (predict_reps > 1) std::printf("  predict %.3f s (cpu %.3f)\n", pred_s, pred_cpu);
         preds.push_back(pred_s);
         pred_cpus.push_back(pred_cpu);
+      }
+      if (check) {
+        const int c = rf.num_classes();
+        std::vector<float> ref(test.n * c, 0.0f);  // (n_test, classes)
+        for (int t = 0; t < rf.n_trees(); ++t) {
+          const auto leaves = rf.apply(test.x.data(), test.n, test.d, t);
+          for (std::size_t i = 0; i < test.n; ++i)
+            for (int k = 0; k < c; ++k) ref[i * c + k] += rf.tree(t).values[rf.tree(t).nodes[leaves[i]].left + k];
+        }
+        const float inv = 1.0f / static_cast<float>(rf.n_trees());
+        std::size_t diff = 0;
+        for (std::size_t k = 0; k < ref.size(); ++k) diff += ref[k] * inv != proba[k];
+        std::printf("check: %zu of %zu probabilities differ from the float walk\n", diff, ref.size());
       }
       std::size_t correct = 0;
       for (std::size_t i = 0; i < test.n; ++i) {

@@ -263,7 +263,7 @@ TEST(RandomForest, PackedPredictMatchesFloatWalkOnEdgeValues) {
         specials.push_back(std::nextafter(nd.threshold, -INFINITY));
         specials.push_back(std::nextafter(nd.threshold, INFINITY));
       }
-  const std::size_t m = 1100;  // > 4 blocks of 256 rows, not a multiple of 32
+  const std::size_t m = 1100;  // three row blocks of 512, the last partial and not a multiple of 32 lanes
   std::vector<float> test(m * d);
   for (auto& v : test) v = specials[rng.below(specials.size())];
   const auto want = reference_proba(rf, test.data(), m, d);
