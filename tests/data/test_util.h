@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../common/error_matchers.h"
 #include "strata/core/error.h"
 
 namespace strata::data::testing {
@@ -46,23 +47,7 @@ inline std::string write_temp_gz(const std::string& name, const std::string& con
   return p;
 }
 
-// The message of the strata bad-input error fn throws; fails the test (and returns "") if it throws nothing
-// or something else.
-template <typename Fn>
-std::string bad_input_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const strata::Error& e) {
-    EXPECT_EQ(e.code(), strata::ExitCode::kBadInput) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected strata::Error, got: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected a bad-input error, none was thrown";
-  return "";
-}
+using strata::testing::bad_input_message;
 
 }  // namespace strata::data::testing
 
-#define EXPECT_HAS(msg, sub) EXPECT_NE(std::string(msg).find(sub), std::string::npos) << "message: " << (msg)

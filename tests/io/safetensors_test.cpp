@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "../common/error_matchers.h"
 #include "strata/core/error.h"
 
 namespace strata::io {
@@ -56,22 +57,7 @@ std::string floats_bytes(std::initializer_list<float> v) {
   return s;
 }
 
-template <typename Fn>
-std::string bad_input_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const strata::Error& e) {
-    EXPECT_EQ(e.code(), strata::ExitCode::kBadInput) << e.what();
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected strata::Error, got: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected a bad-input error, none was thrown";
-  return "";
-}
-
-#define EXPECT_HAS(msg, sub) EXPECT_NE(std::string(msg).find(sub), std::string::npos) << "message: " << (msg)
+using strata::testing::bad_input_message;
 
 TEST(Safetensors, RoundTripKeepsValuesShapesMetadataAndAlignment) {
   const std::vector<float> w = {1.5f, -2.0f, 3.25f, 0.0f, 1e-30f, -7.0f};  // (2, 3)

@@ -14,14 +14,14 @@
 
 #include "strata/backend/backend.h"
 #include "strata/core/error.h"
-#include "strata/core/label_tree.h"
+#include "strata/io/safetensors.h"
 #include "strata/model/bert.h"
 #include "strata/train/optim.h"
 
 namespace strata::model {
 namespace {
 
-// A minimal safetensors reader for the fixture (F32, F64 and I32 tensors), everything converted to double.
+// The fixture's tensors (F32, F64 and I32), everything converted to double.
 struct Fixture {
   nlohmann::json metadata;
   std::map<std::string, std::vector<double>> tensors;
@@ -40,44 +40,26 @@ struct Fixture {
 };
 
 Fixture load_fixture() {
-  const std::string path = std::string(STRATA_TEST_DATA) + "/reference/tiny_bert.safetensors";
-  const std::string bytes = read_file(path);
-  std::uint64_t header_len = 0;
-  std::memcpy(&header_len, bytes.data(), 8);
-  const nlohmann::json header = nlohmann::json::parse(bytes.substr(8, header_len));
-  const char* data = bytes.data() + 8 + header_len;
+  const auto file = io::SafetensorsFile::open(std::string(STRATA_TEST_DATA) + "/reference/tiny_bert.safetensors");
   Fixture f;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") {
-      f.metadata = info;
-      continue;
-    }
-    const std::string dtype = info["dtype"];
-    const std::size_t b = info["data_offsets"][0], e = info["data_offsets"][1];
+  for (const auto& [k, v] : file.metadata()) f.metadata[k] = v;
+  for (const io::SafeTensor& t : file.tensors()) {
+    const std::uint8_t* data = file.data(t.name);
     std::vector<double> v;
-    if (dtype == "F32") {
-      for (std::size_t o = b; o < e; o += 4) {
-        float x;
-        std::memcpy(&x, data + o, 4);
-        v.push_back(x);
+    auto append = [&](auto sample) {
+      using T = decltype(sample);
+      for (std::size_t o = 0; o < t.end - t.begin; o += sizeof(T)) {
+        T x;
+        std::memcpy(&x, data + o, sizeof(T));
+        v.push_back(static_cast<double>(x));
       }
-    } else if (dtype == "F64") {
-      for (std::size_t o = b; o < e; o += 8) {
-        double x;
-        std::memcpy(&x, data + o, 8);
-        v.push_back(x);
-      }
-    } else if (dtype == "I32") {
-      for (std::size_t o = b; o < e; o += 4) {
-        std::int32_t x;
-        std::memcpy(&x, data + o, 4);
-        v.push_back(x);
-      }
-    } else {
-      throw std::runtime_error("unexpected dtype " + dtype);
-    }
-    f.tensors[name] = std::move(v);
-    f.shapes[name] = info["shape"].get<std::vector<std::int64_t>>();
+    };
+    if (t.dtype == "F32") append(float{});
+    else if (t.dtype == "F64") append(double{});
+    else if (t.dtype == "I32") append(std::int32_t{});
+    else throw std::runtime_error("unexpected dtype " + t.dtype);
+    f.tensors[t.name] = std::move(v);
+    f.shapes[t.name] = t.shape;
   }
   return f;
 }

@@ -15,45 +15,11 @@
 #include <sstream>
 
 #include "strata/core/error.h"
+#include "strata/core/file.h"
 
 namespace strata {
 
 using nlohmann::json;
-
-void write_file_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) bad_input(path, ": cannot write (", std::strerror(errno), ")");
-  std::size_t off = 0;
-  while (off < content.size()) {
-    ssize_t w = ::write(fd, content.data() + off, content.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      bad_input(path, ": write failed (", std::strerror(e), ")");
-    }
-    off += static_cast<std::size_t>(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    bad_input(path, ": flush failed (", std::strerror(errno), ")");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    bad_input(path, ": rename failed (", std::strerror(e), ")");
-  }
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) bad_input(path, ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 LabelTree LabelTree::flat(const std::vector<std::string>& class_names) {
   LabelTree t;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "strata/core/file.h"
+
 namespace strata {
 
 struct LabelTree {
@@ -53,9 +55,5 @@ struct LabelTree {
   std::string to_dot() const;
   std::string to_svg() const;  // a top-down dendrogram-like drawing, readable without Graphviz
 };
-
-// Writes content to path atomically: path.tmp.<pid>, flush + fsync, rename. Throws bad_input if unwritable.
-void write_file_atomic(const std::string& path, const std::string& content);
-std::string read_file(const std::string& path);  // throws bad_input naming the path if unreadable
 
 }  // namespace strata

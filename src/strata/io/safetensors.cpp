@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "strata/core/error.h"
+#include "strata/core/file.h"
 
 namespace strata::io {
 
@@ -292,41 +293,9 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   std::string prefix(8, '\0');
   for (int i = 0; i < 8; ++i) prefix[i] = static_cast<char>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xFF);
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) bad_input(path, ": cannot write (", std::strerror(errno), ")");
-  auto fail = [&](const char* what) {
-    const int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    bad_input(path, ": ", what, " (", std::strerror(e), ")");
-  };
-  auto write_all = [&](const void* p, std::size_t n) {
-    const char* c = static_cast<const char*>(p);
-    while (n > 0) {
-      ssize_t w = ::write(fd, c, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        fail("write failed");
-      }
-      c += w;
-      n -= static_cast<std::size_t>(w);
-    }
-  };
-  write_all(prefix.data(), prefix.size());
-  write_all(header.data(), header.size());
-  for (std::size_t i : order) write_all(tensors[i].data, tensors[i].bytes);
-  if (::fsync(fd) != 0) fail("flush failed");
-  if (::close(fd) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    bad_input(path, ": close failed (", std::strerror(e), ")");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    bad_input(path, ": rename failed (", std::strerror(e), ")");
-  }
+  std::vector<FilePiece> pieces{{prefix.data(), prefix.size()}, {header.data(), header.size()}};
+  for (std::size_t i : order) pieces.push_back({tensors[i].data, tensors[i].bytes});
+  write_file_atomic(path, pieces);
 }
 
 }  // namespace strata::io
