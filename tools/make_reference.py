@@ -1,19 +1,22 @@
 #!/usr/bin/python3
-"""Writes tests/data/reference/tiny_bert.safetensors: a tiny BERT sequence classifier written in plain torch.nn
-mirroring Hugging Face's BertForSequenceClassification module for module (same parameter names, same operation
-order), run in float64 on a padded batch with dropout off. Dumps the weights, the batch, the logits, the loss, every
-parameter gradient and the losses of 10 torch.optim.AdamW steps, for tests/model/reference_test.cpp.
+"""Writes tests/data/reference/tiny_bert.safetensors: a tiny BERT sequence classifier in plain torch.nn
+(tools/torch_bert_model.py, mirroring Hugging Face's BertForSequenceClassification module for module: same parameter
+names, same operation order), run in float64 on a padded batch with dropout off. Dumps the weights, the batch, the
+logits, the loss, every parameter gradient and the losses of 10 torch.optim.AdamW steps, for
+tests/model/reference_test.cpp.
 
 Run: /usr/bin/python3 tools/make_reference.py [out_path]   (PyTorch 1.13 CPU, numpy; no transformers needed)
 """
 import json
-import math
+import os
 import struct
 import sys
 
 import numpy as np
 import torch
-from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_bert_model import BertForSequenceClassification  # noqa: E402  (the model lives beside this script)
 
 CONFIG = {
     "vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -27,145 +30,6 @@ LENGTHS = [8, 5, 3]
 SEED = 20261129
 ADAMW_STEPS = 10
 LR, WEIGHT_DECAY = 1e-3, 0.01
-
-
-class BertEmbeddings(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.word_embeddings = nn.Embedding(c["vocab_size"], c["hidden_size"], padding_idx=c["pad_token_id"])
-        self.position_embeddings = nn.Embedding(c["max_position_embeddings"], c["hidden_size"])
-        self.token_type_embeddings = nn.Embedding(c["type_vocab_size"], c["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
-        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
-
-    def forward(self, ids, token_type_ids):
-        positions = torch.arange(ids.shape[1]).unsqueeze(0)
-        e = self.word_embeddings(ids) + self.token_type_embeddings(token_type_ids)
-        e = e + self.position_embeddings(positions)
-        return self.dropout(self.LayerNorm(e))
-
-
-class BertSelfAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.heads = c["num_attention_heads"]
-        self.head_size = c["hidden_size"] // self.heads
-        self.query = nn.Linear(c["hidden_size"], c["hidden_size"])
-        self.key = nn.Linear(c["hidden_size"], c["hidden_size"])
-        self.value = nn.Linear(c["hidden_size"], c["hidden_size"])
-        self.dropout = nn.Dropout(c["attention_probs_dropout_prob"])
-
-    def split(self, x):
-        b, t, _ = x.shape
-        return x.view(b, t, self.heads, self.head_size).permute(0, 2, 1, 3)
-
-    def forward(self, x, extended_mask):
-        q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_size) + extended_mask
-        probs = self.dropout(nn.functional.softmax(scores, dim=-1))
-        ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous()
-        return ctx.view(x.shape)
-
-
-class BertSelfOutput(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
-        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
-
-    def forward(self, h, x):
-        return self.LayerNorm(self.dropout(self.dense(h)) + x)
-
-
-class BertAttention(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.self = BertSelfAttention(c)
-        self.output = BertSelfOutput(c)
-
-    def forward(self, x, extended_mask):
-        return self.output(self.self(x, extended_mask), x)
-
-
-class BertIntermediate(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["intermediate_size"])
-
-    def forward(self, x):
-        return nn.functional.gelu(self.dense(x))  # erf form, HF's "gelu"
-
-
-class BertOutput(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["intermediate_size"], c["hidden_size"])
-        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
-        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
-
-    def forward(self, h, x):
-        return self.LayerNorm(self.dropout(self.dense(h)) + x)
-
-
-class BertLayer(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attention = BertAttention(c)
-        self.intermediate = BertIntermediate(c)
-        self.output = BertOutput(c)
-
-    def forward(self, x, extended_mask):
-        a = self.attention(x, extended_mask)
-        return self.output(self.intermediate(a), a)
-
-
-class BertEncoder(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.layer = nn.ModuleList([BertLayer(c) for _ in range(c["num_hidden_layers"])])
-
-    def forward(self, x, extended_mask):
-        for layer in self.layer:
-            x = layer(x, extended_mask)
-        return x
-
-
-class BertPooler(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
-        self.activation = nn.Tanh()
-
-    def forward(self, x):
-        return self.activation(self.dense(x[:, 0]))
-
-
-class BertModel(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.embeddings = BertEmbeddings(c)
-        self.encoder = BertEncoder(c)
-        self.pooler = BertPooler(c)
-
-    def forward(self, ids, mask, token_type_ids):
-        dtype = self.embeddings.LayerNorm.weight.dtype
-        # HF's get_extended_attention_mask: (1 - mask) * finfo(dtype).min, broadcast over heads and queries.
-        extended = (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
-        return self.pooler(self.encoder(self.embeddings(ids, token_type_ids), extended))
-
-
-class BertForSequenceClassification(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.bert = BertModel(c)
-        self.dropout = nn.Dropout(c["hidden_dropout_prob"])
-        self.classifier = nn.Linear(c["hidden_size"], c["num_labels"])
-
-    def forward(self, ids, mask, token_type_ids, labels):
-        logits = self.classifier(self.dropout(self.bert(ids, mask, token_type_ids)))
-        loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1))
-        return logits, loss
 
 
 def write_safetensors(path, tensors, metadata):

@@ -1,5 +1,7 @@
-// strata evaluate: accuracy, balanced accuracy, hierarchical precision/recall/F1 and the confusion matrix
-// of a saved model on a labelled data set.
+// strata evaluate: for a hierarchical model file (strata fit), accuracy, balanced accuracy, hierarchical
+// precision/recall/F1 and the confusion matrix on a labelled data set; for a trained text model (a checkpoint
+// directory from strata train), accuracy and loss on a split of a text or synthetic data set.
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -10,24 +12,54 @@
 #include "strata/core/label_tree.h"
 #include "strata/hier/hierarchical.h"
 #include "strata/hier/metrics.h"
+#include "strata/train/trainer.h"
 
 namespace strata::cli {
 
 namespace {
 struct EvaluateArgs {
-  std::string model, test, json;
+  std::string model, test, json, split = "test";
+  int seq_len = 0, threads = 0;
   DataFlags flags;
 };
+
+void evaluate_text_model(const EvaluateArgs& a) {
+  train::LoadedModel lm = train::load_model_dir(a.model, a.threads);
+  const int T = a.seq_len > 0 ? a.seq_len : lm.seq_len;
+  train::TokenData td = train::load_token_data(a.test, a.split, lm.tokenizer_path, T, lm.seed);
+  if (td.tokens.n == 0) bad_input(a.test, ": the ", a.split, " split is empty");
+  if (td.tokens.vocab > lm.config.vocab_size)
+    bad_input(a.test, ": token ids up to ", td.tokens.vocab - 1, " but the model's vocabulary has ",
+              lm.config.vocab_size);
+  const std::vector<std::int32_t> labels = train::labels_for_model(td.tokens, lm.config, td.source);
+  const train::EvalResult r = train::evaluate(*lm.executor, td.tokens, labels);
+  std::cout << std::fixed << std::setprecision(4) << "examples            " << r.examples << "\n"
+            << "accuracy            " << r.accuracy << "\n"
+            << "loss                " << r.loss << "\n"
+            << "truncated texts     " << td.truncated << "\n";
+  if (!a.json.empty()) {
+    nlohmann::json j{{"examples", r.examples}, {"accuracy", r.accuracy}, {"loss", r.loss},
+                     {"truncated_texts", td.truncated}, {"split", a.split}, {"seq_len", T}, {"data", a.test},
+                     {"model", a.model}};
+    write_file_atomic(a.json, j.dump(2) + "\n");
+  }
+}
 }  // namespace
 
 void register_evaluate(CLI::App& app) {
   auto a = std::make_shared<EvaluateArgs>();
   CLI::App* sub = app.add_subcommand("evaluate", "evaluate a saved model on labelled data");
-  sub->add_option("--model", a->model, "model file from strata fit")->required();
+  sub->add_option("--model", a->model, "model file from strata fit, or a directory from strata train --save")
+      ->required();
   sub->add_option("--test,--data", a->test, "labelled data spec")->required();
   add_data_flags(sub, a->flags);
   sub->add_option("--json", a->json, "write the metrics as JSON");
+  sub->add_option("--split", a->split, "text models: train | test | all")->default_val("test")
+      ->check(CLI::IsMember({"train", "test", "all"}));
+  sub->add_option("--seq-len", a->seq_len, "text models: tokens per row (default: the training --seq-len)");
+  sub->add_option("--threads", a->threads, "text models: compute threads (0: all cores)")->default_val(0);
   sub->callback([a] {
+    if (std::filesystem::is_directory(a->model)) return evaluate_text_model(*a);
     hier::HierarchicalClassifier clf = hier::HierarchicalClassifier::load(a->model);
     data::Dataset ds = load_dataset(a->test, a->flags);
     if (ds.d != clf.num_features())

@@ -11,6 +11,8 @@ void register_all(CLI::App& app) {
   register_evaluate(app);
   register_compare(app);
   register_simulate(app);
+  register_train(app);
+  register_embed(app);
 }
 
 }  // namespace strata::cli

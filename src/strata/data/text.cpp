@@ -229,6 +229,7 @@ TokenDataset make_synthetic(int vocab, int classes, int n, int seq_len, std::uin
   ds.n = n;
   ds.T = seq_len;
   ds.num_classes = classes;
+  ds.vocab = vocab;
   const std::size_t total = static_cast<std::size_t>(n) * static_cast<std::size_t>(seq_len);
   ds.ids.resize(total);  // (n, T)
   ds.mask.assign(total, 1);

@@ -23,6 +23,7 @@ struct TokenDataset {
   int n = 0, T = 0;
   int num_classes = 0;
   std::vector<std::string> classes;  // id -> name (may be empty for synthetic data)
+  int vocab = 0;                     // ids are < vocab (synthetic: the spec's vocab; tokenized: the tokenizer's)
 };
 
 // Loads a text data set. spec:

@@ -152,6 +152,7 @@ TokenDataset Tokenizer::encode(const TextDataset& ds, int seq_len, int* truncate
   out.y = ds.y;
   out.classes = ds.classes;
   out.num_classes = static_cast<int>(ds.classes.size());
+  out.vocab = vocab_size();
   const std::size_t T = static_cast<std::size_t>(seq_len);
   out.ids.assign(ds.texts.size() * T, pad_id_);  // (n, T)
   out.mask.assign(ds.texts.size() * T, 0);       // (n, T)

@@ -103,12 +103,13 @@ void FullModelRunner::ensure(int B, int T) {
   grad_b_ = be_.alloc(Space::kDevice, B * T * C * sizeof(float), "activation gradient");
   logits_dev_ = be_.alloc(Space::kDevice, B * K * sizeof(float), "logits");
   losses_dev_ = be_.alloc(Space::kDevice, B * sizeof(float), "losses");
+  pooled_dev_ = Buffer();
   B_ = B;
   T_ = T;
 }
 
 double FullModelRunner::run(const float* params, float* grads, const Batch& batch, const nn::Ctx& ctx_in,
-                            int micro_batches) {
+                            int micro_batches, bool keep_pooled) {
   if (micro_batches <= 0 || batch.B % micro_batches != 0)
     bad_input("batch of ", batch.B, " sequences cannot be split into ", micro_batches, " equal micro-batches");
   if (grads && !batch.labels) bad_input("a backward pass needs labels");
@@ -117,6 +118,9 @@ double FullModelRunner::run(const float* params, float* grads, const Batch& batc
   ensure(b, T);
   logits_.assign(static_cast<std::size_t>(batch.B) * K, 0.0f);
   losses_.assign(batch.labels ? batch.B : 0, 0.0f);
+  if (keep_pooled && pooled_dev_.empty())
+    pooled_dev_ = be_.alloc(Space::kDevice, static_cast<std::size_t>(b) * C * sizeof(float), "pooled output");
+  pooled_.assign(keep_pooled ? static_cast<std::size_t>(batch.B) * C : 0, 0.0f);
   double loss_sum = 0.0;
   for (int m = 0; m < micro_batches; ++m) {
     const std::size_t t0 = static_cast<std::size_t>(m) * b * T;  // first token of the micro-batch
@@ -138,6 +142,7 @@ double FullModelRunner::run(const float* params, float* grads, const Batch& batc
     }
     out[L - 1].logits = logits_dev_.f32();
     out[L - 1].losses = losses_dev_.f32();
+    out[L - 1].pooled = keep_pooled ? pooled_dev_.f32() : nullptr;
     for (int i = 0; i < L; ++i) {
       ctx.layer_index = i;
       model_.layer(i).forward(ctx, params + model_.slab_offset(i), in[i], out[i], saved_[i].data(),
@@ -146,6 +151,10 @@ double FullModelRunner::run(const float* params, float* grads, const Batch& batc
     be_.copy_async(logits_.data() + static_cast<std::size_t>(m) * b * K, Space::kHost, logits_dev_.f32(),
                    Space::kDevice, b * K * sizeof(float))
         .wait();
+    if (keep_pooled)
+      be_.copy_async(pooled_.data() + static_cast<std::size_t>(m) * b * C, Space::kHost, pooled_dev_.f32(),
+                     Space::kDevice, static_cast<std::size_t>(b) * C * sizeof(float))
+          .wait();
     if (batch.labels) {
       float* l = losses_.data() + static_cast<std::size_t>(m) * b;
       be_.copy_async(l, Space::kHost, losses_dev_.f32(), Space::kDevice, b * sizeof(float)).wait();

@@ -74,9 +74,12 @@ class FullModelRunner {
   FullModelRunner(const Bert& model, backend::Backend& be);
   // Returns the mean cross-entropy over the batch (0 without labels). grads null: forward only.
   // ctx supplies seed, step and training; layer_index, micro_batch and loss_scale are set here.
-  double run(const float* params, float* grads, const Batch& batch, const nn::Ctx& ctx, int micro_batches = 1);
+  // keep_pooled: also copy the head's pooled [CLS] vectors (B, C) to pooled().
+  double run(const float* params, float* grads, const Batch& batch, const nn::Ctx& ctx, int micro_batches = 1,
+             bool keep_pooled = false);
   const std::vector<float>& logits() const { return logits_; }  // (B, K) of the last run
   const std::vector<float>& losses() const { return losses_; }  // (B) of the last run (with labels)
+  const std::vector<float>& pooled() const { return pooled_; }  // (B, C) of the last run with keep_pooled
 
  private:
   void ensure(int B, int T);
@@ -86,8 +89,8 @@ class FullModelRunner {
   int B_ = -1, T_ = -1;
   std::vector<Buffer> saved_;  // per layer
   std::vector<Buffer> acts_;   // (b, T, C) output of layer i, i < L + 1
-  Buffer workspace_, grad_a_, grad_b_, logits_dev_, losses_dev_;
-  std::vector<float> logits_, losses_;
+  Buffer workspace_, grad_a_, grad_b_, logits_dev_, losses_dev_, pooled_dev_;
+  std::vector<float> logits_, losses_, pooled_;
 };
 
 }  // namespace strata::model

@@ -80,6 +80,7 @@ void ClassifierHead::forward(const Ctx& ctx, const float* params, const Activati
   be.gather_cls_forward(s.cls, in.x, B, T, C);
   be.linear_forward(k.a, s.cls, w[kPw], w[kPb], B, C, C);
   be.tanh_forward(s.pooled, k.a, BC);
+  if (out.pooled) be.copy_async(out.pooled, Space::kDevice, s.pooled, Space::kDevice, BC * sizeof(float)).wait();
   be.dropout_forward(s.dropped, s.pooled, BC, ctx.dropout_p(cfg_.dropout), ctx.dropout_key(kSitePooled));
   be.linear_forward(out.logits, s.dropped, w[kCw], w[kCb], B, C, K);
   if (in.labels) be.softmax_xent_forward(out.losses, s.probs, out.logits, in.labels, B, K);

@@ -26,7 +26,8 @@ class ClassifierHead final : public Layer {
   int width() const override { return cfg_.num_labels; }
   const ClassifierHeadConfig& config() const { return cfg_; }
 
-  // Writes out.logits (B, K); with in.labels also out.losses (B) and the softmax for the backward.
+  // Writes out.logits (B, K); with in.labels also out.losses (B) and the softmax for the backward; and out.pooled
+  // (B, C) when non-null (for embeddings).
   void forward(const Ctx& ctx, const float* params, const Activation& in, Activation& out, void* saved,
                void* workspace) const override;
   // Needs in.labels; dout is ignored (the gradient starts at the loss, scaled by ctx.loss_scale).

@@ -51,7 +51,7 @@ struct Ctx {
 // in memory the backend computes on (the device space). Which fields a layer reads and writes:
 //   embeddings:  reads ids (+ segs);                     writes x
 //   encoder:     reads x (+ key_mask);                   writes x (of `out`)
-//   head:        reads x (+ labels);                     writes logits (+ losses when labels are given)
+//   head:        reads x (+ labels);                     writes logits (+ losses with labels, + pooled if asked)
 // An executor fills the token fields (ids, segs, key_mask, labels) once per micro-batch and passes them along the
 // stack, pointing x at the layer-boundary buffers.
 struct Activation {
@@ -63,6 +63,7 @@ struct Activation {
   float* x = nullptr;                  // (B, T, C) hidden states
   float* logits = nullptr;             // (B, K) head output
   float* losses = nullptr;             // (B) per-example cross-entropy (head output when labels are given)
+  float* pooled = nullptr;             // (B, C) the head's pooled [CLS] vector (tanh, before dropout), if non-null
 
   std::size_t tokens() const { return static_cast<std::size_t>(B) * static_cast<std::size_t>(T); }
 };

@@ -1,0 +1,65 @@
+// strata train: trains a BERT sequence classifier (see train/trainer.h for what each flag does).
+#include <memory>
+#include <set>
+
+#include "cli/common.h"
+#include "strata/core/error.h"
+#include "strata/core/memory.h"
+#include "strata/train/trainer.h"
+
+namespace strata::cli {
+
+namespace {
+struct TrainArgs {
+  train::TrainOptions o;
+  std::string device_memory;
+};
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  train::TrainOptions& o = a->o;
+  CLI::App* sub = app.add_subcommand("train", "train a BERT-style encoder for sequence classification");
+  sub->add_option("--data", o.data, "wordnet:lexname | PATH.tsv | PATH.jsonl | synthetic:vocab=V,classes=C,n=N");
+  sub->add_option("--model", o.model, "preset (tiny mini small medium base large) or a config.json")
+      ->default_val("mini");
+  sub->add_option("--layers", o.layers, "override the number of encoder layers")->check(CLI::NonNegativeNumber);
+  sub->add_option("--executor", o.executor, "baseline (whole model on the device)")->default_val("baseline");
+  sub->add_option("--batch", o.batch, "examples per optimizer step")->default_val(32);
+  sub->add_option("--micro-batch", o.micro_batch, "examples per micro-batch (divides --batch)")->default_val(8);
+  sub->add_option("--seq-len", o.seq_len, "tokens per example, [CLS] and [SEP] included")->default_val(64);
+  auto* steps = sub->add_option("--steps", o.steps, "optimizer steps");
+  sub->add_option("--epochs", o.epochs, "passes over the training split (default 1)")->excludes(steps);
+  sub->add_option("--lr", o.lr, "peak learning rate")->default_val(5e-4);
+  sub->add_option("--warmup", o.warmup, "warm-up as a fraction of the steps (then linear decay)")->default_val(0.1);
+  sub->add_option("--weight-decay", o.weight_decay, "decoupled weight decay")->default_val(0.01);
+  sub->add_option("--clip", o.clip, "global gradient-norm clipping (0: off)")->default_val(1.0);
+  sub->add_option("--optimizer", o.optimizer, "adamw | lamb")->default_val("adamw");
+  sub->add_option("--dropout", o.dropout, "every dropout probability (default: the config's, 0.1 for presets)");
+  sub->add_option("--threads", o.threads, "compute threads (0: all cores)")->default_val(0);
+  sub->add_option("--device-memory", a->device_memory, "device memory budget, e.g. 512MiB (default: no limit)");
+  sub->add_option("--seed", o.seed, "initialisation, data order and dropout seed")->default_val(0);
+  sub->add_option("--save", o.save, "write a checkpoint directory at the end");
+  sub->add_option("--save-every", o.save_every, "also checkpoint every N steps (needs --save)")->default_val(0);
+  sub->add_option("--stop-at", o.stop_at, "stop (and save) after this step of the planned schedule")
+      ->default_val(0);
+  sub->add_option("--resume", o.resume, "continue the run saved in this checkpoint directory");
+  sub->add_option("--log", o.log, "per-step metrics as JSON lines");
+  sub->add_option("--report", o.report, "summary JSON (speed, memory, loss, accuracy)");
+  sub->add_option("--tokenizer", o.tokenizer, "a SentencePiece .model (default: train one on the training texts)");
+  sub->add_option("--vocab-size", o.vocab_size, "pieces of a trained tokenizer")->default_val(8192);
+  sub->add_flag("--quiet", o.quiet, "no progress on stderr");
+  sub->callback([a, sub] {
+    if (a->o.data.empty() && a->o.resume.empty()) bad_input("train: --data is required (or --resume DIR)");
+    if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
+    std::set<std::string> given;
+    for (const CLI::Option* opt : sub->get_options())
+      if (opt->count() > 0 && !opt->get_lnames().empty()) given.insert(opt->get_lnames().front());
+    if (!a->o.resume.empty() && !given.count("data")) a->o.data = "";
+    train::TrainOptions o = a->o;
+    if (o.data.empty() && o.resume.empty()) bad_input("train: --data is required");
+    train::train(o, given);
+  });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,171 @@
+// Checkpoint directories: HF-named safetensors + config.json + tokenizer + optimizer state, written whole into a
+// temporary directory and swapped in atomically.
+#include "strata/train/checkpoint.h"
+
+#include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_EXCHANGE (glibc >= 2.28)
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "strata/core/error.h"
+#include "strata/core/file.h"
+#include "strata/io/safetensors.h"
+#include "strata/model/config.h"
+
+namespace strata::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kMarkers[] = {"trainer_state.json", "config.json", "model.safetensors"};
+
+void fsync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+std::string parent_of(const std::string& dir) {
+  fs::path p = fs::path(dir).lexically_normal();
+  if (p.has_filename() == false) p = p.parent_path();  // "a/b/" -> "a/b"
+  const fs::path parent = p.parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+std::string normalised(const std::string& dir) {
+  fs::path p = fs::path(dir).lexically_normal();
+  std::string s = p.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+// bad_input unless dir is absent, an empty directory, or a directory holding a strata checkpoint.
+void check_replaceable(const std::string& dir) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (!fs::exists(st)) return;
+  if (!fs::is_directory(st)) bad_input(dir, ": exists and is not a directory; cannot save a checkpoint there");
+  bool empty = fs::is_empty(dir, ec);
+  if (empty) return;
+  for (const char* m : kMarkers)
+    if (fs::exists(fs::path(dir) / m)) return;
+  bad_input(dir, ": exists, is not empty and holds no strata checkpoint (no trainer_state.json, config.json or ",
+            "model.safetensors); refusing to replace it");
+}
+
+std::vector<io::TensorToWrite> named_tensors(const model::Bert& model, const float* base, const std::string& prefix) {
+  std::vector<io::TensorToWrite> out;
+  for (const model::TensorInfo& t : model.tensors())
+    out.push_back({prefix + t.name, "F32", t.shape, base + t.offset, t.numel * sizeof(float)});
+  return out;
+}
+
+void read_named(const io::SafetensorsFile& f, const model::Bert& model, const std::string& prefix, float* dst) {
+  for (const model::TensorInfo& t : model.tensors()) {
+    const std::vector<float> v = f.read_f32(prefix + t.name, t.shape);
+    std::copy(v.begin(), v.end(), dst + t.offset);
+  }
+}
+
+}  // namespace
+
+void check_checkpoint_target(const std::string& dir_in) {
+  if (dir_in.empty()) bad_input("--save: empty directory name");
+  const std::string dir = normalised(dir_in);
+  check_replaceable(dir);
+  const std::string parent = parent_of(dir);
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) bad_input(dir, ": cannot create the parent directory ", parent, " (", ec.message(), ")");
+  const std::string probe = cat(dir, ".tmp.", ::getpid());
+  fs::remove_all(probe, ec);
+  if (!fs::create_directory(probe, ec) || ec)
+    bad_input(dir, ": cannot write a checkpoint here (", ec ? ec.message() : std::string("cannot create ") + probe,
+              ")");
+  fs::remove_all(probe, ec);
+}
+
+void save_checkpoint(const std::string& dir_in, const CheckpointContent& c) {
+  STRATA_CHECK(c.model && c.params, "save_checkpoint needs a model and its parameters");
+  const std::string dir = normalised(dir_in);
+  check_replaceable(dir);
+  std::error_code ec;
+  fs::create_directories(parent_of(dir), ec);
+  const std::string tmp = cat(dir, ".tmp.", ::getpid());
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) bad_input(tmp, ": cannot create the checkpoint directory (", ec.message(), ")");
+  try {
+    const model::Bert& model = *c.model;
+    model::save_bert_config(model.config(), tmp + "/config.json");
+    io::write_safetensors(tmp + "/model.safetensors", named_tensors(model, c.params, ""), {{"format", "pt"}});
+    if (c.m && c.v) {
+      std::vector<io::TensorToWrite> t = named_tensors(model, c.m, "exp_avg.");
+      std::vector<io::TensorToWrite> t2 = named_tensors(model, c.v, "exp_avg_sq.");
+      t.insert(t.end(), t2.begin(), t2.end());
+      io::write_safetensors(tmp + "/optimizer.safetensors", t);
+    }
+    if (!c.tokenizer_source.empty()) write_file_atomic(tmp + "/tokenizer.model", read_file(c.tokenizer_source));
+    write_file_atomic(tmp + "/trainer_state.json", c.state.dump(2) + "\n");
+    fsync_path(tmp);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  if (fs::exists(dir)) {
+    // Swap the complete new directory in for the old one in one step, then drop the old one.
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) != 0) {
+      const std::string why = std::strerror(errno);
+      fs::remove_all(tmp, ec);
+      bad_input(dir, ": cannot replace the checkpoint (", why, ")");
+    }
+    fs::remove_all(tmp, ec);  // now the old checkpoint
+  } else if (::rename(tmp.c_str(), dir.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    fs::remove_all(tmp, ec);
+    bad_input(dir, ": cannot create the checkpoint (", why, ")");
+  }
+  fsync_path(parent_of(dir));
+}
+
+Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const model::BertConfig* expect) {
+  if (!fs::is_directory(dir)) bad_input(dir, ": not a checkpoint directory (expected a directory from strata train --save)");
+  Checkpoint ck;
+  ck.dir = dir;
+  const std::string cfg_path = dir + "/config.json";
+  if (!fs::exists(cfg_path)) bad_input(dir, ": no config.json (not a strata/Hugging Face checkpoint directory)");
+  ck.config = model::load_bert_config(cfg_path);
+  const model::Bert layout(expect ? *expect : ck.config);
+  const std::string model_path = dir + "/model.safetensors";
+  if (!fs::exists(model_path)) bad_input(dir, ": no model.safetensors");
+  ck.params.assign(layout.total_floats(), 0.0f);
+  read_named(io::SafetensorsFile::open(model_path), layout, "", ck.params.data());
+  if (expect) ck.config = *expect;
+  const std::string state_path = dir + "/trainer_state.json";
+  if (fs::exists(state_path)) {
+    const std::string text = read_file(state_path);
+    ck.state = nlohmann::json::parse(text, nullptr, false);
+    if (ck.state.is_discarded() || !ck.state.is_object())
+      bad_input(state_path, ": not a JSON object");
+  } else if (with_optimizer) {
+    bad_input(dir, ": no trainer_state.json (a model exported without training state cannot be resumed)");
+  }
+  if (with_optimizer) {
+    const std::string opt_path = dir + "/optimizer.safetensors";
+    if (!fs::exists(opt_path)) bad_input(dir, ": no optimizer.safetensors (cannot resume without optimizer state)");
+    const io::SafetensorsFile f = io::SafetensorsFile::open(opt_path);
+    ck.m.assign(layout.total_floats(), 0.0f);
+    ck.v.assign(layout.total_floats(), 0.0f);
+    read_named(f, layout, "exp_avg.", ck.m.data());
+    read_named(f, layout, "exp_avg_sq.", ck.v.data());
+  }
+  if (fs::exists(dir + "/tokenizer.model")) ck.tokenizer_path = dir + "/tokenizer.model";
+  return ck;
+}
+
+}  // namespace strata::train

@@ -1,0 +1,76 @@
+// Executors own the training schedule (DESIGN.md §3): which slab is where, which activations are kept, when copies
+// run and when the optimizer updates. One interface, step(batch) -> StepStats, so the trainer, the CLI and the
+// tests drive the baseline executor (whole model on the device) and the L2L executor the same way.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "strata/backend/backend.h"
+#include "strata/model/bert.h"
+
+namespace strata::train {
+
+struct OptimConfig {
+  std::string name = "adamw";  // "adamw" (torch.optim.AdamW) or "lamb" (one trust ratio per layer slab)
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = -1.0f;           // < 0: the optimizer's usual default (AdamW 1e-8, LAMB 1e-6)
+  float weight_decay = 0.01f;  // decoupled, on every parameter (as torch.optim.AdamW(model.parameters()))
+  double clip = 1.0;           // global gradient-norm clipping threshold; <= 0: none
+};
+
+struct ExecutorOptions {
+  int micro_batch = 8;       // examples per micro-batch; a step's batch must be a multiple of it
+  std::uint64_t seed = 0;    // dropout stream (with step, layer and micro-batch)
+  OptimConfig optim;
+  bool inference_only = false;  // no gradients or optimizer state (evaluate, embed)
+};
+
+struct StepStats {
+  std::int64_t step = 0;     // 0-based index of this step
+  double loss = 0.0;         // mean cross-entropy over the batch
+  double grad_norm = 0.0;    // global L2 norm of the gradient, before clipping
+  double lr = 0.0;           // learning rate used
+  bool updated = true;       // false: the gradient was not finite and the update was skipped
+  std::size_t tokens = 0;    // B * T, padding included
+  double seconds = 0.0;      // wall time of the step
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual std::string name() const = 0;
+  virtual const model::Bert& model() const = 0;
+  virtual backend::Backend& backend() = 0;
+
+  // One optimizer step over the batch (host arrays; labels required): forward and backward over its micro-batches
+  // with gradient accumulation, global-norm clipping, then the update at learning rate lr.
+  virtual StepStats step(const model::Batch& batch, double lr) = 0;
+  // Forward only, dropout off. logits (B, K) and pooled (B, C) are host arrays; either may be null. Any B.
+  virtual void infer(const model::Batch& batch, float* logits, float* pooled) = 0;
+
+  // Steps taken so far (the index of the next step; dropout keys and the schedule use it) and optimizer updates
+  // applied (bias correction uses it; differs only when a non-finite step was skipped).
+  virtual std::int64_t steps_done() const = 0;
+  virtual std::int64_t updates_done() const = 0;
+
+  // Training state as host arrays of model().total_floats() floats in the layer-major layout; m and v (the
+  // optimizer's first and second moments) may be null when not wanted / not available (then they are zeroed).
+  virtual void read_state(float* params, float* m, float* v) = 0;
+  virtual void write_state(const float* params, const float* m, const float* v, std::int64_t steps_done,
+                           std::int64_t updates_done) = 0;
+};
+
+// "baseline": every slab, gradient, optimizer moment and saved activation on the device. bad_input for an unknown
+// name or a bad option; resource_error (exit 3) when the device budget cannot hold the model.
+std::unique_ptr<Executor> make_executor(const std::string& name, const model::Bert& model, backend::Backend& be,
+                                        const ExecutorOptions& options);
+
+// FLOPs of one training step (forward + backward) as the benchmarks count them: 6 * non-embedding parameters *
+// tokens + attention (QK^T and PV: 4 * B * T^2 * C forward, twice that backward, per layer).
+double train_step_flops(const model::Bert& model, int B, int T);
+std::size_t non_embedding_params(const model::Bert& model);
+
+}  // namespace strata::train
