@@ -20,6 +20,7 @@ void register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   train::TrainOptions& o = a->o;
   CLI::App* sub = app.add_subcommand("train", "train a BERT-style encoder for sequence classification");
+  sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // scripts append overrides
   sub->add_option("--data", o.data, "wordnet:lexname | PATH.tsv | PATH.jsonl | synthetic:vocab=V,classes=C,n=N");
   sub->add_option("--model", o.model, "preset (tiny mini small medium base large) or a config.json")
       ->default_val("mini");
