@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "../common/error_matchers.h"
+#include "../common/temp_dir.h"
 #include "strata/core/error.h"
 #include "strata/core/file.h"
 #include "strata/io/safetensors.h"
@@ -30,13 +31,10 @@ model::BertConfig cfg(int layers = 2, int hidden = 16) {
   return c;
 }
 
-class CheckpointTest : public ::testing::Test {
+class CheckpointTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("strata-ckpt-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     model_ = std::make_unique<model::Bert>(cfg());
     const std::size_t n = model_->total_floats();
     p_.resize(n);
@@ -49,8 +47,6 @@ class CheckpointTest : public ::testing::Test {
         v_[i] = 0.0001f * static_cast<float>(i % 89);
       }
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   CheckpointContent content() {
     CheckpointContent c;
     c.model = model_.get();
@@ -71,7 +67,6 @@ class CheckpointTest : public ::testing::Test {
     io::write_safetensors(ck + "/model.safetensors", t);
   }
 
-  fs::path dir_;
   std::unique_ptr<model::Bert> model_;
   std::vector<float> p_, m_, v_;
 };

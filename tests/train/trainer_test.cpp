@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "../common/error_matchers.h"
+#include "../common/temp_dir.h"
 #include "strata/core/error.h"
 #include "strata/core/file.h"
 #include "strata/core/rng.h"
@@ -19,17 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TrainerTest : public ::testing::Test {
+class TrainerTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("strata-trainer-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   static TrainOptions synthetic(int steps) {
     TrainOptions o;
     o.data = "synthetic:vocab=64,classes=4,n=200";
@@ -65,8 +57,6 @@ class TrainerTest : public ::testing::Test {
     write_file_atomic(p, s);
     return p;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(TrainerTest, LossFallsAndTheReportHasEveryField) {
