@@ -12,7 +12,7 @@ namespace strata::cli {
 namespace {
 struct TrainArgs {
   train::TrainOptions o;
-  std::string device_memory;
+  std::string device_memory, micro_batch = "8";
 };
 }  // namespace
 
@@ -25,9 +25,15 @@ void register_train(CLI::App& app) {
   sub->add_option("--model", o.model, "preset (tiny mini small medium base large) or a config.json")
       ->default_val("mini");
   sub->add_option("--layers", o.layers, "override the number of encoder layers")->check(CLI::NonNegativeNumber);
-  sub->add_option("--executor", o.executor, "baseline (whole model on the device)")->default_val("baseline");
+  sub->add_option("--executor", o.executor, "baseline (whole model on the device) | l2l (layer-to-layer relay)")
+      ->default_val("baseline");
   sub->add_option("--batch", o.batch, "examples per optimizer step")->default_val(32);
-  sub->add_option("--micro-batch", o.micro_batch, "examples per micro-batch (divides --batch)")->default_val(8);
+  sub->add_option("--micro-batch", a->micro_batch, "examples per micro-batch (divides --batch) | auto")
+      ->default_val("8");
+  sub->add_option("--stash", o.stash, "l2l: stashed activations in host | device memory")->default_val("host");
+  sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs and stash on the device as f32 | bf16")
+      ->default_val("f32");
+  sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")->default_val(1);
   sub->add_option("--seq-len", o.seq_len, "tokens per example, [CLS] and [SEP] included")->default_val(64);
   auto* steps = sub->add_option("--steps", o.steps, "optimizer steps");
   sub->add_option("--epochs", o.epochs, "passes over the training split (default 1)")->excludes(steps);
@@ -53,6 +59,19 @@ void register_train(CLI::App& app) {
   sub->callback([a, sub] {
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("train: --data is required (or --resume DIR)");
     if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
+    if (a->micro_batch == "auto") {
+      a->o.micro_batch = 0;
+    } else {
+      std::size_t used = 0;
+      int v = -1;
+      try {
+        v = std::stoi(a->micro_batch, &used);
+      } catch (const std::exception&) {
+      }
+      if (v <= 0 || used != a->micro_batch.size())
+        bad_input("--micro-batch: expected a positive integer or auto, found '", a->micro_batch, "'");
+      a->o.micro_batch = v;
+    }
     std::set<std::string> given;
     for (const CLI::Option* opt : sub->get_options())
       if (opt->count() > 0 && !opt->get_lnames().empty()) given.insert(opt->get_lnames().front());

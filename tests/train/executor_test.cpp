@@ -193,7 +193,9 @@ TEST(BaselineExecutor, ANonFiniteGradientSkipsTheUpdate) {
   EXPECT_EQ(r.ex->updates_done(), 5);
   std::vector<float> after = r.params();
   for (std::size_t i = 0; i < p.size(); ++i)
-    if (std::isfinite(p[i])) ASSERT_EQ(after[i], p[i]) << i;
+    if (std::isfinite(p[i])) {
+      ASSERT_EQ(after[i], p[i]) << i;
+    }
 }
 
 TEST(BaselineExecutor, StateRoundTripsAndABadOptionIsBadInput) {
@@ -211,7 +213,7 @@ TEST(BaselineExecutor, StateRoundTripsAndABadOptionIsBadInput) {
   EXPECT_EQ(a.params(), b.params());
 
   TestBatch odd(5, 8, 8);
-  EXPECT_HAS(strata::testing::bad_input_message([&] { a.ex->step(odd.batch, 1e-2); }), "multiple of --micro-batch");
+  EXPECT_HAS(strata::testing::bad_input_message([&] { a.ex->step(odd.batch, 1e-2); }), "does not divide the batch of 5; values that do: 1, 5");
   ExecutorOptions bad = o;
   bad.optim.name = "sgd";
   EXPECT_HAS(strata::testing::bad_input_message([&] { Rig r(small_config(), bad); }), "adamw or lamb");

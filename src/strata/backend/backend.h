@@ -137,6 +137,9 @@ class Backend {
                                     const int32_t* labels /*(B)*/, int B, int K) = 0;
   virtual void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int B, int K,
                                      float scale) = 0;
+  // Storage conversions (bf16 device slabs and stash): round-to-nearest-even and exact widening, as core/tensor.h.
+  virtual void f32_to_bf16(std::uint16_t* out, const float* in, size_t N) = 0;
+  virtual void bf16_to_f32(float* out, const std::uint16_t* in, size_t N) = 0;
 
  protected:
   explicit Backend(const MemoryBudgets& budgets, RawAllocator* host_raw = nullptr, RawAllocator* device_raw = nullptr,

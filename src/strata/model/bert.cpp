@@ -85,6 +85,19 @@ void Bert::init(float* params, std::uint64_t seed) const {
 
 FullModelRunner::FullModelRunner(const Bert& model, backend::Backend& be) : model_(model), be_(be) {}
 
+std::size_t FullModelRunner::device_bytes(const Bert& model, int B, int T) {
+  const int L = model.num_layers();
+  const std::size_t C = model.config().hidden_size, K = model.config().num_labels;
+  const std::size_t act = static_cast<std::size_t>(B) * T * C * sizeof(float);
+  std::size_t total = 0, ws = 0;
+  for (int i = 0; i < L; ++i) {
+    total += model.layer(i).saved_bytes(B, T);
+    ws = std::max(ws, model.layer(i).workspace_bytes(B, T));
+    if (i + 1 < L) total += act;
+  }
+  return total + ws + 2 * act + B * K * sizeof(float) + B * sizeof(float);
+}
+
 void FullModelRunner::ensure(int B, int T) {
   if (B == B_ && T == T_) return;
   saved_.clear();

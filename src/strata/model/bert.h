@@ -80,6 +80,8 @@ class FullModelRunner {
   const std::vector<float>& logits() const { return logits_; }  // (B, K) of the last run
   const std::vector<float>& losses() const { return losses_; }  // (B) of the last run (with labels)
   const std::vector<float>& pooled() const { return pooled_; }  // (B, C) of the last run with keep_pooled
+  // Device bytes the runner allocates for micro-batches of b sequences of T tokens (without keep_pooled).
+  static std::size_t device_bytes(const Bert& model, int b, int T);
 
  private:
   void ensure(int B, int T);

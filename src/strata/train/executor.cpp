@@ -10,9 +10,75 @@
 #include <vector>
 
 #include "strata/core/error.h"
+#include "strata/train/executor_internal.h"
+#include "strata/train/l2l.h"
 #include "strata/train/optim.h"
 
 namespace strata::train {
+
+std::size_t DeviceBatch::bytes(int B, int T) {
+  const std::size_t n = static_cast<std::size_t>(B) * T;
+  return n * (2 * sizeof(std::int32_t) + sizeof(float)) + static_cast<std::size_t>(B) * sizeof(std::int32_t);
+}
+
+void DeviceBatch::release() {
+  ids_.reset();
+  segs_.reset();
+  mask_.reset();
+  labels_.reset();
+  B_ = T_ = -1;
+}
+
+model::Batch DeviceBatch::upload(backend::Backend& be, const model::Batch& host) {
+  const std::size_t n = static_cast<std::size_t>(host.B) * host.T;
+  if (host.B != B_ || host.T != T_) {
+    release();
+    ids_ = be.alloc(Space::kDevice, n * sizeof(std::int32_t), "batch token ids");
+    segs_ = be.alloc(Space::kDevice, n * sizeof(std::int32_t), "batch segment ids");
+    mask_ = be.alloc(Space::kDevice, n * sizeof(float), "batch attention mask");
+    labels_ = be.alloc(Space::kDevice, static_cast<std::size_t>(host.B) * sizeof(std::int32_t), "batch labels");
+    B_ = host.B;
+    T_ = host.T;
+  }
+  model::Batch d = host;
+  std::vector<backend::Event> ev;
+  auto put = [&](const void* src, Buffer& dst, std::size_t bytes) -> void* {
+    if (!src) return nullptr;
+    ev.push_back(be.copy_async(dst.data(), Space::kDevice, src, Space::kHost, bytes));
+    return dst.data();
+  };
+  d.ids = static_cast<const std::int32_t*>(put(host.ids, ids_, n * sizeof(std::int32_t)));
+  d.segs = static_cast<const std::int32_t*>(put(host.segs, segs_, n * sizeof(std::int32_t)));
+  d.key_mask = static_cast<const float*>(put(host.key_mask, mask_, n * sizeof(float)));
+  d.labels = static_cast<const std::int32_t*>(
+      put(host.labels, labels_, static_cast<std::size_t>(host.B) * sizeof(std::int32_t)));
+  for (const backend::Event& e : ev) e.wait();
+  return d;
+}
+
+model::Batch batch_rows(const model::Batch& b, int r0, int n) {
+  const std::size_t t0 = static_cast<std::size_t>(r0) * b.T;
+  model::Batch out = b;
+  out.B = n;
+  out.ids = b.ids + t0;
+  out.segs = b.segs ? b.segs + t0 : nullptr;
+  out.key_mask = b.key_mask ? b.key_mask + t0 : nullptr;
+  out.labels = b.labels ? b.labels + r0 : nullptr;
+  return out;
+}
+
+std::string divisors_of(int n) {
+  std::string s;
+  for (int d = 1; d <= n; ++d)
+    if (n % d == 0) s += (s.empty() ? "" : ", ") + std::to_string(d);
+  return s;
+}
+
+int largest_fitting_divisor(int B, const std::function<bool(int)>& fits) {
+  for (int b = B; b >= 1; --b)
+    if (B % b == 0 && fits(b)) return b;
+  return 0;
+}
 
 namespace {
 
@@ -21,57 +87,12 @@ std::size_t tensor_numel(const model::Bert& m, const char* name) {
   return t ? t->numel : 0;
 }
 
-// Device copies of one batch's token arrays, reallocated only when the batch shape changes.
-class DeviceBatch {
- public:
-  model::Batch upload(backend::Backend& be, const model::Batch& host) {
-    const std::size_t n = static_cast<std::size_t>(host.B) * host.T;
-    if (host.B != B_ || host.T != T_) {
-      ids_ = be.alloc(Space::kDevice, n * sizeof(std::int32_t), "batch token ids");
-      segs_ = be.alloc(Space::kDevice, n * sizeof(std::int32_t), "batch segment ids");
-      mask_ = be.alloc(Space::kDevice, n * sizeof(float), "batch attention mask");
-      labels_ = be.alloc(Space::kDevice, static_cast<std::size_t>(host.B) * sizeof(std::int32_t), "batch labels");
-      B_ = host.B;
-      T_ = host.T;
-    }
-    model::Batch d = host;
-    std::vector<backend::Event> ev;
-    auto put = [&](const void* src, Buffer& dst, std::size_t bytes) -> void* {
-      if (!src) return nullptr;
-      ev.push_back(be.copy_async(dst.data(), Space::kDevice, src, Space::kHost, bytes));
-      return dst.data();
-    };
-    d.ids = static_cast<const std::int32_t*>(put(host.ids, ids_, n * sizeof(std::int32_t)));
-    d.segs = static_cast<const std::int32_t*>(put(host.segs, segs_, n * sizeof(std::int32_t)));
-    d.key_mask = static_cast<const float*>(put(host.key_mask, mask_, n * sizeof(float)));
-    d.labels = static_cast<const std::int32_t*>(
-        put(host.labels, labels_, static_cast<std::size_t>(host.B) * sizeof(std::int32_t)));
-    for (const backend::Event& e : ev) e.wait();
-    return d;
-  }
-
- private:
-  int B_ = -1, T_ = -1;
-  Buffer ids_, segs_, mask_, labels_;
-};
-
 class BaselineExecutor final : public Executor {
  public:
   BaselineExecutor(const model::Bert& model, backend::Backend& be, const ExecutorOptions& o)
       : model_(model), be_(be), opt_(o), runner_(model, be) {
-    if (o.micro_batch <= 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
-    if (o.optim.name != "adamw" && o.optim.name != "lamb")
-      bad_input("--optimizer: expected adamw or lamb, found '", o.optim.name, "'");
-    const std::size_t bytes = model.total_floats() * sizeof(float);
-    params_ = be.alloc(Space::kDevice, bytes, "model parameters");
-    be.zero(params_.data(), Space::kDevice, bytes);
-    if (!o.inference_only) {
-      grads_ = be.alloc(Space::kDevice, bytes, "parameter gradients");
-      m_ = be.alloc(Space::kDevice, bytes, "optimizer first moments");
-      v_ = be.alloc(Space::kDevice, bytes, "optimizer second moments");
-      be.zero(m_.data(), Space::kDevice, bytes);
-      be.zero(v_.data(), Space::kDevice, bytes);
-    }
+    if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
+    validate(o.optim);
   }
 
   std::string name() const override { return "baseline"; }
@@ -80,10 +101,41 @@ class BaselineExecutor final : public Executor {
   std::int64_t steps_done() const override { return steps_; }
   std::int64_t updates_done() const override { return updates_; }
 
+  std::size_t footprint(int B, int T, int b) const override {
+    return (opt_.inference_only ? 1 : 4) * state_bytes() + model::FullModelRunner::device_bytes(model_, b, T) +
+           DeviceBatch::bytes(opt_.inference_only ? b : B, T);
+  }
+
+  int prepare(int B, int T) override {
+    const std::size_t budget = be_.memory().device().budget();
+    auto fits = [&](int b) { return budget == 0 || footprint(B, T, b) <= budget; };
+    int b = opt_.micro_batch;
+    if (b == 0) {
+      b = largest_fitting_divisor(B, fits);
+    } else if (B % b != 0) {
+      bad_input("--micro-batch ", b, " does not divide the batch of ", B, "; values that do: ", divisors_of(B));
+    } else if (!fits(b)) {
+      b = 0;
+    }
+    if (b == 0) {
+      const int smallest = opt_.micro_batch > 0 ? opt_.micro_batch : 1;
+      resource_error("the baseline executor needs ", format_bytes(footprint(B, T, smallest)),
+                     " of device memory for batch ", B, " x ", T, " with micro-batch ", smallest, " (",
+                     format_bytes(4 * state_bytes()), " of it parameters, gradients and optimizer state), but ",
+                     "--device-memory is ", format_bytes(budget), "; the smallest budget that works is ",
+                     format_bytes(footprint(B, T, smallest)));
+    }
+    ensure_state();
+    mb_ = b;
+    B_ = B;
+    T_ = T;
+    return b;
+  }
+
   StepStats step(const model::Batch& batch, double lr) override {
     if (opt_.inference_only) internal_error("step() on an inference-only executor");
     if (!batch.labels) bad_input("a training step needs labels");
-    check_split(batch.B);
+    if (batch.B != B_ || batch.T != T_) prepare(batch.B, batch.T);
     const auto t0 = std::chrono::steady_clock::now();
     StepStats st;
     st.step = steps_;
@@ -96,7 +148,7 @@ class BaselineExecutor final : public Executor {
     ctx.seed = opt_.seed;
     ctx.step = steps_;
     ctx.training = true;
-    st.loss = runner_.run(params_.f32(), grads_.f32(), d, ctx, batch.B / opt_.micro_batch);
+    st.loss = runner_.run(params_.f32(), grads_.f32(), d, ctx, batch.B / mb_);
 
     const int L = model_.num_layers();
     std::vector<GradSpan> spans;
@@ -107,7 +159,11 @@ class BaselineExecutor final : public Executor {
     } else {
       const float scale = clip_factor(st.grad_norm, opt_.optim.clip);
       ++updates_;
-      for (int i = 0; i < L; ++i) update_slab(i, lr, scale);
+      for (int i = 0; i < L; ++i) {
+        const std::size_t off = model_.slab_offset(i);
+        optimizer_step(be_.pool(), opt_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + off,
+                       v_.f32() + off, model_.slab_floats(i), lr, updates_, scale);
+      }
     }
     ++steps_;
     be_.synchronize();
@@ -116,7 +172,8 @@ class BaselineExecutor final : public Executor {
   }
 
   void infer(const model::Batch& batch, float* logits, float* pooled) override {
-    const int mb = opt_.micro_batch, T = batch.T;
+    ensure_state();
+    const int mb = opt_.micro_batch > 0 ? opt_.micro_batch : std::max(1, mb_), T = batch.T;
     const std::size_t K = model_.config().num_labels, C = model_.config().hidden_size;
     nn::Ctx ctx;
     ctx.be = &be_;
@@ -147,7 +204,7 @@ class BaselineExecutor final : public Executor {
         fill(mask.data(), batch.key_mask);
         chunk.key_mask = mask.data();
       }
-      const model::Batch d = device_batch_.upload(be_, chunk);
+      const model::Batch d = infer_batch_.upload(be_, chunk);
       runner_.run(params_.f32(), nullptr, d, ctx, 1, pooled != nullptr);
       if (logits) std::copy_n(runner_.logits().data(), rows * K, logits + static_cast<std::size_t>(r0) * K);
       if (pooled) std::copy_n(runner_.pooled().data(), rows * C, pooled + static_cast<std::size_t>(r0) * C);
@@ -155,23 +212,20 @@ class BaselineExecutor final : public Executor {
   }
 
   void read_state(float* params, float* m, float* v) override {
-    const std::size_t bytes = params_.bytes();
-    auto get = [&](float* dst, const Buffer& src) {
-      if (!dst) return;
-      if (src.empty()) {
-        std::memset(dst, 0, bytes);
-        return;
-      }
-      be_.copy_async(dst, Space::kHost, src.data(), Space::kDevice, bytes).wait();
-    };
+    ensure_state();
     get(params, params_);
     get(m, m_);
     get(v, v_);
   }
+  void read_grads(float* grads) override {
+    ensure_state();
+    get(grads, grads_);
+  }
 
   void write_state(const float* params, const float* m, const float* v, std::int64_t steps_done,
                    std::int64_t updates_done) override {
-    const std::size_t bytes = params_.bytes();
+    ensure_state();
+    const std::size_t bytes = state_bytes();
     auto put = [&](Buffer& dst, const float* src) {
       if (dst.empty()) return;
       if (!src) {
@@ -187,36 +241,35 @@ class BaselineExecutor final : public Executor {
     updates_ = updates_done;
   }
 
- private:
-  void check_split(int B) const {
-    if (B % opt_.micro_batch != 0)
-      bad_input("batch of ", B, " is not a multiple of --micro-batch ", opt_.micro_batch);
+  ExecutorStats stats() const override {
+    ExecutorStats s;
+    s.micro_batch = mb_;
+    return s;
   }
 
-  void update_slab(int i, double lr, float scale) {
-    const std::size_t off = model_.slab_offset(i), n = model_.slab_floats(i);
-    float* p = params_.f32() + off;
-    const float* g = grads_.f32() + off;
-    float* m = m_.f32() + off;
-    float* v = v_.f32() + off;
-    const OptimConfig& o = opt_.optim;
-    if (o.name == "adamw") {
-      AdamWParams hp;
-      hp.lr = static_cast<float>(lr);
-      hp.beta1 = o.beta1;
-      hp.beta2 = o.beta2;
-      hp.eps = o.eps < 0 ? 1e-8f : o.eps;
-      hp.weight_decay = o.weight_decay;
-      adamw_step(be_.pool(), p, g, m, v, n, hp, updates_, scale);
-    } else {
-      LambParams hp;
-      hp.lr = static_cast<float>(lr);
-      hp.beta1 = o.beta1;
-      hp.beta2 = o.beta2;
-      hp.eps = o.eps < 0 ? 1e-6f : o.eps;
-      hp.weight_decay = o.weight_decay;
-      lamb_step(be_.pool(), p, g, m, v, n, hp, updates_, {}, scale);
+ private:
+  std::size_t state_bytes() const { return model_.total_floats() * sizeof(float); }
+
+  // Parameters (and, for training, gradients and both moments) on the device, allocated once.
+  void ensure_state() {
+    if (!params_.empty()) return;
+    const std::size_t bytes = state_bytes();
+    params_ = be_.alloc(Space::kDevice, bytes, "model parameters");
+    be_.zero(params_.data(), Space::kDevice, bytes);
+    if (opt_.inference_only) return;
+    grads_ = be_.alloc(Space::kDevice, bytes, "parameter gradients");
+    m_ = be_.alloc(Space::kDevice, bytes, "optimizer first moments");
+    v_ = be_.alloc(Space::kDevice, bytes, "optimizer second moments");
+    for (Buffer* b : {&grads_, &m_, &v_}) be_.zero(b->data(), Space::kDevice, bytes);
+  }
+
+  void get(float* dst, const Buffer& src) {
+    if (!dst) return;
+    if (src.empty()) {
+      std::memset(dst, 0, state_bytes());
+      return;
     }
+    be_.copy_async(dst, Space::kHost, src.data(), Space::kDevice, state_bytes()).wait();
   }
 
   const model::Bert& model_;
@@ -224,7 +277,8 @@ class BaselineExecutor final : public Executor {
   ExecutorOptions opt_;
   model::FullModelRunner runner_;
   Buffer params_, grads_, m_, v_;
-  DeviceBatch device_batch_;
+  DeviceBatch device_batch_, infer_batch_;
+  int mb_ = 0, B_ = -1, T_ = -1;
   std::int64_t steps_ = 0, updates_ = 0;
 };
 
@@ -233,7 +287,8 @@ class BaselineExecutor final : public Executor {
 std::unique_ptr<Executor> make_executor(const std::string& name, const model::Bert& model, backend::Backend& be,
                                         const ExecutorOptions& options) {
   if (name == "baseline") return std::make_unique<BaselineExecutor>(model, be, options);
-  bad_input("--executor: expected baseline, found '", name, "'");
+  if (name == "l2l") return make_l2l_executor(model, be, options);
+  bad_input("--executor: expected baseline or l2l, found '", name, "'");
 }
 
 std::size_t non_embedding_params(const model::Bert& model) {

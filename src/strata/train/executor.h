@@ -4,28 +4,36 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "strata/backend/backend.h"
+#include "strata/core/tensor.h"
 #include "strata/model/bert.h"
+#include "strata/train/optim.h"
 
 namespace strata::train {
 
-struct OptimConfig {
-  std::string name = "adamw";  // "adamw" (torch.optim.AdamW) or "lamb" (one trust ratio per layer slab)
-  float beta1 = 0.9f;
-  float beta2 = 0.999f;
-  float eps = -1.0f;           // < 0: the optimizer's usual default (AdamW 1e-8, LAMB 1e-6)
-  float weight_decay = 0.01f;  // decoupled, on every parameter (as torch.optim.AdamW(model.parameters()))
-  double clip = 1.0;           // global gradient-norm clipping threshold; <= 0: none
-};
-
 struct ExecutorOptions {
-  int micro_batch = 8;       // examples per micro-batch; a step's batch must be a multiple of it
+  int micro_batch = 8;       // examples per micro-batch (a step's batch must be a multiple); 0: auto (prepare())
   std::uint64_t seed = 0;    // dropout stream (with step, layer and micro-batch)
   OptimConfig optim;
   bool inference_only = false;  // no gradients or optimizer state (evaluate, embed)
+  // L2L only:
+  Space stash = Space::kStash;  // where layer-boundary activations wait between forward and backward
+  DType device_dtype = DType::kF32;  // slabs (and stashed activations) sent to the device as f32 or bf16
+  int eps_threads = 1;          // the param-server's optimizer threads
+};
+
+// What an executor reports beyond the arenas and traffic counters.
+struct ExecutorStats {
+  int micro_batch = 0;
+  std::size_t eps_bytes = 0;     // host bytes the param-server holds (0 for the baseline)
+  bool has_eps = false;
+  bool eager = false;            // updates ran per layer as gradients completed (no global clipping)
+  double eps_overlap = 0.0;      // fraction of EPS update time that ran while the device computed
+  double eps_update_seconds = 0.0;
 };
 
 struct StepStats {
@@ -45,6 +53,14 @@ class Executor {
   virtual const model::Bert& model() const = 0;
   virtual backend::Backend& backend() = 0;
 
+  // Plans device memory for steps of B x T and allocates it. With micro_batch 0 (auto) picks the largest micro-batch
+  // dividing B that fits the device budget. Throws resource_error (exit 3) naming the smallest budget that would
+  // work when nothing fits, bad_input when the micro-batch does not divide B. Returns the micro-batch. step() calls
+  // it itself for a new shape.
+  virtual int prepare(int B, int T) = 0;
+  // Device bytes a step of B x T with micro-batch b needs (what prepare() checks against the budget).
+  virtual std::size_t footprint(int B, int T, int b) const = 0;
+
   // One optimizer step over the batch (host arrays; labels required): forward and backward over its micro-batches
   // with gradient accumulation, global-norm clipping, then the update at learning rate lr.
   virtual StepStats step(const model::Batch& batch, double lr) = 0;
@@ -61,12 +77,21 @@ class Executor {
   virtual void read_state(float* params, float* m, float* v) = 0;
   virtual void write_state(const float* params, const float* m, const float* v, std::int64_t steps_done,
                            std::int64_t updates_done) = 0;
+  // The gradient of the last step (before clipping), host array in the same layout.
+  virtual void read_grads(float* grads) = 0;
+  virtual ExecutorStats stats() const = 0;
 };
 
-// "baseline": every slab, gradient, optimizer moment and saved activation on the device. bad_input for an unknown
-// name or a bad option; resource_error (exit 3) when the device budget cannot hold the model.
+// "baseline": every slab, gradient, optimizer moment and saved activation on the device.
+// "l2l": layer-to-layer relay with the eager param-server (train/l2l.h).
+// bad_input for an unknown name or a bad option; resource_error (exit 3) when the device budget cannot hold it.
 std::unique_ptr<Executor> make_executor(const std::string& name, const model::Bert& model, backend::Backend& be,
                                         const ExecutorOptions& options);
+
+// Divisors of n, "1, 2, 4, 8" (for messages about micro-batches).
+std::string divisors_of(int n);
+// The largest divisor b of B with fits(b), or 0 if none.
+int largest_fitting_divisor(int B, const std::function<bool(int)>& fits);
 
 // FLOPs of one training step (forward + backward) as the benchmarks count them: 6 * non-embedding parameters *
 // tokens + attention (QK^T and PV: 4 * B * T^2 * C forward, twice that backward, per layer).

@@ -280,4 +280,30 @@ float clip_factor(double norm, double max_norm) {
   return static_cast<float>(std::min(1.0, max_norm / (norm + 1e-6)));
 }
 
+void validate(const OptimConfig& c) {
+  if (c.name != "adamw" && c.name != "lamb") bad_input("--optimizer: expected adamw or lamb, found '", c.name, "'");
+}
+
+void optimizer_step(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v,
+                    std::size_t n, double lr, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
+  if (c.name == "adamw") {
+    AdamWParams hp;
+    hp.lr = static_cast<float>(lr);
+    hp.beta1 = c.beta1;
+    hp.beta2 = c.beta2;
+    hp.eps = c.eps < 0 ? 1e-8f : c.eps;
+    hp.weight_decay = c.weight_decay;
+    adamw_step(pool, p, g, m, v, n, hp, step, grad_scale, p_bf16_out);
+  } else {
+    validate(c);
+    LambParams hp;
+    hp.lr = static_cast<float>(lr);
+    hp.beta1 = c.beta1;
+    hp.beta2 = c.beta2;
+    hp.eps = c.eps < 0 ? 1e-6f : c.eps;
+    hp.weight_decay = c.weight_decay;
+    lamb_step(pool, p, g, m, v, n, hp, step, {}, grad_scale, p_bf16_out);
+  }
+}
+
 }  // namespace strata::train

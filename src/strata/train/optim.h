@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <utility>
 
 #include "strata/core/thread_pool.h"
@@ -60,5 +61,23 @@ double sum_squares(ThreadPool& pool, const float* x, std::size_t n);
 // torch.nn.utils.clip_grad_norm_'s factor: min(1, max_norm / (norm + 1e-6)); 1 when max_norm <= 0 (no clipping).
 // A non-finite norm gives NaN, as in PyTorch, so callers that skip non-finite steps must test the norm first.
 float clip_factor(double norm, double max_norm);
+
+// What an executor or the EPS runs per layer slab.
+struct OptimConfig {
+  std::string name = "adamw";  // "adamw" (torch.optim.AdamW) or "lamb" (one trust ratio per layer slab)
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = -1.0f;           // < 0: the optimizer's usual default (AdamW 1e-8, LAMB 1e-6)
+  float weight_decay = 0.01f;  // decoupled, on every parameter (as torch.optim.AdamW(model.parameters()))
+  double clip = 1.0;           // global gradient-norm clipping threshold; <= 0: none
+};
+// bad_input unless name is adamw or lamb.
+void validate(const OptimConfig& c);
+
+// One update of a layer slab with the configured optimizer (step 1-based, grad_scale from clipping, optional bf16
+// copy of the result).
+void optimizer_step(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v,
+                    std::size_t n, double lr, std::int64_t step, float grad_scale = 1.0f,
+                    std::uint16_t* p_bf16_out = nullptr);
 
 }  // namespace strata::train

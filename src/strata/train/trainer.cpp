@@ -16,7 +16,9 @@
 
 #include "strata/core/error.h"
 #include "strata/core/file.h"
+#include "strata/core/memory.h"
 #include "strata/core/rng.h"
+#include "strata/core/tensor.h"
 #include "strata/data/tokenizer.h"
 #include "strata/train/checkpoint.h"
 #include "strata/train/schedule.h"
@@ -114,13 +116,6 @@ std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::int
   return p;
 }
 
-std::string divisors_of(int n) {
-  std::string s;
-  for (int d = 1; d <= n; ++d)
-    if (n % d == 0) s += (s.empty() ? "" : ", ") + std::to_string(d);
-  return s;
-}
-
 data::TokenDataset tail_rows(const data::TokenDataset& full, int from) {
   data::TokenDataset out = full;
   const std::size_t T = static_cast<std::size_t>(full.T);
@@ -157,9 +152,9 @@ TokenData encode_text(const data::TextDataset& text, const data::Tokenizer& tok,
   return out;
 }
 
-const std::set<std::string> kFreeOnResume = {"threads",  "device-memory", "save",       "log",
-                                             "report",   "quiet",         "steps",      "epochs",
-                                             "executor", "save-every",    "stop-at",    "resume"};
+const std::set<std::string> kFreeOnResume = {"threads",  "device-memory", "save",    "log",        "report",
+                                             "quiet",    "steps",         "epochs",  "executor",   "save-every",
+                                             "stop-at",  "resume",        "stash",   "eps-threads", "micro-batch"};
 
 model::BertConfig config_for(const TrainOptions& o, const data::TokenDataset& train) {
   model::BertConfig cfg;
@@ -193,8 +188,8 @@ model::BertConfig config_for(const TrainOptions& o, const data::TokenDataset& tr
 void validate(const TrainOptions& o) {
   if (o.data.empty()) bad_input("--data is required");
   if (o.batch <= 0) bad_input("--batch must be positive, given ", o.batch);
-  if (o.micro_batch <= 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
-  if (o.batch % o.micro_batch != 0)
+  if (o.micro_batch < 0) bad_input("--micro-batch must be positive or auto, given ", o.micro_batch);
+  if (o.micro_batch > 0 && o.batch % o.micro_batch != 0)
     bad_input("--micro-batch ", o.micro_batch, " does not divide --batch ", o.batch, "; values that do: ",
               divisors_of(o.batch));
   if (o.seq_len < 3) bad_input("--seq-len must be at least 3 ([CLS] text [SEP]), given ", o.seq_len);
@@ -208,6 +203,13 @@ void validate(const TrainOptions& o) {
     bad_input("--optimizer: expected adamw or lamb, found '", o.optimizer, "'");
   if (o.threads < 0) bad_input("--threads must be non-negative, given ", o.threads);
   if (o.vocab_size < 8) bad_input("--vocab-size must be at least 8, given ", o.vocab_size);
+  if (o.executor != "baseline" && o.executor != "l2l")
+    bad_input("--executor: expected baseline or l2l, found '", o.executor, "'");
+  if (o.stash != "host" && o.stash != "device") bad_input("--stash: expected host or device, found '", o.stash, "'");
+  parse_dtype(o.device_dtype, "--device-dtype");
+  if (o.executor == "baseline" && (o.device_dtype != "f32" || o.stash != "host"))
+    bad_input("--device-dtype and --stash apply to --executor l2l (the baseline keeps fp32 on the device)");
+  if (o.eps_threads < 1) bad_input("--eps-threads must be at least 1, given ", o.eps_threads);
 }
 
 }  // namespace
@@ -217,6 +219,9 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"model", o.model},
           {"layers", o.layers},
           {"executor", o.executor},
+          {"stash", o.stash},
+          {"device-dtype", o.device_dtype},
+          {"eps-threads", o.eps_threads},
           {"batch", o.batch},
           {"micro-batch", o.micro_batch},
           {"seq-len", o.seq_len},
@@ -245,6 +250,9 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions
     get("model", o.model);
     get("layers", o.layers);
     get("executor", o.executor);
+    get("stash", o.stash);
+    get("device-dtype", o.device_dtype);
+    get("eps-threads", o.eps_threads);
     get("batch", o.batch);
     get("micro-batch", o.micro_batch);
     get("seq-len", o.seq_len);
@@ -391,9 +399,10 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
         expect = &expected;
         continue;
       }
+      std::string free;
+      for (const std::string& x : kFreeOnResume) free += (free.empty() ? "--" : ", --") + x;
       bad_input("--", f, " ", given[f].dump(), " differs from the resumed run's ", was[f].dump(), " (", state_path,
-                "); a resumed run keeps its options (free to change: --threads, --device-memory, --steps, --save, ",
-                "--log, --report, --executor)");
+                "); a resumed run keeps the options that fix its trajectory (free to change: ", free, ")");
     }
     resume_ck = load_checkpoint(options.resume, true, expect);
     for (const std::string& f : explicit_flags)
@@ -465,7 +474,11 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   eo.optim.name = o.optimizer;
   eo.optim.weight_decay = static_cast<float>(o.weight_decay);
   eo.optim.clip = o.clip;
+  eo.stash = o.stash == "device" ? Space::kDevice : Space::kStash;
+  eo.device_dtype = parse_dtype(o.device_dtype, "--device-dtype");
+  eo.eps_threads = o.eps_threads;
   std::unique_ptr<Executor> ex = make_executor(o.executor, model, *be, eo);
+  const int micro = ex->prepare(o.batch, o.seq_len);  // exit 3 here, before any step, when nothing fits
   {
     if (!resume_ck.dir.empty()) {
       const std::int64_t step = resume_ck.state.value("step", std::int64_t{0});
@@ -496,7 +509,10 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   say(cat(o.executor, " executor, ", model.config().num_hidden_layers, " layers, hidden ",
           model.config().hidden_size, ", ", model.total_floats(), " parameter floats; ", tr.tokens.n,
            " training rows, ", te.tokens.n, " test rows, ", cfg.num_labels, " classes; steps ", start, "..", end, " of ", total,
-          " (", spe, " per epoch), batch ", o.batch, " = ", o.batch / o.micro_batch, " x ", o.micro_batch));
+           " (", spe, " per epoch), batch ", o.batch, " = ", o.batch / micro, " x ", micro,
+          o.device_memory ? cat(", device budget ", format_bytes(o.device_memory), ", plan ",
+                                format_bytes(ex->footprint(o.batch, o.seq_len, micro)))
+                          : std::string()));
 
   // --- log, checkpoints -------------------------------------------------------------------------------------------
   std::vector<std::string> log_lines;
@@ -581,7 +597,17 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   rep["data"] = o.data;
   rep["threads"] = be->threads();
   rep["batch"] = o.batch;
-  rep["micro_batch"] = o.micro_batch;
+  const ExecutorStats xs = ex->stats();
+  rep["micro_batch"] = xs.micro_batch;
+  rep["device_plan_bytes"] = ex->footprint(o.batch, o.seq_len, xs.micro_batch);
+  if (xs.has_eps) {
+    rep["eps_bytes"] = xs.eps_bytes;
+    rep["eager"] = xs.eager;
+    rep["eps_overlap"] = xs.eps_overlap;
+    rep["eps_update_seconds"] = xs.eps_update_seconds;
+    rep["device_dtype"] = o.device_dtype;
+    rep["stash"] = o.stash;
+  }
   rep["seq_len"] = o.seq_len;
   rep["steps"] = total;
   rep["steps_run"] = static_cast<std::int64_t>(step_s.size());

@@ -19,9 +19,12 @@ struct TrainOptions {
   std::string data;                 // wordnet:lexname, PATH.tsv, PATH.jsonl, synthetic:vocab=V,classes=C,n=N
   std::string model = "mini";       // preset name or a config.json path
   int layers = 0;                   // > 0: override num_hidden_layers
-  std::string executor = "baseline";
+  std::string executor = "baseline";  // or "l2l"
+  std::string stash = "host";       // l2l: where stashed activations live (host or device)
+  std::string device_dtype = "f32"; // l2l: slabs and stashed activations on the device as f32 or bf16
+  int eps_threads = 1;              // l2l: the param-server's optimizer threads
   int batch = 32;
-  int micro_batch = 8;              // examples per micro-batch
+  int micro_batch = 8;              // examples per micro-batch; 0: auto (the largest that fits --device-memory)
   int seq_len = 64;
   std::int64_t steps = 0;           // > 0: this many optimizer steps
   double epochs = 0.0;              // > 0 (and steps == 0): this many passes over the training split; neither: 1

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "strata/backend/gemm.h"
+#include "strata/core/tensor.h"
 #include "strata/core/error.h"
 
 #if __has_include("strata/backend/cpu/kernels.h")
@@ -203,5 +204,12 @@ void CpuBackend::softmax_xent_backward(float* dlogits, const float* probs, const
 }
 
 #undef STRATA_FORWARD
+
+void CpuBackend::f32_to_bf16(std::uint16_t* out, const float* in, size_t N) {
+  pool_->parallel_chunks(N, [&](std::size_t b, std::size_t e) { strata::f32_to_bf16(in + b, out + b, e - b); });
+}
+void CpuBackend::bf16_to_f32(float* out, const std::uint16_t* in, size_t N) {
+  pool_->parallel_chunks(N, [&](std::size_t b, std::size_t e) { strata::bf16_to_f32(in + b, out + b, e - b); });
+}
 
 }  // namespace strata::backend

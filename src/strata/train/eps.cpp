@@ -1,0 +1,226 @@
+// The eager param-server: host-resident master weights, gradients and moments; a worker thread that applies each
+// layer's update as soon as its gradient has arrived (eager) or, with global clipping, after all have.
+#include "strata/train/eps.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "strata/core/error.h"
+
+namespace strata::train {
+
+EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& be, const EpsOptions& options)
+    : model_(model), be_(be), options_(options), pool_(std::max(1, options.threads)) {
+  validate(options.optim);
+  if (options.threads < 1) bad_input("--eps-threads must be at least 1, given ", options.threads);
+  const std::size_t n = model.total_floats(), bytes = n * sizeof(float);
+  params_ = be.alloc(Space::kHost, bytes, "EPS master weights");
+  grads_ = be.alloc(Space::kHost, bytes, "EPS gradients");
+  m_ = be.alloc(Space::kHost, bytes, "EPS first moments");
+  v_ = be.alloc(Space::kHost, bytes, "EPS second moments");
+  for (Buffer* b : {&params_, &grads_, &m_, &v_}) std::memset(b->data(), 0, bytes);
+  if (options.device_dtype == DType::kBF16) {
+    bf16_ = be.alloc(Space::kHost, n * sizeof(std::uint16_t), "EPS bf16 copies");
+    std::memset(bf16_.data(), 0, n * sizeof(std::uint16_t));
+  }
+  const int L = model.num_layers();
+  grad_ready_.resize(L);
+  pending_.assign(L, 0);
+  sumsq_.assign(L, 0.0);
+  thread_ = std::thread([this] { worker(); });
+}
+
+EagerParamServer::~EagerParamServer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::size_t EagerParamServer::host_bytes() const {
+  return params_.bytes() + grads_.bytes() + m_.bytes() + v_.bytes() + bf16_.bytes();
+}
+
+const void* EagerParamServer::fetch(int layer) const {
+  const std::size_t off = model_.slab_offset(layer);
+  if (!bf16_.empty()) return bf16_.as<std::uint16_t>() + off;
+  return params_.f32() + off;
+}
+
+std::size_t EagerParamServer::fetch_bytes(int layer) const {
+  return model_.slab_floats(layer) * (bf16_.empty() ? sizeof(float) : sizeof(std::uint16_t));
+}
+
+float* EagerParamServer::grad_slab(int layer) { return grads_.f32() + model_.slab_offset(layer); }
+
+void EagerParamServer::begin_step(double lr) {
+  std::lock_guard<std::mutex> lock(mu_);
+  lr_ = lr;
+  t_ = updates_ + 1;
+  pushed_ = measured_ = 0;
+  norm_ready_ = false;
+  applied_ = true;
+  std::fill(sumsq_.begin(), sumsq_.end(), 0.0);
+  std::fill(grad_ready_.begin(), grad_ready_.end(), backend::Event());
+}
+
+void EagerParamServer::push_grad(int layer, backend::Event copied) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    STRATA_CHECK(!pending_[layer], "EPS: layer ", layer, " pushed twice in one step");
+    pending_[layer] = 1;
+    ++pushed_;
+    if (eager()) {
+      queue_.push_back(Task{layer, {copied}, lr_, t_});
+    } else {
+      grad_ready_[layer] = copied;
+      if (pushed_ == model_.num_layers()) queue_.push_back(Task{-1, grad_ready_, lr_, t_});
+    }
+  }
+  cv_.notify_all();
+}
+
+bool EagerParamServer::updated(int layer) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !pending_[layer];
+}
+
+void EagerParamServer::wait_updated(int layer) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !pending_[layer]; });
+}
+
+void EagerParamServer::wait_all() const {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return std::none_of(pending_.begin(), pending_.end(), [](char p) { return p != 0; }); });
+}
+
+double EagerParamServer::wait_grad_norm(bool* applied) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return norm_ready_; });
+  if (applied) *applied = applied_;
+  return norm_;
+}
+
+void EagerParamServer::set_norm(double sumsq_total) {
+  norm_ = std::sqrt(sumsq_total);
+  applied_ = std::isfinite(norm_);
+  if (applied_ || eager()) updates_ = t_;
+  norm_ready_ = true;
+}
+
+void EagerParamServer::worker() {
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and nothing left
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    run(task);
+  }
+}
+
+void EagerParamServer::run(Task& task) {
+  for (const backend::Event& e : task.ready) e.wait();
+  const int L = model_.num_layers();
+  if (task.layer >= 0) {  // eager: measure, then update this layer alone
+    const int l = task.layer;
+    const double ss = sum_squares(pool_, grad_slab(l), model_.slab_floats(l));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sumsq_[l] = ss;
+      if (++measured_ == L) {
+        double total = 0.0;
+        for (double x : sumsq_) total += x;
+        set_norm(total);
+      }
+    }
+    cv_.notify_all();
+    if (std::isfinite(ss)) update_layer(l, task.lr, 1.0f, task.t);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_[l] = 0;
+    }
+    cv_.notify_all();
+    return;
+  }
+  // Clipping: the global norm exactly as the baseline computes it, then every layer in forward order.
+  std::vector<GradSpan> spans;
+  for (int l = 0; l < L; ++l) spans.emplace_back(grad_slab(l), model_.slab_floats(l));
+  const double norm = global_grad_norm(pool_, spans);
+  bool apply;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    set_norm(norm * norm);
+    norm_ = norm;  // bit-identical to the baseline's value
+    applied_ = apply = std::isfinite(norm);
+  }
+  cv_.notify_all();
+  const float scale = apply ? clip_factor(norm, options_.optim.clip) : 1.0f;
+  for (int l = 0; l < L; ++l) {
+    if (apply) update_layer(l, task.lr, scale, task.t);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_[l] = 0;
+    }
+    cv_.notify_all();
+  }
+}
+
+void EagerParamServer::update_layer(int l, double lr, float scale, std::int64_t t) {
+  const auto begin = Clock::now();
+  const std::size_t off = model_.slab_offset(l);
+  optimizer_step(pool_, options_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + off, v_.f32() + off,
+                 model_.slab_floats(l), lr, t, scale, bf16_.empty() ? nullptr : bf16_.as<std::uint16_t>() + off);
+  const auto end = Clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  intervals_.push_back({begin, end});
+}
+
+std::vector<EagerParamServer::Interval> EagerParamServer::take_update_intervals() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Interval> out;
+  out.swap(intervals_);
+  return out;
+}
+
+void EagerParamServer::read_state(float* params, float* m, float* v) const {
+  wait_all();
+  const std::size_t n = model_.total_floats();
+  if (params) std::copy_n(params_.f32(), n, params);
+  if (m) std::copy_n(m_.f32(), n, m);
+  if (v) std::copy_n(v_.f32(), n, v);
+}
+
+void EagerParamServer::read_grads(float* grads) const {
+  wait_all();
+  std::copy_n(grads_.f32(), model_.total_floats(), grads);
+}
+
+void EagerParamServer::write_state(const float* params, const float* m, const float* v, std::int64_t updates_done) {
+  wait_all();
+  const std::size_t n = model_.total_floats();
+  auto put = [&](const float* src, const Buffer& dst) {
+    if (src) std::copy_n(src, n, dst.f32());
+    else std::memset(dst.data(), 0, n * sizeof(float));
+  };
+  put(params, params_);
+  put(m, m_);
+  put(v, v_);
+  if (!bf16_.empty()) f32_to_bf16(params_.f32(), bf16_.as<std::uint16_t>(), n);
+  std::lock_guard<std::mutex> lock(mu_);
+  updates_ = updates_done;
+}
+
+std::int64_t EagerParamServer::updates_done() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return updates_;
+}
+
+}  // namespace strata::train

@@ -1,0 +1,112 @@
+// The eager param-server (EPS, DESIGN.md §3): owns, in the host space, every layer's fp32 master weights, gradient
+// slab and optimizer moments (and, for --device-dtype bf16, the bf16 copies the device runs with). The L2L executor
+// fetches a layer's slab before running it, pushes the layer's gradient when its backward is complete, and waits
+// for a layer's update only when it needs that layer again.
+//
+// Eager mode (no global clipping): a layer is updated on the EPS's own threads as soon as its gradient arrives,
+// while the device runs the backward of the layers below. With global-norm clipping every gradient is needed first:
+// the EPS waits for all of them, computes the norm exactly as the baseline does, then updates the layers in forward
+// order, so the next step's forward of layer l waits only for layer l's update.
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "strata/backend/backend.h"
+#include "strata/core/tensor.h"
+#include "strata/core/thread_pool.h"
+#include "strata/model/bert.h"
+#include "strata/train/optim.h"
+
+namespace strata::train {
+
+struct EpsOptions {
+  int threads = 1;                   // optimizer threads
+  OptimConfig optim;
+  DType device_dtype = DType::kF32;  // what fetch() hands out
+};
+
+class EagerParamServer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Interval {
+    Clock::time_point begin, end;
+  };
+
+  EagerParamServer(const model::Bert& model, backend::Backend& be, const EpsOptions& options);
+  ~EagerParamServer();  // finishes queued updates
+  EagerParamServer(const EagerParamServer&) = delete;
+  EagerParamServer& operator=(const EagerParamServer&) = delete;
+
+  bool eager() const { return options_.optim.clip <= 0.0; }
+  std::size_t host_bytes() const;  // master weights, gradients, moments and bf16 copies
+
+  // The slab the device runs layer l with (fp32 master or its bf16 copy, in the host space) and its size. Call
+  // wait_updated(l) first: the slab changes while the layer's update runs.
+  const void* fetch(int layer) const;
+  std::size_t fetch_bytes(int layer) const;
+  // Host memory the executor copies layer l's gradient slab (fp32, slab_floats) into.
+  float* grad_slab(int layer);
+
+  // Starts a step: the learning rate its updates use.
+  void begin_step(double lr);
+  // Layer l's gradient for this step is (being) copied into grad_slab(l); `copied` completes when it is there.
+  void push_grad(int layer, backend::Event copied);
+  // True / blocks until layer l has no update pending.
+  bool updated(int layer) const;
+  void wait_updated(int layer) const;
+  // The step's global gradient norm (before clipping) and whether the update was applied (false: non-finite
+  // gradient, skipped). Blocks until every layer's gradient has been pushed and measured, not until the updates ran.
+  double wait_grad_norm(bool* applied = nullptr);
+  // Blocks until every pushed gradient has been applied.
+  void wait_all() const;
+
+  // Whole-model state as host arrays (model total_floats(), layer-major); m and v may be null.
+  void read_state(float* params, float* m, float* v) const;
+  void write_state(const float* params, const float* m, const float* v, std::int64_t updates_done);
+  void read_grads(float* grads) const;
+  std::int64_t updates_done() const;
+
+  // Wall-clock intervals of optimizer work since the last call.
+  std::vector<Interval> take_update_intervals();
+
+ private:
+  struct Task {
+    int layer;                          // -1: the clipping pass (norm of all layers, then updates in forward order)
+    std::vector<backend::Event> ready;  // the gradient copies to wait for (one, or one per layer)
+    double lr;
+    std::int64_t t;                     // 1-based optimizer step (bias correction)
+  };
+  void worker();
+  void run(Task& task);
+  void update_layer(int layer, double lr, float scale, std::int64_t t);
+  void set_norm(double sumsq_total);  // with mu_ held
+
+  const model::Bert& model_;
+  backend::Backend& be_;
+  EpsOptions options_;
+  ThreadPool pool_;
+  Buffer params_, grads_, m_, v_, bf16_;  // host space, layer-major like the model's parameter vector
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::deque<Task> queue_;
+  std::vector<backend::Event> grad_ready_;   // per layer, this step (clipping mode)
+  std::vector<char> pending_;                // per layer: an update is queued or running
+  std::vector<double> sumsq_;                // per layer, this step
+  int pushed_ = 0, measured_ = 0;
+  bool norm_ready_ = false, applied_ = true;
+  double norm_ = 0.0, lr_ = 0.0;
+  std::int64_t updates_ = 0;                 // optimizer steps applied (bias correction)
+  std::int64_t t_ = 1;                       // this step's optimizer step number
+  std::vector<Interval> intervals_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace strata::train

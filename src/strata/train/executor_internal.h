@@ -1,0 +1,29 @@
+// Pieces the executors share: device copies of a batch's token arrays.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "strata/backend/backend.h"
+#include "strata/model/bert.h"
+
+namespace strata::train {
+
+// Device copies of one batch's token arrays (ids, segment ids, attention mask, labels), reallocated only when the
+// batch shape changes.
+class DeviceBatch {
+ public:
+  // Device bytes for a batch of B x T.
+  static std::size_t bytes(int B, int T);
+  // Copies the host batch in and returns the same batch pointing at device memory (null fields stay null).
+  model::Batch upload(backend::Backend& be, const model::Batch& host);
+  void release();
+
+ private:
+  int B_ = -1, T_ = -1;
+  Buffer ids_, segs_, mask_, labels_;
+};
+
+// Rows [r0, r0 + b) of a device batch.
+model::Batch batch_rows(const model::Batch& batch, int r0, int b);
+
+}  // namespace strata::train

@@ -1,0 +1,445 @@
+// The L2L relay executor: one layer's slab on the device at a time (two slots, the next one prefetched), layer
+// inputs stashed between forward and backward, the forward recomputed per micro-batch in the backward, and every
+// layer's gradient handed to the eager param-server as soon as it is complete.
+#include "strata/train/l2l.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "strata/core/error.h"
+#include "strata/train/eps.h"
+#include "strata/train/executor_internal.h"
+
+namespace strata::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class L2LExecutor final : public Executor {
+ public:
+  L2LExecutor(const model::Bert& model, backend::Backend& be, const ExecutorOptions& o)
+      : model_(model), be_(be), opt_(o), eps_(model, be, EpsOptions{o.eps_threads, o.optim, o.device_dtype}) {
+    if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
+    if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
+    const int L = model.num_layers();
+    for (int l = 0; l < L; ++l) {
+      max_slab_floats_ = std::max(max_slab_floats_, model.slab_floats(l));
+      max_fetch_bytes_ = std::max(max_fetch_bytes_, eps_.fetch_bytes(l));
+    }
+  }
+
+  std::string name() const override { return "l2l"; }
+  const model::Bert& model() const override { return model_; }
+  backend::Backend& backend() override { return be_; }
+  std::int64_t steps_done() const override { return steps_; }
+  std::int64_t updates_done() const override { return eps_.updates_done(); }
+
+  // --- memory plan ---------------------------------------------------------------------------------------------
+  std::size_t act_bytes(int b, int T) const {
+    return static_cast<std::size_t>(b) * T * model_.config().hidden_size * sizeof(float);
+  }
+  std::size_t stash_elem() const { return bf16() ? sizeof(std::uint16_t) : sizeof(float); }
+  // Layer-boundary activations of the whole batch (outputs of layers 0..L-2) and the output-gradient stash.
+  std::size_t stash_bytes(int B, int T) const {
+    const std::size_t rows = static_cast<std::size_t>(B) * T * model_.config().hidden_size;
+    return (model_.num_layers() - 1) * rows * stash_elem() + rows * sizeof(float);
+  }
+  std::size_t footprint(int B, int T, int b) const override {
+    const int L = model_.num_layers();
+    std::size_t saved = 0, ws = 0;
+    for (int l = 0; l < L; ++l) {
+      saved = std::max(saved, model_.layer(l).saved_bytes(b, T));
+      ws = std::max(ws, model_.layer(l).workspace_bytes(b, T));
+    }
+    const std::size_t K = model_.config().num_labels;
+    std::size_t total = num_slots() * max_fetch_bytes_ + max_slab_floats_ * sizeof(float) /* gradient slab */ +
+                        (bf16() ? max_slab_floats_ * sizeof(float) : 0) /* fp32 working copy */ +
+                        4 * act_bytes(b, T) + (bf16() ? act_bytes(b, T) / 2 : 0) /* conversion buffer */ + saved +
+                        ws + b * K * sizeof(float) + b * sizeof(float) + DeviceBatch::bytes(B, T);
+    if (opt_.stash == Space::kDevice) total += stash_bytes(B, T);
+    return total;
+  }
+
+  int prepare(int B, int T) override {
+    const std::size_t budget = be_.memory().device().budget();
+    auto fits = [&](int b) { return budget == 0 || footprint(B, T, b) <= budget; };
+    int b = opt_.micro_batch;
+    if (b == 0) {
+      b = largest_fitting_divisor(B, fits);
+    } else if (B % b != 0) {
+      bad_input("--micro-batch ", b, " does not divide the batch of ", B, "; values that do: ", divisors_of(B));
+    } else if (!fits(b)) {
+      b = 0;
+    }
+    if (b == 0) {
+      const int smallest = opt_.micro_batch > 0 ? opt_.micro_batch : 1;
+      resource_error("the L2L executor needs ", format_bytes(footprint(B, T, smallest)),
+                     " of device memory for batch ", B, " x ", T, " with micro-batch ", smallest,
+                     " (two slots of the largest layer, ", format_bytes(max_fetch_bytes_), " each, its gradient, ",
+                     "one micro-batch's activations", opt_.stash == Space::kDevice ? ", the stash" : "",
+                     "), but --device-memory is ", format_bytes(budget), "; the smallest budget that works is ",
+                     format_bytes(footprint(B, T, smallest)));
+    }
+    allocate(B, T, b);
+    return b;
+  }
+
+  // --- training step --------------------------------------------------------------------------------------------
+  StepStats step(const model::Batch& batch, double lr) override {
+    if (!batch.labels) bad_input("a training step needs labels");
+    if (batch.B != B_ || batch.T != T_) prepare(batch.B, batch.T);
+    const auto t0 = Clock::now();
+    StepStats st;
+    st.step = steps_;
+    st.lr = lr;
+    st.tokens = static_cast<std::size_t>(batch.B) * batch.T;
+    const int L = model_.num_layers(), k = B_ / mb_;
+    eps_.begin_step(lr);
+    invalidate_slots();  // the EPS may have updated any layer since the last step
+    const model::Batch d = device_batch_.upload(be_, batch);
+    nn::Ctx ctx = base_ctx(true);
+    double loss_sum = 0.0;
+    std::vector<float> losses(mb_);
+
+    for (int l = 0; l < L; ++l) {  // forward
+      const float* w = load(l, l + 1 < L ? l + 1 : l);
+      const auto c0 = Clock::now();
+      for (int m = 0; m < k; ++m) {
+        nn::Activation in = tokens(d, m), out = in;
+        if (l > 0) in.x = fetch_act(stash_act(l - 1, m));
+        if (l + 1 < L) {
+          out.x = x_out_.f32();
+        } else {
+          out.logits = logits_.f32();
+          out.losses = losses_.f32();
+        }
+        ctx.layer_index = l;
+        ctx.micro_batch = m;
+        model_.layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
+        if (l + 1 < L) {
+          store_act(x_out_.f32(), stash_act(l, m));
+        } else {
+          be_.copy_async(losses.data(), Space::kHost, losses_.data(), Space::kDevice, mb_ * sizeof(float)).wait();
+          for (float x : losses) loss_sum += x;
+        }
+        if (l + 1 < L) try_prefetch(l + 1);
+      }
+      compute_.push_back({c0, Clock::now()});
+    }
+
+    for (int l = L - 1; l >= 0; --l) {  // backward
+      const float* w = load(l, l > 0 ? l - 1 : -1);
+      const auto c0 = Clock::now();
+      grad_copied_.wait();  // the previous layer's gradient has left the buffer
+      be_.zero(grad_.data(), Space::kDevice, model_.slab_floats(l) * sizeof(float));
+      for (int m = 0; m < k; ++m) {
+        nn::Activation in = tokens(d, m), out = in;
+        if (l > 0) in.x = fetch_act(stash_act(l - 1, m));
+        if (l + 1 < L) {
+          out.x = x_out_.f32();
+        } else {
+          out.logits = logits_.f32();
+          out.losses = losses_.f32();
+        }
+        ctx.layer_index = l;
+        ctx.micro_batch = m;
+        const nn::Layer& layer = model_.layer(l);
+        layer.forward(ctx, w, in, out, saved_.data(), work_.data());  // recompute
+        if (l + 1 < L)
+          be_.copy_async(dout_.data(), Space::kDevice, stash_grad(m), opt_.stash, act_bytes(mb_, T_)).wait();
+        if (l > 0) be_.zero(din_.data(), Space::kDevice, act_bytes(mb_, T_));
+        layer.backward(ctx, w, in, saved_.data(), l + 1 < L ? dout_.f32() : nullptr, l > 0 ? din_.f32() : nullptr,
+                       grad_.f32(), work_.data());
+        if (l > 0)
+          be_.copy_async(stash_grad(m), opt_.stash, din_.data(), Space::kDevice, act_bytes(mb_, T_)).wait();
+      }
+      compute_.push_back({c0, Clock::now()});
+      grad_copied_ = be_.copy_async(eps_.grad_slab(l), Space::kHost, grad_.data(), Space::kDevice,
+                                    model_.slab_floats(l) * sizeof(float));
+      eps_.push_grad(l, grad_copied_);
+    }
+    bool applied = true;
+    st.grad_norm = eps_.wait_grad_norm(&applied);
+    st.updated = applied;
+    st.loss = loss_sum / B_;
+    ++steps_;
+    account_overlap();
+    st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return st;
+  }
+
+  // --- inference: layer-major over the whole batch, boundaries ping-ponging between two stash buffers -----------
+  void infer(const model::Batch& batch, float* logits, float* pooled) override {
+    const int mb = opt_.micro_batch > 0 ? opt_.micro_batch : std::max(1, mb_);
+    const int rows = (batch.B + mb - 1) / mb * mb, k = rows / mb, T = batch.T, L = model_.num_layers();
+    const std::size_t K = model_.config().num_labels, C = model_.config().hidden_size;
+    if (mb_ != mb || T_ != T) allocate(mb, T, mb);
+    // Pad to whole micro-batches by repeating row 0 (outputs of padding rows are dropped).
+    std::vector<std::int32_t> ids(static_cast<std::size_t>(rows) * T);
+    std::vector<float> mask(batch.key_mask ? ids.size() : 0);
+    for (int r = 0; r < rows; ++r) {
+      const std::size_t src = static_cast<std::size_t>(r < batch.B ? r : 0) * T;
+      std::copy_n(batch.ids + src, T, ids.data() + static_cast<std::size_t>(r) * T);
+      if (batch.key_mask) std::copy_n(batch.key_mask + src, T, mask.data() + static_cast<std::size_t>(r) * T);
+    }
+    model::Batch host{rows, T, ids.data(), nullptr, batch.key_mask ? mask.data() : nullptr, nullptr};
+    DeviceBatch db;
+    const model::Batch d = db.upload(be_, host);
+    Buffer ping[2];
+    for (Buffer& p : ping) p = be_.alloc(opt_.stash, act_bytes(rows, T) / sizeof(float) * stash_elem(), "inference boundary");
+    Buffer pooled_dev = pooled ? be_.alloc(Space::kDevice, static_cast<std::size_t>(mb) * C * sizeof(float), "pooled")
+                               : Buffer();
+    std::vector<float> host_logits(mb * K), host_pooled(pooled ? mb * C : 0);
+    eps_.wait_all();
+    invalidate_slots();
+    const nn::Ctx ctx = base_ctx(false);
+    for (int l = 0; l < L; ++l) {
+      const float* w = load(l, l + 1 < L ? l + 1 : -1);
+      for (int m = 0; m < k; ++m) {
+        nn::Activation in = tokens(d, m), out = in;
+        char* prev = static_cast<char*>(ping[(l + 1) % 2].data()) + stash_offset(m);
+        char* next = static_cast<char*>(ping[l % 2].data()) + stash_offset(m);
+        if (l > 0) in.x = fetch_act(prev);
+        if (l + 1 < L) {
+          out.x = x_out_.f32();
+        } else {
+          out.logits = logits_.f32();
+          out.pooled = pooled ? pooled_dev.f32() : nullptr;
+        }
+        model_.layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
+        if (l + 1 < L) {
+          store_act(x_out_.f32(), next);
+          continue;
+        }
+        be_.copy_async(host_logits.data(), Space::kHost, logits_.data(), Space::kDevice, mb * K * sizeof(float)).wait();
+        if (pooled)
+          be_.copy_async(host_pooled.data(), Space::kHost, pooled_dev.data(), Space::kDevice, mb * C * sizeof(float))
+              .wait();
+        const int r0 = m * mb, keep = std::min(mb, batch.B - r0);
+        if (keep <= 0) continue;
+        if (logits) std::copy_n(host_logits.data(), keep * K, logits + static_cast<std::size_t>(r0) * K);
+        if (pooled) std::copy_n(host_pooled.data(), keep * C, pooled + static_cast<std::size_t>(r0) * C);
+      }
+    }
+    invalidate_slots();
+  }
+
+  void read_state(float* params, float* m, float* v) override { eps_.read_state(params, m, v); }
+  void read_grads(float* grads) override { eps_.read_grads(grads); }
+  void write_state(const float* params, const float* m, const float* v, std::int64_t steps_done,
+                   std::int64_t updates_done) override {
+    eps_.write_state(params, m, v, updates_done);
+    steps_ = steps_done;
+    invalidate_slots();
+  }
+
+  ExecutorStats stats() const override {
+    ExecutorStats s;
+    s.micro_batch = mb_;
+    s.has_eps = true;
+    s.eps_bytes = eps_.host_bytes();
+    s.eager = eps_.eager();
+    s.eps_update_seconds = update_seconds_;
+    s.eps_overlap = update_seconds_ > 0 ? overlap_seconds_ / update_seconds_ : 0.0;
+    return s;
+  }
+
+ private:
+  struct Slot {
+    int layer = -1;
+    Buffer buf;
+    backend::Event ready;
+  };
+
+  bool bf16() const { return opt_.device_dtype == DType::kBF16; }
+  // fp32: two slots, the executing layer's and the next one's. bf16: the executing layer runs from an fp32 working
+  // copy, so its bf16 slot is free as soon as it is converted and one slot suffices (1.5 fp32 slabs in all).
+  int num_slots() const { return bf16() ? 1 : 2; }
+
+  nn::Ctx base_ctx(bool training) const {
+    nn::Ctx ctx;
+    ctx.be = &be_;
+    ctx.seed = opt_.seed;
+    ctx.step = steps_;
+    ctx.training = training;
+    ctx.loss_scale = 1.0f / static_cast<float>(B_);
+    return ctx;
+  }
+
+  nn::Activation tokens(const model::Batch& d, int m) const {
+    const model::Batch r = batch_rows(d, m * mb_, mb_);
+    nn::Activation a;
+    a.B = r.B;
+    a.T = r.T;
+    a.ids = r.ids;
+    a.segs = r.segs;
+    a.key_mask = r.key_mask;
+    a.labels = r.labels;
+    return a;
+  }
+
+  void allocate(int B, int T, int b) {
+    for (Slot& s : slots_) s = Slot();
+    work32_.reset();
+    grad_.reset();
+    for (Buffer* b : {&x_in_, &x_out_, &dout_, &din_, &conv_, &saved_, &work_, &logits_, &losses_, &stash_}) b->reset();
+    device_batch_.release();
+    const int L = model_.num_layers();
+    std::size_t saved = 0, ws = 0;
+    for (int l = 0; l < L; ++l) {
+      saved = std::max(saved, model_.layer(l).saved_bytes(b, T));
+      ws = std::max(ws, model_.layer(l).workspace_bytes(b, T));
+    }
+    for (int i = 0; i < num_slots(); ++i) slots_[i].buf = be_.alloc(Space::kDevice, max_fetch_bytes_, "L2L slab slot");
+    work_layer_ = -1;
+    grad_ = be_.alloc(Space::kDevice, max_slab_floats_ * sizeof(float), "L2L gradient slab");
+    if (bf16()) work32_ = be_.alloc(Space::kDevice, max_slab_floats_ * sizeof(float), "L2L fp32 working slab");
+    x_in_ = be_.alloc(Space::kDevice, act_bytes(b, T), "layer input");
+    x_out_ = be_.alloc(Space::kDevice, act_bytes(b, T), "layer output");
+    dout_ = be_.alloc(Space::kDevice, act_bytes(b, T), "output gradient");
+    din_ = be_.alloc(Space::kDevice, act_bytes(b, T), "input gradient");
+    if (bf16()) conv_ = be_.alloc(Space::kDevice, act_bytes(b, T) / 2, "bf16 activation conversion");
+    saved_ = be_.alloc(Space::kDevice, saved, "saved activations of one layer");
+    work_ = be_.alloc(Space::kDevice, ws, "layer workspace");
+    const std::size_t K = model_.config().num_labels;
+    logits_ = be_.alloc(Space::kDevice, b * K * sizeof(float), "logits");
+    losses_ = be_.alloc(Space::kDevice, b * sizeof(float), "losses");
+    stash_ = be_.alloc(opt_.stash, stash_bytes(B, T), "L2L stash");
+    B_ = B;
+    T_ = T;
+    mb_ = b;
+  }
+
+  std::size_t stash_offset(int m) const { return static_cast<std::size_t>(m) * act_bytes(mb_, T_) / sizeof(float) * stash_elem(); }
+  // Output of layer l for micro-batch m in the stash.
+  void* stash_act(int l, int m) const {
+    const std::size_t boundary = static_cast<std::size_t>(B_) * T_ * model_.config().hidden_size * stash_elem();
+    return static_cast<char*>(stash_.data()) + l * boundary + stash_offset(m);
+  }
+  // d(output of the current layer) for micro-batch m (fp32, after the activation boundaries).
+  void* stash_grad(int m) const {
+    const std::size_t boundary = static_cast<std::size_t>(B_) * T_ * model_.config().hidden_size * stash_elem();
+    return static_cast<char*>(stash_.data()) + (model_.num_layers() - 1) * boundary + m * act_bytes(mb_, T_);
+  }
+
+  // Device x (fp32) -> stash slot, through bf16 when asked. Blocks until the copy is done (x is reused next).
+  void store_act(const float* x, void* slot) {
+    const std::size_t n = act_bytes(mb_, T_) / sizeof(float);
+    if (bf16()) {
+      be_.f32_to_bf16(conv_.as<std::uint16_t>(), x, n);
+      be_.copy_async(slot, opt_.stash, conv_.data(), Space::kDevice, n * sizeof(std::uint16_t)).wait();
+    } else {
+      be_.copy_async(slot, opt_.stash, x, Space::kDevice, n * sizeof(float)).wait();
+    }
+  }
+  // Stash slot -> the device input buffer (fp32).
+  float* fetch_act(const void* slot) {
+    const std::size_t n = act_bytes(mb_, T_) / sizeof(float);
+    if (bf16()) {
+      be_.copy_async(conv_.data(), Space::kDevice, slot, opt_.stash, n * sizeof(std::uint16_t)).wait();
+      be_.bf16_to_f32(x_in_.f32(), conv_.as<std::uint16_t>(), n);
+    } else {
+      be_.copy_async(x_in_.data(), Space::kDevice, slot, opt_.stash, n * sizeof(float)).wait();
+    }
+    return x_in_.f32();
+  }
+
+  void invalidate_slots() {
+    for (Slot& s : slots_) {
+      s.ready.wait();
+      s.layer = -1;
+    }
+    work_layer_ = -1;
+  }
+
+  Slot* holding(int l) {
+    for (int i = 0; i < num_slots(); ++i)
+      if (slots_[i].layer == l) return &slots_[i];
+    return nullptr;
+  }
+  // The slot a prefetch may fill: not the one the executing layer computes from.
+  Slot& spare() { return bf16() ? slots_[0] : slots_[current_ ^ 1]; }
+
+  void issue(int l, Slot& s) {
+    eps_.wait_updated(l);
+    s.layer = l;
+    s.ready = be_.copy_async(s.buf.data(), Space::kDevice, eps_.fetch(l), Space::kHost, eps_.fetch_bytes(l));
+  }
+
+  // Starts copying layer l into the slot the executing layer does not use, if the EPS is done with it.
+  void try_prefetch(int l) {
+    if (l < 0 || holding(l) || work_layer_ == l || !eps_.updated(l)) return;
+    Slot& other = spare();
+    other.ready.wait();
+    issue(l, other);
+  }
+
+  // Makes layer l the executing layer and returns its fp32 parameters on the device; starts prefetching `next`.
+  const float* load(int l, int next) {
+    if (bf16() && work_layer_ == l) {  // still in the working copy (the head, from forward to backward)
+      if (next != l) try_prefetch(next);
+      return work32_.f32();
+    }
+    Slot* s = holding(l);
+    if (!s) {
+      s = &spare();
+      s->ready.wait();
+      issue(l, *s);
+    }
+    s->ready.wait();
+    current_ = static_cast<int>(s - slots_);
+    const float* w = s->buf.f32();
+    if (bf16()) {
+      be_.bf16_to_f32(work32_.f32(), s->buf.as<std::uint16_t>(), model_.slab_floats(l));
+      w = work32_.f32();
+      work_layer_ = l;
+      s->layer = -1;  // the slot is free for the next prefetch
+    }
+    if (next != l) try_prefetch(next);
+    return w;
+  }
+
+  // EPS update time that ran while the device computed, over the intervals finished so far.
+  void account_overlap() {
+    for (const EagerParamServer::Interval& u : eps_.take_update_intervals()) {
+      const double total = std::chrono::duration<double>(u.end - u.begin).count();
+      double inside = 0.0;
+      for (const auto& c : compute_) {
+        const auto b = std::max(u.begin, c.begin), e = std::min(u.end, c.end);
+        if (e > b) inside += std::chrono::duration<double>(e - b).count();
+      }
+      update_seconds_ += total;
+      overlap_seconds_ += std::min(inside, total);
+    }
+    // Keep the intervals of the last two steps: updates can spill into the next step's forward.
+    const std::size_t keep = 4 * static_cast<std::size_t>(model_.num_layers());
+    if (compute_.size() > keep) compute_.erase(compute_.begin(), compute_.end() - static_cast<std::ptrdiff_t>(keep));
+  }
+
+  const model::Bert& model_;
+  backend::Backend& be_;
+  ExecutorOptions opt_;
+  EagerParamServer eps_;
+  std::size_t max_slab_floats_ = 0, max_fetch_bytes_ = 0;
+  Slot slots_[2];
+  int current_ = 0, work_layer_ = -1;
+  Buffer work32_, grad_, x_in_, x_out_, dout_, din_, conv_, saved_, work_, logits_, losses_, stash_;
+  DeviceBatch device_batch_;
+  backend::Event grad_copied_;
+  int B_ = -1, T_ = -1, mb_ = 0;
+  std::int64_t steps_ = 0;
+  std::vector<EagerParamServer::Interval> compute_;
+  double update_seconds_ = 0.0, overlap_seconds_ = 0.0;
+};
+
+}  // namespace
+
+std::unique_ptr<Executor> make_l2l_executor(const model::Bert& model, backend::Backend& be,
+                                            const ExecutorOptions& options) {
+  return std::make_unique<L2LExecutor>(model, be, options);
+}
+
+}  // namespace strata::train
