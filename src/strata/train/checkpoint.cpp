@@ -3,10 +3,12 @@
 #include "strata/train/checkpoint.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>  // renameat2, RENAME_EXCHANGE (glibc >= 2.28)
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -90,12 +92,28 @@ void check_checkpoint_target(const std::string& dir_in) {
   fs::remove_all(probe, ec);
 }
 
+// Removes DIR.tmp.<pid> directories left by writers that no longer run (killed mid-save).
+static void remove_stale_temporaries(const std::string& dir) {
+  std::error_code ec;
+  const fs::path d(dir);
+  const std::string prefix = d.filename().string() + ".tmp.";
+  for (const auto& e : fs::directory_iterator(parent_of(dir), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string pid = name.substr(prefix.size());
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long p = std::stol(pid);
+    if (p == ::getpid() || (::kill(static_cast<pid_t>(p), 0) != 0 && errno == ESRCH)) fs::remove_all(e.path(), ec);
+  }
+}
+
 void save_checkpoint(const std::string& dir_in, const CheckpointContent& c) {
   STRATA_CHECK(c.model && c.params, "save_checkpoint needs a model and its parameters");
   const std::string dir = normalised(dir_in);
   check_replaceable(dir);
   std::error_code ec;
   fs::create_directories(parent_of(dir), ec);
+  remove_stale_temporaries(dir);
   const std::string tmp = cat(dir, ".tmp.", ::getpid());
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);

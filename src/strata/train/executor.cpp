@@ -123,7 +123,7 @@ class BaselineExecutor final : public Executor {
                      " of device memory for batch ", B, " x ", T, " with micro-batch ", smallest, " (",
                      format_bytes(4 * state_bytes()), " of it parameters, gradients and optimizer state), but ",
                      "--device-memory is ", format_bytes(budget), "; the smallest budget that works is ",
-                     format_bytes(footprint(B, T, smallest)));
+                     footprint(B, T, smallest), " bytes (", format_bytes(footprint(B, T, smallest)), ")");
     }
     ensure_state();
     mb_ = b;

@@ -78,10 +78,11 @@ class L2LExecutor final : public Executor {
       const int smallest = opt_.micro_batch > 0 ? opt_.micro_batch : 1;
       resource_error("the L2L executor needs ", format_bytes(footprint(B, T, smallest)),
                      " of device memory for batch ", B, " x ", T, " with micro-batch ", smallest,
-                     " (two slots of the largest layer, ", format_bytes(max_fetch_bytes_), " each, its gradient, ",
+                     " (", bf16() ? "a bf16 slot and an fp32 working copy" : "two slots", " of the largest layer (",
+                     format_bytes(max_fetch_bytes_), " each), its gradient, ",
                      "one micro-batch's activations", opt_.stash == Space::kDevice ? ", the stash" : "",
                      "), but --device-memory is ", format_bytes(budget), "; the smallest budget that works is ",
-                     format_bytes(footprint(B, T, smallest)));
+                     footprint(B, T, smallest), " bytes (", format_bytes(footprint(B, T, smallest)), ")");
     }
     allocate(B, T, b);
     return b;

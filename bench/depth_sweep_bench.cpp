@@ -1,0 +1,154 @@
+// Depth sweep, baseline vs L2L, in one run: BERT-mini width (H 256, A 4, FFN 1024) at several depths, synthetic
+// tokens (vocab 8192, 45 classes), seq 128, batch 32 in k = 4 micro-batches of 8, AdamW, dropout 0.1. For each depth
+// and executor: device peak bytes, step time (min / median of the timed steps, after one warm-up step), tokens/s,
+// and the EPS overlap for L2L. Prints a Markdown table and writes an SVG plot (device peak and step time against
+// depth) and a CSV.
+//   depth_sweep_bench [--layers 4,12,24,48] [--steps 3] [--threads 2] [--clip 0] [--svg FILE] [--csv FILE]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "strata/backend/backend.h"
+#include "strata/core/file.h"
+#include "strata/core/memory.h"
+#include "strata/data/text.h"
+#include "strata/io/svg_plot.h"
+#include "strata/model/bert.h"
+#include "strata/train/executor.h"
+
+using namespace strata;
+
+namespace {
+
+struct Row {
+  int layers;
+  std::string executor;
+  std::size_t device_peak = 0;
+  double ms_min = 0, ms_med = 0, tokens_per_s = 0, overlap = 0;
+  bool eager = false;
+};
+
+std::vector<int> parse_list(const char* s) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  for (std::string x; std::getline(ss, x, ',');) out.push_back(std::atoi(x.c_str()));
+  return out;
+}
+
+Row run(int layers, const std::string& executor, int steps, int threads, double clip) {
+  const int B = 32, T = 128, micro = 8;
+  model::BertConfig cfg = model::bert_preset("mini", 45);
+  cfg.num_hidden_layers = layers;
+  cfg.vocab_size = 8192;
+  const model::Bert bert(cfg);
+  backend::BackendOptions bo;
+  bo.threads = threads;
+  auto be = backend::make_backend("cpu", bo);
+  train::ExecutorOptions eo;
+  eo.micro_batch = micro;
+  eo.seed = 1;
+  eo.optim.clip = clip;
+  auto ex = train::make_executor(executor, bert, *be, eo);
+  ex->prepare(B, T);
+  {
+    std::vector<float> p(bert.total_floats());
+    bert.init(p.data(), 1);
+    ex->write_state(p.data(), nullptr, nullptr, 0, 0);
+  }
+  const data::TokenDataset ds = data::make_synthetic(8192, 45, B, T, 7);
+  const model::Batch batch{B, T, ds.ids.data(), nullptr, nullptr, ds.y.data()};
+  be->memory().reset_peaks();
+  ex->step(batch, 1e-4);  // warm-up
+  std::vector<double> ms;
+  for (int s = 0; s < steps; ++s) ms.push_back(ex->step(batch, 1e-4).seconds * 1e3);
+  ex->read_state(nullptr, nullptr, nullptr);  // let the last updates finish inside the measurement
+  std::sort(ms.begin(), ms.end());
+  Row r;
+  r.layers = layers;
+  r.executor = executor;
+  r.device_peak = be->memory().device().peak();
+  r.ms_min = ms.front();
+  r.ms_med = ms[ms.size() / 2];
+  r.tokens_per_s = B * T / (r.ms_med / 1e3);
+  const train::ExecutorStats st = ex->stats();
+  r.overlap = st.eps_overlap;
+  r.eager = st.eager;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> depths = {4, 12, 24, 48};
+  int steps = 3, threads = 2;
+  double clip = 0.0;
+  std::string svg = "depth-sweep.svg", csv = "depth-sweep.csv";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--layers")) depths = parse_list(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--clip")) clip = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--svg")) svg = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--csv")) csv = argv[i + 1];
+    else {
+      std::fprintf(stderr, "depth_sweep_bench: unknown flag %s\n", argv[i]);
+      return 2;
+    }
+  }
+  std::vector<Row> rows;
+  for (int L : depths)
+    for (const char* ex : {"baseline", "l2l"}) {
+      std::fprintf(stderr, "depth_sweep_bench: %d layers, %s\n", L, ex);
+      rows.push_back(run(L, ex, steps, threads, clip));
+    }
+  std::printf("BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, clip %g, %d threads, %d timed steps\n\n", clip,
+              threads, steps);
+  std::printf("| layers | executor | device peak | step ms (min / median) | tokens/s | EPS overlap |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  std::string csv_text = "layers,executor,device_peak_bytes,step_ms_min,step_ms_median,tokens_per_s,eps_overlap\n";
+  for (const Row& r : rows) {
+    std::printf("| %d | %s | %s | %.0f / %.0f | %.0f | %s |\n", r.layers, r.executor.c_str(),
+                format_bytes(r.device_peak).c_str(), r.ms_min, r.ms_med, r.tokens_per_s,
+                r.executor == "l2l" ? (std::to_string(r.overlap).substr(0, 4) + (r.eager ? " (eager)" : "")).c_str()
+                                    : "");
+    csv_text += std::to_string(r.layers) + "," + r.executor + "," + std::to_string(r.device_peak) + "," +
+                std::to_string(r.ms_min) + "," + std::to_string(r.ms_med) + "," + std::to_string(r.tokens_per_s) +
+                "," + std::to_string(r.overlap) + "\n";
+  }
+  auto find = [&](int L, const char* ex) -> const Row* {
+    for (const Row& r : rows)
+      if (r.layers == L && r.executor == ex) return &r;
+    return nullptr;
+  };
+  const Row *l_first = find(depths.front(), "l2l"), *l_last = find(depths.back(), "l2l");
+  std::printf("\nL2L device peak at %d layers / at %d layers: %.3f\n", depths.back(), depths.front(),
+              double(l_last->device_peak) / double(l_first->device_peak));
+  if (const Row *b12 = find(12, "baseline"), *l12 = find(12, "l2l"); b12 && l12)
+    std::printf("12 layers: L2L device peak %.3f x the baseline's, L2L step time %.2f x the baseline's, EPS overlap "
+                "%.2f\n",
+                double(l12->device_peak) / double(b12->device_peak), l12->ms_med / b12->ms_med, l12->overlap);
+  std::vector<io::Panel> panels(2);
+  panels[0] = {"device peak", "encoder layers", "MiB", {}, false, 0, false};
+  panels[1] = {"step time", "encoder layers", "ms (median)", {}, false, 0, false};
+  for (const char* ex : {"baseline", "l2l"}) {
+    io::Series mem{ex, {}, {}, {}, -1, std::string(ex) == "l2l"}, time = mem;
+    for (const Row& r : rows)
+      if (r.executor == ex) {
+        mem.x.push_back(r.layers);
+        mem.y.push_back(double(r.device_peak) / (1 << 20));
+        time.x.push_back(r.layers);
+        time.y.push_back(r.ms_med);
+      }
+    panels[0].series.push_back(mem);
+    panels[1].series.push_back(time);
+  }
+  write_file_atomic(svg, io::line_plot_svg(panels, "baseline vs L2L: BERT-mini width, seq 128, batch 32 (k = 4)"));
+  write_file_atomic(csv, csv_text);
+  std::printf("wrote %s and %s\n", svg.c_str(), csv.c_str());
+  return 0;
+}
