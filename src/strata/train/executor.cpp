@@ -204,7 +204,7 @@ class BaselineExecutor final : public Executor {
         fill(mask.data(), batch.key_mask);
         chunk.key_mask = mask.data();
       }
-      const model::Batch d = infer_batch_.upload(be_, chunk);
+      const model::Batch d = device_batch_.upload(be_, chunk);  // reuses the step's token memory
       runner_.run(params_.f32(), nullptr, d, ctx, 1, pooled != nullptr);
       if (logits) std::copy_n(runner_.logits().data(), rows * K, logits + static_cast<std::size_t>(r0) * K);
       if (pooled) std::copy_n(runner_.pooled().data(), rows * C, pooled + static_cast<std::size_t>(r0) * C);
@@ -277,7 +277,7 @@ class BaselineExecutor final : public Executor {
   ExecutorOptions opt_;
   model::FullModelRunner runner_;
   Buffer params_, grads_, m_, v_;
-  DeviceBatch device_batch_, infer_batch_;
+  DeviceBatch device_batch_;
   int mb_ = 0, B_ = -1, T_ = -1;
   std::int64_t steps_ = 0, updates_ = 0;
 };

@@ -172,60 +172,56 @@ class L2LExecutor final : public Executor {
     return st;
   }
 
-  // --- inference: layer-major over the whole batch, boundaries ping-ponging between two stash buffers -----------
+  // --- inference: layer-major over groups of one step's rows, inside the training footprint: layer boundaries
+  // ping-pong between the first two stash boundaries, the head's pooled output goes to the layer-output buffer -----
   void infer(const model::Batch& batch, float* logits, float* pooled) override {
-    const int mb = opt_.micro_batch > 0 ? opt_.micro_batch : std::max(1, mb_);
-    const int rows = (batch.B + mb - 1) / mb * mb, k = rows / mb, T = batch.T, L = model_.num_layers();
+    if (T_ != batch.T || B_ <= 0) prepare(opt_.micro_batch > 0 ? opt_.micro_batch : 1, batch.T);
+    const int T = T_, L = model_.num_layers(), k = B_ / mb_;
     const std::size_t K = model_.config().num_labels, C = model_.config().hidden_size;
-    if (mb_ != mb || T_ != T) allocate(mb, T, mb);
-    // Pad to whole micro-batches by repeating row 0 (outputs of padding rows are dropped).
-    std::vector<std::int32_t> ids(static_cast<std::size_t>(rows) * T);
+    std::vector<std::int32_t> ids(static_cast<std::size_t>(B_) * T);
     std::vector<float> mask(batch.key_mask ? ids.size() : 0);
-    for (int r = 0; r < rows; ++r) {
-      const std::size_t src = static_cast<std::size_t>(r < batch.B ? r : 0) * T;
-      std::copy_n(batch.ids + src, T, ids.data() + static_cast<std::size_t>(r) * T);
-      if (batch.key_mask) std::copy_n(batch.key_mask + src, T, mask.data() + static_cast<std::size_t>(r) * T);
-    }
-    model::Batch host{rows, T, ids.data(), nullptr, batch.key_mask ? mask.data() : nullptr, nullptr};
-    DeviceBatch db;
-    const model::Batch d = db.upload(be_, host);
-    Buffer ping[2];
-    for (Buffer& p : ping) p = be_.alloc(opt_.stash, act_bytes(rows, T) / sizeof(float) * stash_elem(), "inference boundary");
-    Buffer pooled_dev = pooled ? be_.alloc(Space::kDevice, static_cast<std::size_t>(mb) * C * sizeof(float), "pooled")
-                               : Buffer();
-    std::vector<float> host_logits(mb * K), host_pooled(pooled ? mb * C : 0);
+    std::vector<float> host_logits(mb_ * K), host_pooled(pooled ? mb_ * C : 0);
     eps_.wait_all();
     invalidate_slots();
     const nn::Ctx ctx = base_ctx(false);
-    for (int l = 0; l < L; ++l) {
-      const float* w = load(l, l + 1 < L ? l + 1 : -1);
-      for (int m = 0; m < k; ++m) {
-        nn::Activation in = tokens(d, m), out = in;
-        char* prev = static_cast<char*>(ping[(l + 1) % 2].data()) + stash_offset(m);
-        char* next = static_cast<char*>(ping[l % 2].data()) + stash_offset(m);
-        if (l > 0) in.x = fetch_act(prev);
-        if (l + 1 < L) {
-          out.x = x_out_.f32();
-        } else {
-          out.logits = logits_.f32();
-          out.pooled = pooled ? pooled_dev.f32() : nullptr;
-        }
-        model_.layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
-        if (l + 1 < L) {
-          store_act(x_out_.f32(), next);
-          continue;
-        }
-        be_.copy_async(host_logits.data(), Space::kHost, logits_.data(), Space::kDevice, mb * K * sizeof(float)).wait();
-        if (pooled)
-          be_.copy_async(host_pooled.data(), Space::kHost, pooled_dev.data(), Space::kDevice, mb * C * sizeof(float))
-              .wait();
-        const int r0 = m * mb, keep = std::min(mb, batch.B - r0);
-        if (keep <= 0) continue;
-        if (logits) std::copy_n(host_logits.data(), keep * K, logits + static_cast<std::size_t>(r0) * K);
-        if (pooled) std::copy_n(host_pooled.data(), keep * C, pooled + static_cast<std::size_t>(r0) * C);
+    for (int g0 = 0; g0 < batch.B; g0 += B_) {
+      // One group of B_ rows, the last padded by repeating its first row (padding outputs are dropped).
+      for (int r = 0; r < B_; ++r) {
+        const std::size_t src = static_cast<std::size_t>(g0 + r < batch.B ? g0 + r : g0) * T;
+        std::copy_n(batch.ids + src, T, ids.data() + static_cast<std::size_t>(r) * T);
+        if (batch.key_mask) std::copy_n(batch.key_mask + src, T, mask.data() + static_cast<std::size_t>(r) * T);
       }
+      const model::Batch host{B_, T, ids.data(), nullptr, batch.key_mask ? mask.data() : nullptr, nullptr};
+      const model::Batch d = device_batch_.upload(be_, host);
+      for (int l = 0; l < L; ++l) {
+        const float* w = load(l, l + 1 < L ? l + 1 : (g0 + B_ < batch.B ? 0 : -1));
+        for (int m = 0; m < k; ++m) {
+          nn::Activation in = tokens(d, m), out = in;
+          if (l > 0) in.x = fetch_act(stash_act((l + 1) % 2, m));
+          if (l + 1 < L) {
+            out.x = x_out_.f32();
+          } else {
+            out.logits = logits_.f32();
+            out.pooled = pooled ? x_out_.f32() : nullptr;
+          }
+          model_.layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
+          if (l + 1 < L) {
+            store_act(x_out_.f32(), stash_act(l % 2, m));
+            continue;
+          }
+          be_.copy_async(host_logits.data(), Space::kHost, logits_.data(), Space::kDevice, mb_ * K * sizeof(float))
+              .wait();
+          if (pooled)
+            be_.copy_async(host_pooled.data(), Space::kHost, x_out_.data(), Space::kDevice, mb_ * C * sizeof(float))
+                .wait();
+          const int r0 = g0 + m * mb_, keep = std::min(mb_, batch.B - r0);
+          if (keep <= 0) continue;
+          if (logits) std::copy_n(host_logits.data(), keep * K, logits + static_cast<std::size_t>(r0) * K);
+          if (pooled) std::copy_n(host_pooled.data(), keep * C, pooled + static_cast<std::size_t>(r0) * C);
+        }
+      }
+      invalidate_slots();
     }
-    invalidate_slots();
   }
 
   void read_state(float* params, float* m, float* v) override { eps_.read_state(params, m, v); }
