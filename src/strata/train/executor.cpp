@@ -74,6 +74,23 @@ std::string divisors_of(int n) {
   return s;
 }
 
+int plan_micro_batch(backend::Backend& be, int requested, int B, int T,
+                     const std::function<std::size_t(int)>& footprint, const std::string& who,
+                     const std::string& parts) {
+  const std::size_t budget = be.memory().device().budget();
+  auto fits = [&](int b) { return budget == 0 || footprint(b) <= budget; };
+  if (requested > 0 && B % requested != 0)
+    bad_input("--micro-batch ", requested, " does not divide the batch of ", B, "; values that do: ",
+              divisors_of(B));
+  const int b = requested > 0 ? (fits(requested) ? requested : 0) : largest_fitting_divisor(B, fits);
+  if (b > 0) return b;
+  const int smallest = requested > 0 ? requested : 1;
+  const std::size_t need = footprint(smallest);
+  resource_error("the ", who, " executor needs ", format_bytes(need), " of device memory for batch ", B, " x ", T,
+                 " with micro-batch ", smallest, " (", parts, "), but --device-memory is ", format_bytes(budget),
+                 "; the smallest budget that works is ", need, " bytes (", format_bytes(need), ")");
+}
+
 int largest_fitting_divisor(int B, const std::function<bool(int)>& fits) {
   for (int b = B; b >= 1; --b)
     if (B % b == 0 && fits(b)) return b;
@@ -107,24 +124,9 @@ class BaselineExecutor final : public Executor {
   }
 
   int prepare(int B, int T) override {
-    const std::size_t budget = be_.memory().device().budget();
-    auto fits = [&](int b) { return budget == 0 || footprint(B, T, b) <= budget; };
-    int b = opt_.micro_batch;
-    if (b == 0) {
-      b = largest_fitting_divisor(B, fits);
-    } else if (B % b != 0) {
-      bad_input("--micro-batch ", b, " does not divide the batch of ", B, "; values that do: ", divisors_of(B));
-    } else if (!fits(b)) {
-      b = 0;
-    }
-    if (b == 0) {
-      const int smallest = opt_.micro_batch > 0 ? opt_.micro_batch : 1;
-      resource_error("the baseline executor needs ", format_bytes(footprint(B, T, smallest)),
-                     " of device memory for batch ", B, " x ", T, " with micro-batch ", smallest, " (",
-                     format_bytes(4 * state_bytes()), " of it parameters, gradients and optimizer state), but ",
-                     "--device-memory is ", format_bytes(budget), "; the smallest budget that works is ",
-                     footprint(B, T, smallest), " bytes (", format_bytes(footprint(B, T, smallest)), ")");
-    }
+    const int b = plan_micro_batch(
+        be_, opt_.micro_batch, B, T, [&](int mb) { return footprint(B, T, mb); }, "baseline",
+        cat(format_bytes(4 * state_bytes()), " of it parameters, gradients and optimizer state"));
     ensure_state();
     mb_ = b;
     B_ = B;

@@ -2,6 +2,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "strata/backend/backend.h"
 #include "strata/model/bert.h"
@@ -22,6 +24,13 @@ class DeviceBatch {
   int B_ = -1, T_ = -1;
   Buffer ids_, segs_, mask_, labels_;
 };
+
+// The micro-batch a step of B x T runs with: `requested` (0: the largest divisor of B whose footprint fits the device
+// budget). bad_input when requested does not divide B; resource_error naming the smallest budget that works when
+// nothing fits. `who` names the executor and `parts` what its footprint holds, for the message.
+int plan_micro_batch(backend::Backend& be, int requested, int B, int T,
+                     const std::function<std::size_t(int)>& footprint, const std::string& who,
+                     const std::string& parts);
 
 // Rows [r0, r0 + b) of a device batch.
 model::Batch batch_rows(const model::Batch& batch, int r0, int b);

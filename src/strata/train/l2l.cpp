@@ -64,26 +64,11 @@ class L2LExecutor final : public Executor {
   }
 
   int prepare(int B, int T) override {
-    const std::size_t budget = be_.memory().device().budget();
-    auto fits = [&](int b) { return budget == 0 || footprint(B, T, b) <= budget; };
-    int b = opt_.micro_batch;
-    if (b == 0) {
-      b = largest_fitting_divisor(B, fits);
-    } else if (B % b != 0) {
-      bad_input("--micro-batch ", b, " does not divide the batch of ", B, "; values that do: ", divisors_of(B));
-    } else if (!fits(b)) {
-      b = 0;
-    }
-    if (b == 0) {
-      const int smallest = opt_.micro_batch > 0 ? opt_.micro_batch : 1;
-      resource_error("the L2L executor needs ", format_bytes(footprint(B, T, smallest)),
-                     " of device memory for batch ", B, " x ", T, " with micro-batch ", smallest,
-                     " (", bf16() ? "a bf16 slot and an fp32 working copy" : "two slots", " of the largest layer (",
-                     format_bytes(max_fetch_bytes_), " each), its gradient, ",
-                     "one micro-batch's activations", opt_.stash == Space::kDevice ? ", the stash" : "",
-                     "), but --device-memory is ", format_bytes(budget), "; the smallest budget that works is ",
-                     footprint(B, T, smallest), " bytes (", format_bytes(footprint(B, T, smallest)), ")");
-    }
+    const int b = plan_micro_batch(
+        be_, opt_.micro_batch, B, T, [&](int mb) { return footprint(B, T, mb); }, "L2L",
+        cat(bf16() ? "a bf16 slot and an fp32 working copy" : "two slots", " of the largest layer (",
+            format_bytes(max_fetch_bytes_), " each), its gradient, one micro-batch's activations",
+            opt_.stash == Space::kDevice ? ", the stash" : ""));
     allocate(B, T, b);
     return b;
   }
@@ -109,16 +94,7 @@ class L2LExecutor final : public Executor {
       const float* w = load(l, l + 1 < L ? l + 1 : l);
       const auto c0 = Clock::now();
       for (int m = 0; m < k; ++m) {
-        nn::Activation in = tokens(d, m), out = in;
-        if (l > 0) in.x = fetch_act(stash_act(l - 1, m));
-        if (l + 1 < L) {
-          out.x = x_out_.f32();
-        } else {
-          out.logits = logits_.f32();
-          out.losses = losses_.f32();
-        }
-        ctx.layer_index = l;
-        ctx.micro_batch = m;
+        auto [in, out] = layer_io(d, l, m, ctx);
         model_.layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
         if (l + 1 < L) {
           store_act(x_out_.f32(), stash_act(l, m));
@@ -137,16 +113,7 @@ class L2LExecutor final : public Executor {
       grad_copied_.wait();  // the previous layer's gradient has left the buffer
       be_.zero(grad_.data(), Space::kDevice, model_.slab_floats(l) * sizeof(float));
       for (int m = 0; m < k; ++m) {
-        nn::Activation in = tokens(d, m), out = in;
-        if (l > 0) in.x = fetch_act(stash_act(l - 1, m));
-        if (l + 1 < L) {
-          out.x = x_out_.f32();
-        } else {
-          out.logits = logits_.f32();
-          out.losses = losses_.f32();
-        }
-        ctx.layer_index = l;
-        ctx.micro_batch = m;
+        auto [in, out] = layer_io(d, l, m, ctx);
         const nn::Layer& layer = model_.layer(l);
         layer.forward(ctx, w, in, out, saved_.data(), work_.data());  // recompute
         if (l + 1 < L)
@@ -276,6 +243,22 @@ class L2LExecutor final : public Executor {
     a.key_mask = r.key_mask;
     a.labels = r.labels;
     return a;
+  }
+
+  // Layer l's input (reloaded from the stash) and output buffers for micro-batch m of a training step; sets the
+  // Ctx's layer and micro-batch (the dropout key).
+  std::pair<nn::Activation, nn::Activation> layer_io(const model::Batch& d, int l, int m, nn::Ctx& ctx) {
+    nn::Activation in = tokens(d, m), out = in;
+    if (l > 0) in.x = fetch_act(stash_act(l - 1, m));
+    if (l + 1 < model_.num_layers()) {
+      out.x = x_out_.f32();
+    } else {
+      out.logits = logits_.f32();
+      out.losses = losses_.f32();
+    }
+    ctx.layer_index = l;
+    ctx.micro_batch = m;
+    return {in, out};
   }
 
   void allocate(int B, int T, int b) {
