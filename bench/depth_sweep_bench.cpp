@@ -1,8 +1,9 @@
 // Depth sweep, baseline vs L2L, in one run: BERT-mini width (H 256, A 4, FFN 1024) at several depths, synthetic
 // tokens (vocab 8192, 45 classes), seq 128, batch 32 in k = 4 micro-batches of 8, AdamW, dropout 0.1. For each depth
-// and executor: device peak bytes, step time (min / median of the timed steps, after one warm-up step), tokens/s,
-// and the EPS overlap for L2L. Prints a Markdown table and writes an SVG plot (device peak and step time against
-// depth) and a CSV.
+// and executor (baseline; L2L as the paper schedules it, recomputing each layer's forward in the backward; L2L with
+// the saved activations stashed instead, "l2l-norecompute"): device peak bytes, host stash peak, step time (min /
+// median of the timed steps, after one warm-up step), tokens/s, and the EPS overlap. Prints a Markdown table and
+// writes an SVG plot (device peak and step time against depth) and a CSV.
 //   depth_sweep_bench [--layers 4,12,24,48] [--steps 3] [--threads 2] [--clip 0] [--svg FILE] [--csv FILE]
 #include <algorithm>
 #include <chrono>
@@ -28,7 +29,7 @@ namespace {
 struct Row {
   int layers;
   std::string executor;
-  std::size_t device_peak = 0;
+  std::size_t device_peak = 0, stash_peak = 0;
   double ms_min = 0, ms_med = 0, tokens_per_s = 0, overlap = 0;
   bool eager = false;
 };
@@ -53,7 +54,8 @@ Row run(int layers, const std::string& executor, int steps, int threads, double 
   eo.micro_batch = micro;
   eo.seed = 1;
   eo.optim.clip = clip;
-  auto ex = train::make_executor(executor, bert, *be, eo);
+  eo.recompute = executor != "l2l-norecompute";
+  auto ex = train::make_executor(executor == "baseline" ? "baseline" : "l2l", bert, *be, eo);
   ex->prepare(B, T);
   {
     std::vector<float> p(bert.total_floats());
@@ -72,6 +74,7 @@ Row run(int layers, const std::string& executor, int steps, int threads, double 
   r.layers = layers;
   r.executor = executor;
   r.device_peak = be->memory().device().peak();
+  r.stash_peak = be->memory().stash().peak();
   r.ms_min = ms.front();
   r.ms_med = ms[ms.size() / 2];
   r.tokens_per_s = B * T / (r.ms_med / 1e3);
@@ -102,21 +105,25 @@ int main(int argc, char** argv) {
   }
   std::vector<Row> rows;
   for (int L : depths)
-    for (const char* ex : {"baseline", "l2l"}) {
+    for (const char* ex : {"baseline", "l2l", "l2l-norecompute"}) {
       std::fprintf(stderr, "depth_sweep_bench: %d layers, %s\n", L, ex);
       rows.push_back(run(L, ex, steps, threads, clip));
     }
   std::printf("BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, clip %g, %d threads, %d timed steps\n\n", clip,
               threads, steps);
-  std::printf("| layers | executor | device peak | step ms (min / median) | tokens/s | EPS overlap |\n");
-  std::printf("|---|---|---|---|---|---|\n");
-  std::string csv_text = "layers,executor,device_peak_bytes,step_ms_min,step_ms_median,tokens_per_s,eps_overlap\n";
+  std::printf("| layers | executor | device peak | host stash peak | step ms (min / median) | tokens/s | EPS overlap |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  std::string csv_text =
+      "layers,executor,device_peak_bytes,stash_peak_bytes,step_ms_min,step_ms_median,tokens_per_s,eps_overlap\n";
   for (const Row& r : rows) {
-    std::printf("| %d | %s | %s | %.0f / %.0f | %.0f | %s |\n", r.layers, r.executor.c_str(),
-                format_bytes(r.device_peak).c_str(), r.ms_min, r.ms_med, r.tokens_per_s,
-                r.executor == "l2l" ? (std::to_string(r.overlap).substr(0, 4) + (r.eager ? " (eager)" : "")).c_str()
-                                    : "");
+    std::printf("| %d | %s | %s | %s | %.0f / %.0f | %.0f | %s |\n", r.layers, r.executor.c_str(),
+                format_bytes(r.device_peak).c_str(), format_bytes(r.stash_peak).c_str(), r.ms_min, r.ms_med,
+                r.tokens_per_s,
+                r.executor != "baseline"
+                    ? (std::to_string(r.overlap).substr(0, 4) + (r.eager ? " (eager)" : "")).c_str()
+                    : "");
     csv_text += std::to_string(r.layers) + "," + r.executor + "," + std::to_string(r.device_peak) + "," +
+                std::to_string(r.stash_peak) + "," +
                 std::to_string(r.ms_min) + "," + std::to_string(r.ms_med) + "," + std::to_string(r.tokens_per_s) +
                 "," + std::to_string(r.overlap) + "\n";
   }
@@ -128,15 +135,17 @@ int main(int argc, char** argv) {
   const Row *l_first = find(depths.front(), "l2l"), *l_last = find(depths.back(), "l2l");
   std::printf("\nL2L device peak at %d layers / at %d layers: %.3f\n", depths.back(), depths.front(),
               double(l_last->device_peak) / double(l_first->device_peak));
-  if (const Row *b12 = find(12, "baseline"), *l12 = find(12, "l2l"); b12 && l12)
-    std::printf("12 layers: L2L device peak %.3f x the baseline's, L2L step time %.2f x the baseline's, EPS overlap "
-                "%.2f\n",
-                double(l12->device_peak) / double(b12->device_peak), l12->ms_med / b12->ms_med, l12->overlap);
+  if (const Row *b12 = find(12, "baseline"), *l12 = find(12, "l2l"), *n12 = find(12, "l2l-norecompute");
+      b12 && l12 && n12)
+    std::printf("12 layers: L2L device peak %.3f x the baseline's, L2L step time %.2f x the baseline's (without "
+                "recompute %.2f x), EPS overlap %.2f (%.2f)\n",
+                double(l12->device_peak) / double(b12->device_peak), l12->ms_med / b12->ms_med,
+                n12->ms_med / b12->ms_med, l12->overlap, n12->overlap);
   std::vector<io::Panel> panels(2);
   panels[0] = {"device peak", "encoder layers", "MiB", {}, false, 0, false};
   panels[1] = {"step time", "encoder layers", "ms (median)", {}, false, 0, false};
-  for (const char* ex : {"baseline", "l2l"}) {
-    io::Series mem{ex, {}, {}, {}, -1, std::string(ex) == "l2l"}, time = mem;
+  for (const char* ex : {"baseline", "l2l", "l2l-norecompute"}) {
+    io::Series mem{ex, {}, {}, {}, -1, std::string(ex) != "baseline"}, time = mem;
     for (const Row& r : rows)
       if (r.executor == ex) {
         mem.x.push_back(r.layers);

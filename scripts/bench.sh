@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark with its peer side by side in one run and prints the figures (make bench).
-# BENCH=name runs only that one (data, gmm, forest, compare, kernels, sgemm, stream, adamw, train, wordnet). Slow: the scikit-learn
+# BENCH=name runs only that one (data, gmm, forest, compare, kernels, sgemm, stream, adamw, train, depth, wordnet). Slow: the scikit-learn
 # forest and compare peers take minutes.
 set -uo pipefail
 BUILD=${1:-build}
@@ -35,4 +35,9 @@ if want adamw; then
   hdr "torch.optim.AdamW peer"; $PY bench/peers/torch_adamw.py
 fi
 if want train; then hdr "training step: strata vs PyTorch (synthetic, seq 128, batch 32, 2 threads)"; bench/train_vs_torch.sh "$BUILD"; fi
+if want depth; then
+  hdr "depth sweep, baseline vs L2L (BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, eager)"
+  $B/depth_sweep_bench --layers 4,12,24,48 --steps 3 --threads 2 --clip 0 --svg docs/results/depth-sweep.svg \
+    --csv docs/results/depth-sweep.csv
+fi
 if want wordnet; then hdr "wordnet:lexname baselines: majority class and fastText supervised"; $PY bench/peers/fasttext_wordnet.py; fi

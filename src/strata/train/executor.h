@@ -24,6 +24,10 @@ struct ExecutorOptions {
   Space stash = Space::kStash;  // where layer-boundary activations wait between forward and backward
   DType device_dtype = DType::kF32;  // slabs (and stashed activations) sent to the device as f32 or bf16
   int eps_threads = 1;          // the param-server's optimizer threads
+  // true: stash each layer's input and recompute its forward in the backward (the L2L paper's schedule: least
+  // stash memory, +1 forward of compute). false: stash what the layer's backward needs (its saved activations,
+  // fp32) and skip the recompute: more stash bytes and copies, less compute. Device memory is the same.
+  bool recompute = true;
 };
 
 // What an executor reports beyond the arenas and traffic counters.

@@ -47,6 +47,13 @@ class L2LExecutor final : public Executor {
     const std::size_t rows = static_cast<std::size_t>(B) * T * model_.config().hidden_size;
     return (model_.num_layers() - 1) * rows * stash_elem() + rows * sizeof(float);
   }
+  // Without recompute: every layer's saved activations for every micro-batch.
+  std::size_t saved_stash_bytes(int B, int T, int b) const {
+    if (opt_.recompute || b <= 0) return 0;
+    std::size_t total = 0;
+    for (int l = 0; l < model_.num_layers(); ++l) total += model_.layer(l).saved_bytes(b, T);
+    return total * static_cast<std::size_t>(B / b);
+  }
   std::size_t footprint(int B, int T, int b) const override {
     const int L = model_.num_layers();
     std::size_t saved = 0, ws = 0;
@@ -59,7 +66,7 @@ class L2LExecutor final : public Executor {
                         (bf16() ? max_slab_floats_ * sizeof(float) : 0) /* fp32 working copy */ +
                         4 * act_bytes(b, T) + (bf16() ? act_bytes(b, T) / 2 : 0) /* conversion buffer */ + saved +
                         ws + b * K * sizeof(float) + b * sizeof(float) + DeviceBatch::bytes(B, T);
-    if (opt_.stash == Space::kDevice) total += stash_bytes(B, T);
+    if (opt_.stash == Space::kDevice) total += stash_bytes(B, T) + saved_stash_bytes(B, T, b);
     return total;
   }
 
@@ -96,6 +103,8 @@ class L2LExecutor final : public Executor {
       for (int m = 0; m < k; ++m) {
         auto [in, out] = layer_io(d, l, m, ctx);
         model_.layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
+        if (!opt_.recompute)
+          be_.copy_async(saved_slot(l, m), opt_.stash, saved_.data(), Space::kDevice, saved_size(l)).wait();
         if (l + 1 < L) {
           store_act(x_out_.f32(), stash_act(l, m));
         } else {
@@ -115,7 +124,10 @@ class L2LExecutor final : public Executor {
       for (int m = 0; m < k; ++m) {
         auto [in, out] = layer_io(d, l, m, ctx);
         const nn::Layer& layer = model_.layer(l);
-        layer.forward(ctx, w, in, out, saved_.data(), work_.data());  // recompute
+        if (opt_.recompute)
+          layer.forward(ctx, w, in, out, saved_.data(), work_.data());
+        else
+          be_.copy_async(saved_.data(), Space::kDevice, saved_slot(l, m), opt_.stash, saved_size(l)).wait();
         if (l + 1 < L)
           be_.copy_async(dout_.data(), Space::kDevice, stash_grad(m), opt_.stash, act_bytes(mb_, T_)).wait();
         if (l > 0) be_.zero(din_.data(), Space::kDevice, act_bytes(mb_, T_));
@@ -265,7 +277,9 @@ class L2LExecutor final : public Executor {
     for (Slot& s : slots_) s = Slot();
     work32_.reset();
     grad_.reset();
-    for (Buffer* b : {&x_in_, &x_out_, &dout_, &din_, &conv_, &saved_, &work_, &logits_, &losses_, &stash_}) b->reset();
+    for (Buffer* buf : {&x_in_, &x_out_, &dout_, &din_, &conv_, &saved_, &work_, &logits_, &losses_, &stash_,
+                        &saved_stash_})
+      buf->reset();
     device_batch_.release();
     const int L = model_.num_layers();
     std::size_t saved = 0, ws = 0;
@@ -288,6 +302,15 @@ class L2LExecutor final : public Executor {
     logits_ = be_.alloc(Space::kDevice, b * K * sizeof(float), "logits");
     losses_ = be_.alloc(Space::kDevice, b * sizeof(float), "losses");
     stash_ = be_.alloc(opt_.stash, stash_bytes(B, T), "L2L stash");
+    saved_offsets_.clear();
+    if (!opt_.recompute) {
+      saved_stash_ = be_.alloc(opt_.stash, saved_stash_bytes(B, T, b), "L2L saved-activation stash");
+      std::size_t off = 0;
+      for (int l = 0; l < L; ++l) {
+        saved_offsets_.push_back(off);
+        off += model_.layer(l).saved_bytes(b, T) * static_cast<std::size_t>(B / b);
+      }
+    }
     B_ = B;
     T_ = T;
     mb_ = b;
@@ -298,6 +321,10 @@ class L2LExecutor final : public Executor {
   void* stash_act(int l, int m) const {
     const std::size_t boundary = static_cast<std::size_t>(B_) * T_ * model_.config().hidden_size * stash_elem();
     return static_cast<char*>(stash_.data()) + l * boundary + stash_offset(m);
+  }
+  std::size_t saved_size(int l) const { return model_.layer(l).saved_bytes(mb_, T_); }
+  void* saved_slot(int l, int m) const {
+    return static_cast<char*>(saved_stash_.data()) + saved_offsets_[l] + static_cast<std::size_t>(m) * saved_size(l);
   }
   // d(output of the current layer) for micro-batch m (fp32, after the activation boundaries).
   void* stash_grad(int m) const {
@@ -406,7 +433,8 @@ class L2LExecutor final : public Executor {
   std::size_t max_slab_floats_ = 0, max_fetch_bytes_ = 0;
   Slot slots_[2];
   int current_ = 0, work_layer_ = -1;
-  Buffer work32_, grad_, x_in_, x_out_, dout_, din_, conv_, saved_, work_, logits_, losses_, stash_;
+  Buffer work32_, grad_, x_in_, x_out_, dout_, din_, conv_, saved_, work_, logits_, losses_, stash_, saved_stash_;
+  std::vector<std::size_t> saved_offsets_;
   DeviceBatch device_batch_;
   backend::Event grad_copied_;
   int B_ = -1, T_ = -1, mb_ = 0;

@@ -154,7 +154,8 @@ TokenData encode_text(const data::TextDataset& text, const data::Tokenizer& tok,
 
 const std::set<std::string> kFreeOnResume = {"threads",  "device-memory", "save",    "log",        "report",
                                              "quiet",    "steps",         "epochs",  "executor",   "save-every",
-                                             "stop-at",  "resume",        "stash",   "eps-threads", "micro-batch"};
+                                             "stop-at",  "resume",        "stash",   "eps-threads", "micro-batch",
+                                             "recompute"};
 
 model::BertConfig config_for(const TrainOptions& o, const data::TokenDataset& train) {
   model::BertConfig cfg;
@@ -222,6 +223,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"stash", o.stash},
           {"device-dtype", o.device_dtype},
           {"eps-threads", o.eps_threads},
+          {"recompute", o.recompute},
           {"batch", o.batch},
           {"micro-batch", o.micro_batch},
           {"seq-len", o.seq_len},
@@ -253,6 +255,7 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions
     get("stash", o.stash);
     get("device-dtype", o.device_dtype);
     get("eps-threads", o.eps_threads);
+    get("recompute", o.recompute);
     get("batch", o.batch);
     get("micro-batch", o.micro_batch);
     get("seq-len", o.seq_len);
@@ -477,6 +480,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   eo.stash = o.stash == "device" ? Space::kDevice : Space::kStash;
   eo.device_dtype = parse_dtype(o.device_dtype, "--device-dtype");
   eo.eps_threads = o.eps_threads;
+  eo.recompute = o.recompute;
   std::unique_ptr<Executor> ex = make_executor(o.executor, model, *be, eo);
   const int micro = ex->prepare(o.batch, o.seq_len);  // exit 3 here, before any step, when nothing fits
   {
@@ -607,6 +611,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
     rep["eps_update_seconds"] = xs.eps_update_seconds;
     rep["device_dtype"] = o.device_dtype;
     rep["stash"] = o.stash;
+    rep["recompute"] = o.recompute;
   }
   rep["seq_len"] = o.seq_len;
   rep["steps"] = total;
