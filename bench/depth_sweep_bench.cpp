@@ -4,7 +4,8 @@
 // the saved activations stashed instead, "l2l-norecompute"): device peak bytes, host stash peak, step time (min /
 // median of the timed steps, after one warm-up step), tokens/s, and the EPS overlap. Prints a Markdown table and
 // writes an SVG plot (device peak and step time against depth) and a CSV.
-//   depth_sweep_bench [--layers 4,12,24,48] [--steps 3] [--threads 2] [--clip 0] [--svg FILE] [--csv FILE]
+//   depth_sweep_bench [--layers 4,12,24,48] [--steps 3] [--threads 2] [--eps-threads 2] [--clip 0] [--svg FILE]
+//                     [--csv FILE]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -41,7 +42,7 @@ std::vector<int> parse_list(const char* s) {
   return out;
 }
 
-Row run(int layers, const std::string& executor, int steps, int threads, double clip) {
+Row run(int layers, const std::string& executor, int steps, int threads, double clip, int eps_threads) {
   const int B = 32, T = 128, micro = 8;
   model::BertConfig cfg = model::bert_preset("mini", 45);
   cfg.num_hidden_layers = layers;
@@ -54,6 +55,7 @@ Row run(int layers, const std::string& executor, int steps, int threads, double 
   eo.micro_batch = micro;
   eo.seed = 1;
   eo.optim.clip = clip;
+  eo.eps_threads = eps_threads;
   eo.recompute = executor != "l2l-norecompute";
   auto ex = train::make_executor(executor == "baseline" ? "baseline" : "l2l", bert, *be, eo);
   ex->prepare(B, T);
@@ -88,7 +90,7 @@ Row run(int layers, const std::string& executor, int steps, int threads, double 
 
 int main(int argc, char** argv) {
   std::vector<int> depths = {4, 12, 24, 48};
-  int steps = 3, threads = 2;
+  int steps = 3, threads = 2, eps_threads = 2;
   double clip = 0.0;
   std::string svg = "depth-sweep.svg", csv = "depth-sweep.csv";
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--clip")) clip = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--eps-threads")) eps_threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--svg")) svg = argv[i + 1];
     else if (!std::strcmp(argv[i], "--csv")) csv = argv[i + 1];
     else {
@@ -107,10 +110,11 @@ int main(int argc, char** argv) {
   for (int L : depths)
     for (const char* ex : {"baseline", "l2l", "l2l-norecompute"}) {
       std::fprintf(stderr, "depth_sweep_bench: %d layers, %s\n", L, ex);
-      rows.push_back(run(L, ex, steps, threads, clip));
+      rows.push_back(run(L, ex, steps, threads, clip, eps_threads));
     }
-  std::printf("BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, clip %g, %d threads, %d timed steps\n\n", clip,
-              threads, steps);
+  std::printf("BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, clip %g, %d threads, %d EPS threads, %d timed "
+              "steps\n\n",
+              clip, threads, eps_threads, steps);
   std::printf("| layers | executor | device peak | host stash peak | step ms (min / median) | tokens/s | EPS overlap |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   std::string csv_text =

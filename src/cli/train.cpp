@@ -33,7 +33,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--stash", o.stash, "l2l: stashed activations in host | device memory")->default_val("host");
   sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs and stash on the device as f32 | bf16")
       ->default_val("f32");
-  sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")->default_val(1);
+  sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")->default_val(2);
   sub->add_option("--recompute", a->recompute, "l2l: recompute each layer's forward in the backward (on) or stash "
                   "its saved activations (off)")->default_val("on")->check(CLI::IsMember({"on", "off"}));
   sub->add_option("--seq-len", o.seq_len, "tokens per example, [CLS] and [SEP] included")->default_val(64);

@@ -60,7 +60,7 @@ printf '{"hidden_size": 100, "num_attention_heads": 3, "num_hidden_layers": 1, "
 expect_rc 2 "heads not dividing hidden" -- $S train "${A[@]}" --model "$WORK/bad.json"
 expect_out "num_attention_heads" "heads not dividing hidden"
 expect_rc 3 "device budget" -- $S train "${A[@]}" --device-memory 64KiB
-expect_out "device memory budget" "device budget"
+expect_out "smallest budget that works is" "device budget"
 printf 'text\tlabel\n' >"$WORK/empty.tsv"
 expect_rc 2 "empty data set" -- $S train --data "$WORK/empty.tsv" --model tiny --steps 2
 expect_out "empty.tsv" "empty data set"

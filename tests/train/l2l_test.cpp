@@ -270,7 +270,8 @@ TEST(L2L, StashingSavedActivationsInsteadOfRecomputingGivesTheSameResult) {
     EXPECT_EQ(re.ex->step(b, 1e-3).loss, st.ex->step(b, 1e-3).loss) << s;
   }
   EXPECT_EQ(re.grads(), st.grads());
-  EXPECT_EQ(re.ex->footprint(8, 12, 4), st.ex->footprint(8, 12, 4));  // the device holds the same
+  EXPECT_GT(st.ex->footprint(8, 12, 4), re.ex->footprint(8, 12, 4));  // a second saved buffer on the device
+  EXPECT_LE(st.be->memory().device().peak(), st.ex->footprint(8, 12, 4));
   EXPECT_GT(st.be->memory().stash().peak(), 2 * re.be->memory().stash().peak());
 }
 

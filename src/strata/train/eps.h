@@ -26,7 +26,7 @@
 namespace strata::train {
 
 struct EpsOptions {
-  int threads = 1;                   // optimizer threads
+  int threads = 2;                   // optimizer threads
   OptimConfig optim;
   DType device_dtype = DType::kF32;  // what fetch() hands out
 };

@@ -23,10 +23,11 @@ struct ExecutorOptions {
   // L2L only:
   Space stash = Space::kStash;  // where layer-boundary activations wait between forward and backward
   DType device_dtype = DType::kF32;  // slabs (and stashed activations) sent to the device as f32 or bf16
-  int eps_threads = 1;          // the param-server's optimizer threads
+  int eps_threads = 2;          // the param-server's optimizer threads
   // true: stash each layer's input and recompute its forward in the backward (the L2L paper's schedule: least
   // stash memory, +1 forward of compute). false: stash what the layer's backward needs (its saved activations,
-  // fp32) and skip the recompute: more stash bytes and copies, less compute. Device memory is the same.
+  // fp32) and skip the recompute: more stash bytes and copies, less compute; the device holds one more saved-
+  // activation buffer so copies overlap compute.
   bool recompute = true;
 };
 

@@ -65,7 +65,8 @@ class L2LExecutor final : public Executor {
     std::size_t total = num_slots() * max_fetch_bytes_ + max_slab_floats_ * sizeof(float) /* gradient slab */ +
                         (bf16() ? max_slab_floats_ * sizeof(float) : 0) /* fp32 working copy */ +
                         4 * act_bytes(b, T) + (bf16() ? act_bytes(b, T) / 2 : 0) /* conversion buffer */ + saved +
-                        ws + b * K * sizeof(float) + b * sizeof(float) + DeviceBatch::bytes(B, T);
+                        ws + b * K * sizeof(float) + b * sizeof(float) + DeviceBatch::bytes(B, T) +
+                        (opt_.recompute ? 0 : saved) /* second saved buffer */;
     if (opt_.stash == Space::kDevice) total += stash_bytes(B, T) + saved_stash_bytes(B, T, b);
     return total;
   }
@@ -97,41 +98,58 @@ class L2LExecutor final : public Executor {
     double loss_sum = 0.0;
     std::vector<float> losses(mb_);
 
+    // Without recompute, the saved activations of consecutive micro-batches alternate between two device buffers,
+    // so copying one to (or from) the stash overlaps the next one's compute. Small copies that the next call
+    // waits for are queued before the big ones (one copy stream, first in first out).
+    int c = 0;
     for (int l = 0; l < L; ++l) {  // forward
       const float* w = load(l, l + 1 < L ? l + 1 : l);
       const auto c0 = Clock::now();
-      for (int m = 0; m < k; ++m) {
+      for (int m = 0; m < k; ++m, ++c) {
         auto [in, out] = layer_io(d, l, m, ctx);
-        model_.layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
-        if (!opt_.recompute)
-          be_.copy_async(saved_slot(l, m), opt_.stash, saved_.data(), Space::kDevice, saved_size(l)).wait();
+        const int i = opt_.recompute ? 0 : c % 2;
+        saved_ev_[i].wait();
+        model_.layer(l).forward(ctx, w, in, out, saved_buf(i), work_.data());
         if (l + 1 < L) {
           store_act(x_out_.f32(), stash_act(l, m));
         } else {
           be_.copy_async(losses.data(), Space::kHost, losses_.data(), Space::kDevice, mb_ * sizeof(float)).wait();
           for (float x : losses) loss_sum += x;
         }
+        if (!opt_.recompute)
+          saved_ev_[i] = be_.copy_async(saved_slot(l, m), opt_.stash, saved_buf(i), Space::kDevice, saved_size(l));
         if (l + 1 < L) try_prefetch(l + 1);
       }
       compute_.push_back({c0, Clock::now()});
     }
+    for (backend::Event& e : saved_ev_) e.wait();
+    auto load_saved = [&](int l, int m, int i) {
+      saved_ev_[i].wait();
+      saved_ev_[i] = be_.copy_async(saved_buf(i), Space::kDevice, saved_slot(l, m), opt_.stash, saved_size(l));
+    };
+    c = 0;
+    if (!opt_.recompute) load_saved(L - 1, 0, 0);
 
     for (int l = L - 1; l >= 0; --l) {  // backward
       const float* w = load(l, l > 0 ? l - 1 : -1);
       const auto c0 = Clock::now();
       grad_copied_.wait();  // the previous layer's gradient has left the buffer
       be_.zero(grad_.data(), Space::kDevice, model_.slab_floats(l) * sizeof(float));
-      for (int m = 0; m < k; ++m) {
+      for (int m = 0; m < k; ++m, ++c) {
         auto [in, out] = layer_io(d, l, m, ctx);
         const nn::Layer& layer = model_.layer(l);
-        if (opt_.recompute)
-          layer.forward(ctx, w, in, out, saved_.data(), work_.data());
-        else
-          be_.copy_async(saved_.data(), Space::kDevice, saved_slot(l, m), opt_.stash, saved_size(l)).wait();
         if (l + 1 < L)
           be_.copy_async(dout_.data(), Space::kDevice, stash_grad(m), opt_.stash, act_bytes(mb_, T_)).wait();
+        const int i = opt_.recompute ? 0 : c % 2;
+        if (opt_.recompute) {
+          layer.forward(ctx, w, in, out, saved_buf(0), work_.data());
+        } else {
+          if (m + 1 < k) load_saved(l, m + 1, i ^ 1);  // the next micro-batch's, while this one computes
+          else if (l > 0) load_saved(l - 1, 0, i ^ 1);
+          saved_ev_[i].wait();
+        }
         if (l > 0) be_.zero(din_.data(), Space::kDevice, act_bytes(mb_, T_));
-        layer.backward(ctx, w, in, saved_.data(), l + 1 < L ? dout_.f32() : nullptr, l > 0 ? din_.f32() : nullptr,
+        layer.backward(ctx, w, in, saved_buf(i), l + 1 < L ? dout_.f32() : nullptr, l > 0 ? din_.f32() : nullptr,
                        grad_.f32(), work_.data());
         if (l > 0)
           be_.copy_async(stash_grad(m), opt_.stash, din_.data(), Space::kDevice, act_bytes(mb_, T_)).wait();
@@ -277,8 +295,9 @@ class L2LExecutor final : public Executor {
     for (Slot& s : slots_) s = Slot();
     work32_.reset();
     grad_.reset();
-    for (Buffer* buf : {&x_in_, &x_out_, &dout_, &din_, &conv_, &saved_, &work_, &logits_, &losses_, &stash_,
-                        &saved_stash_})
+    for (backend::Event& e : saved_ev_) e.wait();
+    for (Buffer* buf : {&x_in_, &x_out_, &dout_, &din_, &conv_, &saved_, &saved2_, &work_, &logits_, &losses_,
+                        &stash_, &saved_stash_})
       buf->reset();
     device_batch_.release();
     const int L = model_.num_layers();
@@ -297,6 +316,7 @@ class L2LExecutor final : public Executor {
     din_ = be_.alloc(Space::kDevice, act_bytes(b, T), "input gradient");
     if (bf16()) conv_ = be_.alloc(Space::kDevice, act_bytes(b, T) / 2, "bf16 activation conversion");
     saved_ = be_.alloc(Space::kDevice, saved, "saved activations of one layer");
+    if (!opt_.recompute) saved2_ = be_.alloc(Space::kDevice, saved, "saved activations, second buffer");
     work_ = be_.alloc(Space::kDevice, ws, "layer workspace");
     const std::size_t K = model_.config().num_labels;
     logits_ = be_.alloc(Space::kDevice, b * K * sizeof(float), "logits");
@@ -323,6 +343,7 @@ class L2LExecutor final : public Executor {
     return static_cast<char*>(stash_.data()) + l * boundary + stash_offset(m);
   }
   std::size_t saved_size(int l) const { return model_.layer(l).saved_bytes(mb_, T_); }
+  void* saved_buf(int i) const { return i == 0 ? saved_.data() : saved2_.data(); }
   void* saved_slot(int l, int m) const {
     return static_cast<char*>(saved_stash_.data()) + saved_offsets_[l] + static_cast<std::size_t>(m) * saved_size(l);
   }
@@ -433,7 +454,9 @@ class L2LExecutor final : public Executor {
   std::size_t max_slab_floats_ = 0, max_fetch_bytes_ = 0;
   Slot slots_[2];
   int current_ = 0, work_layer_ = -1;
-  Buffer work32_, grad_, x_in_, x_out_, dout_, din_, conv_, saved_, work_, logits_, losses_, stash_, saved_stash_;
+  Buffer work32_, grad_, x_in_, x_out_, dout_, din_, conv_, saved_, saved2_, work_, logits_, losses_, stash_,
+      saved_stash_;
+  backend::Event saved_ev_[2];
   std::vector<std::size_t> saved_offsets_;
   DeviceBatch device_batch_;
   backend::Event grad_copied_;

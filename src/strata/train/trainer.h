@@ -22,7 +22,7 @@ struct TrainOptions {
   std::string executor = "baseline";  // or "l2l"
   std::string stash = "host";       // l2l: where stashed activations live (host or device)
   std::string device_dtype = "f32"; // l2l: slabs and stashed activations on the device as f32 or bf16
-  int eps_threads = 1;              // l2l: the param-server's optimizer threads
+  int eps_threads = 2;              // l2l: the param-server's optimizer threads
   bool recompute = true;            // l2l: recompute each layer's forward in the backward (false: stash its saved
                                     // activations instead; same results, more host memory, less compute)
   int batch = 32;
