@@ -585,8 +585,10 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
       last_say = now;
     }
     if (o.save_every > 0 && !o.save.empty() && (s + 1) % o.save_every == 0 && s + 1 < end) {
-      save(o.save);
+      // The log first: after a crash between the two, the log runs ahead of the checkpoint, and a resumed run
+      // drops the lines from the checkpoint's step on. The other order would lose lines.
       write_log();
+      save(o.save);
     }
   }
 
@@ -628,11 +630,11 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   rep["bytes_from_device"] = be->bytes_from_device();
   rep["final_loss"] = loss;
   rep["truncated_texts"] = tr.truncated + te.truncated;
+  write_log();  // before the checkpoint, as above
   if (!o.save.empty()) {
     save(o.save);
     say(cat("saved ", o.save));
   }
-  write_log();
   if (te.tokens.n > 0) {
     say(cat("evaluating on ", te.tokens.n, " test rows"));
     const EvalResult ev = evaluate(*ex, te.tokens, te.tokens.y);
