@@ -36,21 +36,7 @@ void register_embed(CLI::App& app) {
                 lm.config.vocab_size);
     if (td.truncated > 0) progress(cat("truncated ", td.truncated, " texts to ", T, " tokens"));
     const std::size_t n = td.tokens.n, C = lm.config.hidden_size;
-    std::vector<float> pooled(n * C);
-    const std::size_t chunk = 1024;
-    std::vector<std::int32_t> ids;
-    std::vector<float> mask;
-    for (std::size_t r0 = 0; r0 < n; r0 += chunk) {
-      const std::size_t b = std::min(chunk, n - r0);
-      ids.assign(td.tokens.ids.begin() + r0 * T, td.tokens.ids.begin() + (r0 + b) * T);
-      mask.assign(td.tokens.mask.begin() + r0 * T, td.tokens.mask.begin() + (r0 + b) * T);
-      model::Batch batch;
-      batch.B = static_cast<int>(b);
-      batch.T = T;
-      batch.ids = ids.data();
-      batch.key_mask = mask.data();
-      lm.executor->infer(batch, nullptr, pooled.data() + r0 * C);
-    }
+    const std::vector<float> pooled = train::pooled_vectors(*lm.executor, td.tokens);
     std::vector<std::string> names(n);
     for (std::size_t i = 0; i < n; ++i) names[i] = td.tokens.classes.at(td.tokens.y[i]);
     data::save_npy(a->out, pooled.data(), n, C);

@@ -56,6 +56,23 @@ model::Batch DeviceBatch::upload(backend::Backend& be, const model::Batch& host)
   return d;
 }
 
+model::Batch PaddedRows::take(const model::Batch& src, int r0, int n) {
+  const std::size_t T = static_cast<std::size_t>(src.T);
+  auto fill = [&](auto& dst, const auto* from) {
+    dst.resize(static_cast<std::size_t>(n) * T);
+    for (int r = 0; r < n; ++r)
+      std::copy_n(from + static_cast<std::size_t>(r0 + r < src.B ? r0 + r : r0) * T, T, dst.data() + r * T);
+    return dst.data();
+  };
+  model::Batch b;
+  b.B = n;
+  b.T = src.T;
+  b.ids = fill(ids_, src.ids);
+  b.segs = src.segs ? fill(segs_, src.segs) : nullptr;
+  b.key_mask = src.key_mask ? fill(mask_, src.key_mask) : nullptr;
+  return b;
+}
+
 model::Batch batch_rows(const model::Batch& b, int r0, int n) {
   const std::size_t t0 = static_cast<std::size_t>(r0) * b.T;
   model::Batch out = b;
@@ -175,37 +192,16 @@ class BaselineExecutor final : public Executor {
 
   void infer(const model::Batch& batch, float* logits, float* pooled) override {
     ensure_state();
-    const int mb = opt_.micro_batch > 0 ? opt_.micro_batch : std::max(1, mb_), T = batch.T;
+    const int mb = opt_.micro_batch > 0 ? opt_.micro_batch : std::max(1, mb_);
     const std::size_t K = model_.config().num_labels, C = model_.config().hidden_size;
     nn::Ctx ctx;
     ctx.be = &be_;
     ctx.training = false;
-    // Chunks of exactly one micro-batch (the work buffers keep their shape); the last one is padded by repeating
-    // its first row, and the padding's outputs are dropped.
-    std::vector<std::int32_t> ids(static_cast<std::size_t>(mb) * T), segs;
-    std::vector<float> mask;
+    // Chunks of exactly one micro-batch (the work buffers keep their shape), the last one padded.
+    PaddedRows padded;
     for (int r0 = 0; r0 < batch.B; r0 += mb) {
       const int rows = std::min(mb, batch.B - r0);
-      model::Batch chunk;
-      chunk.B = mb;
-      chunk.T = T;
-      auto fill = [&](auto* dst, const auto* src) {
-        const std::size_t row = static_cast<std::size_t>(T);
-        for (int r = 0; r < mb; ++r)
-          std::copy_n(src + static_cast<std::size_t>(r0 + (r < rows ? r : 0)) * row, row, dst + r * row);
-      };
-      fill(ids.data(), batch.ids);
-      chunk.ids = ids.data();
-      if (batch.segs) {
-        segs.resize(ids.size());
-        fill(segs.data(), batch.segs);
-        chunk.segs = segs.data();
-      }
-      if (batch.key_mask) {
-        mask.resize(ids.size());
-        fill(mask.data(), batch.key_mask);
-        chunk.key_mask = mask.data();
-      }
+      const model::Batch chunk = padded.take(batch, r0, mb);
       const model::Batch d = device_batch_.upload(be_, chunk);  // reuses the step's token memory
       runner_.run(params_.f32(), nullptr, d, ctx, 1, pooled != nullptr);
       if (logits) std::copy_n(runner_.logits().data(), rows * K, logits + static_cast<std::size_t>(r0) * K);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "strata/backend/backend.h"
 #include "strata/model/bert.h"
@@ -31,6 +32,17 @@ class DeviceBatch {
 int plan_micro_batch(backend::Backend& be, int requested, int B, int T,
                      const std::function<std::size_t(int)>& footprint, const std::string& who,
                      const std::string& parts);
+
+// Host copy of rows [r0, r0 + n) of `src` as a batch of exactly n rows, rows past src.B repeating row r0 (inference
+// pads its last chunk so work buffers keep their shape; the padding's outputs are dropped). Labels are not copied.
+class PaddedRows {
+ public:
+  model::Batch take(const model::Batch& src, int r0, int n);
+
+ private:
+  std::vector<std::int32_t> ids_, segs_;
+  std::vector<float> mask_;
+};
 
 // Rows [r0, r0 + b) of a device batch.
 model::Batch batch_rows(const model::Batch& batch, int r0, int b);

@@ -37,6 +37,16 @@ class L2LExecutor final : public Executor {
   std::int64_t steps_done() const override { return steps_; }
   std::int64_t updates_done() const override { return eps_.updates_done(); }
 
+  // Saved-activation and workspace bytes of the largest layer for micro-batches of b x T (one layer at a time).
+  std::pair<std::size_t, std::size_t> layer_scratch(int b, int T) const {
+    std::size_t saved = 0, ws = 0;
+    for (int l = 0; l < model_.num_layers(); ++l) {
+      saved = std::max(saved, model_.layer(l).saved_bytes(b, T));
+      ws = std::max(ws, model_.layer(l).workspace_bytes(b, T));
+    }
+    return {saved, ws};
+  }
+
   // --- memory plan ---------------------------------------------------------------------------------------------
   std::size_t act_bytes(int b, int T) const {
     return static_cast<std::size_t>(b) * T * model_.config().hidden_size * sizeof(float);
@@ -55,12 +65,7 @@ class L2LExecutor final : public Executor {
     return total * static_cast<std::size_t>(B / b);
   }
   std::size_t footprint(int B, int T, int b) const override {
-    const int L = model_.num_layers();
-    std::size_t saved = 0, ws = 0;
-    for (int l = 0; l < L; ++l) {
-      saved = std::max(saved, model_.layer(l).saved_bytes(b, T));
-      ws = std::max(ws, model_.layer(l).workspace_bytes(b, T));
-    }
+    const auto [saved, ws] = layer_scratch(b, T);
     const std::size_t K = model_.config().num_labels;
     std::size_t total = num_slots() * max_fetch_bytes_ + max_slab_floats_ * sizeof(float) /* gradient slab */ +
                         (bf16() ? max_slab_floats_ * sizeof(float) : 0) /* fp32 working copy */ +
@@ -173,22 +178,15 @@ class L2LExecutor final : public Executor {
   // ping-pong between the first two stash boundaries, the head's pooled output goes to the layer-output buffer -----
   void infer(const model::Batch& batch, float* logits, float* pooled) override {
     if (T_ != batch.T || B_ <= 0) prepare(opt_.micro_batch > 0 ? opt_.micro_batch : 1, batch.T);
-    const int T = T_, L = model_.num_layers(), k = B_ / mb_;
+    const int L = model_.num_layers(), k = B_ / mb_;
     const std::size_t K = model_.config().num_labels, C = model_.config().hidden_size;
-    std::vector<std::int32_t> ids(static_cast<std::size_t>(B_) * T);
-    std::vector<float> mask(batch.key_mask ? ids.size() : 0);
     std::vector<float> host_logits(mb_ * K), host_pooled(pooled ? mb_ * C : 0);
+    PaddedRows padded;
     eps_.wait_all();
     invalidate_slots();
     const nn::Ctx ctx = base_ctx(false);
-    for (int g0 = 0; g0 < batch.B; g0 += B_) {
-      // One group of B_ rows, the last padded by repeating its first row (padding outputs are dropped).
-      for (int r = 0; r < B_; ++r) {
-        const std::size_t src = static_cast<std::size_t>(g0 + r < batch.B ? g0 + r : g0) * T;
-        std::copy_n(batch.ids + src, T, ids.data() + static_cast<std::size_t>(r) * T);
-        if (batch.key_mask) std::copy_n(batch.key_mask + src, T, mask.data() + static_cast<std::size_t>(r) * T);
-      }
-      const model::Batch host{B_, T, ids.data(), nullptr, batch.key_mask ? mask.data() : nullptr, nullptr};
+    for (int g0 = 0; g0 < batch.B; g0 += B_) {  // groups of B_ rows, the last one padded
+      const model::Batch host = padded.take(batch, g0, B_);
       const model::Batch d = device_batch_.upload(be_, host);
       for (int l = 0; l < L; ++l) {
         const float* w = load(l, l + 1 < L ? l + 1 : (g0 + B_ < batch.B ? 0 : -1));
@@ -301,11 +299,7 @@ class L2LExecutor final : public Executor {
       buf->reset();
     device_batch_.release();
     const int L = model_.num_layers();
-    std::size_t saved = 0, ws = 0;
-    for (int l = 0; l < L; ++l) {
-      saved = std::max(saved, model_.layer(l).saved_bytes(b, T));
-      ws = std::max(ws, model_.layer(l).workspace_bytes(b, T));
-    }
+    const auto [saved, ws] = layer_scratch(b, T);
     for (int i = 0; i < num_slots(); ++i) slots_[i].buf = be_.alloc(Space::kDevice, max_fetch_bytes_, "L2L slab slot");
     work_layer_ = -1;
     grad_ = be_.alloc(Space::kDevice, max_slab_floats_ * sizeof(float), "L2L gradient slab");

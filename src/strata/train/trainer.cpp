@@ -348,6 +348,20 @@ EvalResult evaluate(Executor& ex, const data::TokenDataset& ds, const std::vecto
   return r;
 }
 
+std::vector<float> pooled_vectors(Executor& ex, const data::TokenDataset& ds) {
+  const std::size_t C = ex.model().config().hidden_size;
+  std::vector<float> out(static_cast<std::size_t>(ds.n) * C);
+  const int chunk = 512;
+  std::vector<std::size_t> rows(chunk);
+  HostBatch hb;
+  for (int r0 = 0; r0 < ds.n; r0 += chunk) {
+    const int b = std::min(chunk, ds.n - r0);
+    for (int i = 0; i < b; ++i) rows[i] = static_cast<std::size_t>(r0 + i);
+    ex.infer(hb.fill(ds, nullptr, rows.data(), b), nullptr, out.data() + static_cast<std::size_t>(r0) * C);
+  }
+  return out;
+}
+
 LoadedModel load_model_dir(const std::string& dir, int threads, int micro_batch) {
   LoadedModel lm;
   Checkpoint ck = load_checkpoint(dir, false);

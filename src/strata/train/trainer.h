@@ -82,6 +82,9 @@ struct EvalResult {
 // Forward over every row (dropout off); labels must already be model class ids.
 EvalResult evaluate(Executor& ex, const data::TokenDataset& ds, const std::vector<std::int32_t>& labels);
 
+// The pooled [CLS] vector (tanh, before dropout) of every row, (n, hidden) row-major; dropout off.
+std::vector<float> pooled_vectors(Executor& ex, const data::TokenDataset& ds);
+
 // The data set's labels as ids of the model's classes (config id2label), matched by name. A label occurring in the
 // data that the model never saw is bad_input naming it and the source.
 std::vector<std::int32_t> labels_for_model(const data::TokenDataset& ds, const model::BertConfig& cfg,
