@@ -12,7 +12,7 @@ namespace strata::cli {
 namespace {
 struct TrainArgs {
   train::TrainOptions o;
-  std::string device_memory, micro_batch = "8", recompute = "on";
+  std::string device_memory, stash_memory, micro_batch = "8";
 };
 }  // namespace
 
@@ -34,8 +34,11 @@ void register_train(CLI::App& app) {
   sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs and stash on the device as f32 | bf16")
       ->default_val("f32");
   sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")->default_val(2);
-  sub->add_option("--recompute", a->recompute, "l2l: recompute each layer's forward in the backward (on) or stash "
-                  "its saved activations (off)")->default_val("on")->check(CLI::IsMember({"on", "off"}));
+  sub->add_option("--recompute", o.recompute, "l2l: recompute each layer's forward in the backward (on), stash its "
+                  "saved activations instead (off), or off when the stash fits (auto)")
+      ->default_val("auto")->check(CLI::IsMember({"auto", "on", "off"}));
+  sub->add_option("--stash-memory", a->stash_memory, "l2l: host memory the stash may use, e.g. 4GiB (default: half "
+                  "the available memory)");
   sub->add_option("--seq-len", o.seq_len, "tokens per example, [CLS] and [SEP] included")->default_val(64);
   auto* steps = sub->add_option("--steps", o.steps, "optimizer steps");
   sub->add_option("--epochs", o.epochs, "passes over the training split (default 1)")->excludes(steps);
@@ -61,7 +64,7 @@ void register_train(CLI::App& app) {
   sub->callback([a, sub] {
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("train: --data is required (or --resume DIR)");
     if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
-    a->o.recompute = a->recompute == "on";
+    if (!a->stash_memory.empty()) a->o.stash_memory = parse_bytes(a->stash_memory, "--stash-memory");
     if (a->micro_batch == "auto") {
       a->o.micro_batch = 0;
     } else {

@@ -64,11 +64,13 @@ struct Rig {
   model::Bert model;
   std::unique_ptr<backend::Backend> be;
   std::unique_ptr<Executor> ex;
-  Rig(const std::string& name, const model::BertConfig& cfg, const ExecutorOptions& o, std::size_t budget = 0)
+  Rig(const std::string& name, const model::BertConfig& cfg, const ExecutorOptions& o, std::size_t budget = 0,
+      std::size_t stash_budget = 0)
       : model(cfg) {
     backend::BackendOptions bo;
     bo.threads = 2;
     bo.device_budget = budget;
+    bo.stash_budget = stash_budget;
     be = backend::make_backend("cpu", bo);
     ex = make_executor(name, model, *be, o);
   }
@@ -90,6 +92,7 @@ ExecutorOptions options(double clip, int micro = 4) {
   o.micro_batch = micro;
   o.seed = 21;
   o.optim.clip = clip;
+  o.recompute = Recompute::kOn;  // the paper's schedule unless a test says otherwise
   return o;
 }
 
@@ -107,10 +110,11 @@ double worst_slab_error(const model::Bert& m, const std::vector<float>& a, const
   return worst;
 }
 
-void expect_equivalent(double clip, const char* optimizer) {
+void expect_equivalent(double clip, const char* optimizer, Recompute recompute = Recompute::kOn) {
   const Data data(16, 12, 3);
   ExecutorOptions o = options(clip);
   o.optim.name = optimizer;
+  o.recompute = recompute;
   Rig base("baseline", config(3), o), relay("l2l", config(3), o);
   base.init(16, 12);
   relay.init(16, 12);
@@ -130,11 +134,14 @@ void expect_equivalent(double clip, const char* optimizer) {
   relay.ex->read_state(pb.data(), nullptr, nullptr);
   EXPECT_LE(worst_slab_error(base.model, pb, pa), 1e-5);
   EXPECT_EQ(relay.ex->stats().eager, clip <= 0);
+  EXPECT_EQ(relay.ex->stats().recompute, recompute == Recompute::kOn);
 }
 
 TEST(L2L, MatchesTheBaselineEagerWithAdamW) { expect_equivalent(0.0, "adamw"); }
 TEST(L2L, MatchesTheBaselineWithGlobalClipping) { expect_equivalent(0.5, "adamw"); }
 TEST(L2L, MatchesTheBaselineWithLamb) { expect_equivalent(0.0, "lamb"); }
+TEST(L2L, MatchesTheBaselineWithoutRecompute) { expect_equivalent(0.0, "adamw", Recompute::kOff); }
+TEST(L2L, MatchesTheBaselineWithoutRecomputeAndWithClipping) { expect_equivalent(0.5, "adamw", Recompute::kOff); }
 
 TEST(L2L, DeviceMemoryIsConstantInDepthWhileTheBaselineGrows) {
   const Data data(16, 12, 4);
@@ -261,7 +268,7 @@ TEST(L2L, StashingSavedActivationsInsteadOfRecomputingGivesTheSameResult) {
   std::vector<float> mask;
   ExecutorOptions o = options(0.0);
   Rig re("l2l", config(3), o);
-  o.recompute = false;
+  o.recompute = Recompute::kOff;
   Rig st("l2l", config(3), o);
   re.init(8, 12);
   st.init(8, 12);
@@ -273,6 +280,58 @@ TEST(L2L, StashingSavedActivationsInsteadOfRecomputingGivesTheSameResult) {
   EXPECT_GT(st.ex->footprint(8, 12, 4), re.ex->footprint(8, 12, 4));  // a second saved buffer on the device
   EXPECT_LE(st.be->memory().device().peak(), st.ex->footprint(8, 12, 4));
   EXPECT_GT(st.be->memory().stash().peak(), 2 * re.be->memory().stash().peak());
+}
+
+// --recompute auto: off when the saved activations fit the stash budget at the same micro-batch, else on; a stash
+// budget too small even for the layer outputs exits 3 naming the minimum, and that minimum works.
+TEST(L2L, AutoRecomputeStashesSavedActivationsOnlyWhenTheyFit) {
+  const Data data(8, 12, 11);
+  std::vector<std::int32_t> ids, labels;
+  std::vector<float> mask;
+  const model::Batch b = data.batch(0, ids, mask, labels);
+  ExecutorOptions o = options(0.0);
+  std::size_t stash_on = 0, stash_off = 0;
+  for (Recompute r : {Recompute::kOn, Recompute::kOff}) {
+    o.recompute = r;
+    Rig probe("l2l", config(3), o);
+    probe.init(8, 12);
+    probe.ex->step(b, 1e-3);
+    (r == Recompute::kOn ? stash_on : stash_off) = probe.be->memory().stash().peak();
+  }
+  ASSERT_GT(stash_off, 2 * stash_on);
+  o.recompute = Recompute::kAuto;
+  auto chosen = [&](std::size_t device_budget, std::size_t stash_budget) {
+    Rig r("l2l", config(3), o, device_budget, stash_budget);
+    r.init(8, 12);
+    const double loss = r.ex->step(b, 1e-3).loss;
+    EXPECT_TRUE(std::isfinite(loss));
+    EXPECT_LE(r.be->memory().stash().peak(), stash_budget > 0 ? stash_budget : stash_off);
+    return r.ex->stats().recompute;
+  };
+  EXPECT_FALSE(chosen(0, 0));             // unlimited device, half the host's free memory: stash everything
+  EXPECT_FALSE(chosen(0, stash_off));     // exactly enough
+  EXPECT_TRUE(chosen(0, stash_off - 1));  // one byte short: recompute
+  EXPECT_TRUE(chosen(0, stash_on));       // the recompute stash alone
+  {
+    o.recompute = Recompute::kOn;
+    Rig on("l2l", config(3), o);
+    const std::size_t device_on = on.ex->footprint(8, 12, 4);
+    o.recompute = Recompute::kAuto;
+    EXPECT_TRUE(chosen(device_on, 0));  // the second saved buffer does not fit the device budget
+  }
+  for (Recompute r : {Recompute::kAuto, Recompute::kOn, Recompute::kOff}) {
+    o.recompute = r;
+    const std::size_t need = r == Recompute::kOff ? stash_off : stash_on;
+    try {
+      Rig small("l2l", config(3), o, 0, need - 1);
+      small.init(8, 12);
+      FAIL() << recompute_name(r) << ": expected exit 3";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kResource);
+      EXPECT_HAS(e.what(), "--stash-memory");
+      EXPECT_HAS(e.what(), std::to_string(need) + " bytes");
+    }
+  }
 }
 
 TEST(L2L, InferenceMatchesTheBaseline) {

@@ -5,7 +5,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <string>
+
+#include <unistd.h>
 
 #include "strata/core/error.h"
 
@@ -18,6 +22,17 @@ const char* space_name(Space s) {
     case Space::kStash: return "stash";
   }
   return "?";
+}
+
+std::size_t available_host_memory() {
+  std::ifstream in("/proc/meminfo");
+  for (std::string key; in >> key;) {
+    std::size_t kib = 0;
+    if (key == "MemAvailable:" && in >> kib) return kib * 1024;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : 0;
 }
 
 std::string format_bytes(std::size_t bytes) {

@@ -28,6 +28,10 @@ std::size_t parse_bytes(std::string_view text, std::string_view what = "byte siz
 // 1536 -> "1.5 KiB", 536870912 -> "512.0 MiB", 100 -> "100 B".
 std::string format_bytes(std::size_t bytes);
 
+// Host memory the OS could give this process now without swapping: MemAvailable of /proc/meminfo, else the free
+// physical pages (sysconf). 0 when neither can be read.
+std::size_t available_host_memory();
+
 // Where an arena's memory comes from. The default takes 64-byte-aligned pages from the C heap; a CUDA backend
 // supplies cudaMalloc (device) or pinned host memory (host, stash).
 class RawAllocator {

@@ -91,6 +91,22 @@ std::string divisors_of(int n) {
   return s;
 }
 
+Recompute parse_recompute(const std::string& text, const char* what) {
+  if (text == "auto") return Recompute::kAuto;
+  if (text == "on") return Recompute::kOn;
+  if (text == "off") return Recompute::kOff;
+  bad_input(what, ": expected auto, on or off, found '", text, "'");
+}
+
+const char* recompute_name(Recompute r) {
+  switch (r) {
+    case Recompute::kAuto: return "auto";
+    case Recompute::kOn: return "on";
+    case Recompute::kOff: return "off";
+  }
+  return "?";
+}
+
 int plan_micro_batch(backend::Backend& be, int requested, int B, int T,
                      const std::function<std::size_t(int)>& footprint, const std::string& who,
                      const std::string& parts) {

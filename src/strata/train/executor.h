@@ -15,6 +15,10 @@
 
 namespace strata::train {
 
+enum class Recompute : std::uint8_t { kAuto, kOn, kOff };
+Recompute parse_recompute(const std::string& text, const char* what);  // auto | on | off, else bad_input
+const char* recompute_name(Recompute r);
+
 struct ExecutorOptions {
   int micro_batch = 8;       // examples per micro-batch (a step's batch must be a multiple); 0: auto (prepare())
   std::uint64_t seed = 0;    // dropout stream (with step, layer and micro-batch)
@@ -24,11 +28,13 @@ struct ExecutorOptions {
   Space stash = Space::kStash;  // where layer-boundary activations wait between forward and backward
   DType device_dtype = DType::kF32;  // slabs (and stashed activations) sent to the device as f32 or bf16
   int eps_threads = 2;          // the param-server's optimizer threads
-  // true: stash each layer's input and recompute its forward in the backward (the L2L paper's schedule: least
-  // stash memory, +1 forward of compute). false: stash what the layer's backward needs (its saved activations,
-  // fp32) and skip the recompute: more stash bytes and copies, less compute; the device holds one more saved-
-  // activation buffer so copies overlap compute.
-  bool recompute = true;
+  // kOn: stash each layer's input and recompute its forward in the backward (the L2L paper's schedule: least stash
+  // memory, +1 forward of compute). kOff: stash what the layer's backward needs (its saved activations, fp32) and
+  // skip the recompute: more stash bytes and copies, less compute; the device holds one more saved-activation
+  // buffer so copies overlap compute. Same results either way. kAuto (prepare() decides): off when the planned
+  // micro-batch is the same and the whole stash fits -- in the stash space's budget (--stash-memory; unset: half
+  // the host memory available at planning time), or under --device-memory for --stash device -- else on.
+  Recompute recompute = Recompute::kAuto;
 };
 
 // What an executor reports beyond the arenas and traffic counters.
@@ -39,6 +45,7 @@ struct ExecutorStats {
   bool eager = false;            // updates ran per layer as gradients completed (no global clipping)
   double eps_overlap = 0.0;      // fraction of EPS update time that ran while the device computed
   double eps_update_seconds = 0.0;
+  bool recompute = false;        // L2L: the backward recomputes each layer's forward (what prepare() chose)
 };
 
 struct StepStats {

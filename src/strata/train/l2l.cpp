@@ -21,7 +21,11 @@ using Clock = std::chrono::steady_clock;
 class L2LExecutor final : public Executor {
  public:
   L2LExecutor(const model::Bert& model, backend::Backend& be, const ExecutorOptions& o)
-      : model_(model), be_(be), opt_(o), eps_(model, be, EpsOptions{o.eps_threads, o.optim, o.device_dtype}) {
+      : model_(model),
+        be_(be),
+        opt_(o),
+        eps_(model, be, EpsOptions{o.eps_threads, o.optim, o.device_dtype}),
+        recompute_(o.recompute != Recompute::kOff) {
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
     const int L = model.num_layers();
@@ -59,10 +63,16 @@ class L2LExecutor final : public Executor {
   }
   // Without recompute: every layer's saved activations for every micro-batch.
   std::size_t saved_stash_bytes(int B, int T, int b) const {
-    if (opt_.recompute || b <= 0) return 0;
+    if (recompute_ || b <= 0) return 0;
     std::size_t total = 0;
     for (int l = 0; l < model_.num_layers(); ++l) total += model_.layer(l).saved_bytes(b, T);
     return total * static_cast<std::size_t>(B / b);
+  }
+  std::size_t stash_total(int B, int T, int b) const { return stash_bytes(B, T) + saved_stash_bytes(B, T, b); }
+  // What the host stash may hold: the stash space's budget, else half the host memory available now.
+  std::size_t stash_limit() const {
+    const std::size_t budget = be_.memory().stash().budget();
+    return budget > 0 ? budget : available_host_memory() / 2;
   }
   std::size_t footprint(int B, int T, int b) const override {
     const auto [saved, ws] = layer_scratch(b, T);
@@ -71,17 +81,44 @@ class L2LExecutor final : public Executor {
                         (bf16() ? max_slab_floats_ * sizeof(float) : 0) /* fp32 working copy */ +
                         4 * act_bytes(b, T) + (bf16() ? act_bytes(b, T) / 2 : 0) /* conversion buffer */ + saved +
                         ws + b * K * sizeof(float) + b * sizeof(float) + DeviceBatch::bytes(B, T) +
-                        (opt_.recompute ? 0 : saved) /* second saved buffer */;
-    if (opt_.stash == Space::kDevice) total += stash_bytes(B, T) + saved_stash_bytes(B, T, b);
+                        (recompute_ ? 0 : saved) /* second saved buffer */;
+    if (opt_.stash == Space::kDevice) total += stash_total(B, T, b);
     return total;
   }
 
   int prepare(int B, int T) override {
-    const int b = plan_micro_batch(
-        be_, opt_.micro_batch, B, T, [&](int mb) { return footprint(B, T, mb); }, "L2L",
-        cat(bf16() ? "a bf16 slot and an fp32 working copy" : "two slots", " of the largest layer (",
-            format_bytes(max_fetch_bytes_), " each), its gradient, one micro-batch's activations",
-            opt_.stash == Space::kDevice ? ", the stash" : ""));
+    const bool host_stash = opt_.stash != Space::kDevice;
+    int b = 0;
+    if (opt_.recompute == Recompute::kAuto) {
+      // Off when it costs nothing in micro-batch size and the whole stash fits (on the device, fits() checks it).
+      auto plan = [&](bool recompute) {
+        recompute_ = recompute;
+        const std::size_t budget = be_.memory().device().budget();
+        auto fits = [&](int mb) { return budget == 0 || footprint(B, T, mb) <= budget; };
+        if (opt_.micro_batch > 0) return B % opt_.micro_batch == 0 && fits(opt_.micro_batch) ? opt_.micro_batch : 0;
+        return largest_fitting_divisor(B, fits);
+      };
+      const int on = plan(true), off = plan(false);
+      if (off > 0 && off == on && (!host_stash || stash_total(B, T, off) <= stash_limit())) b = off;
+      recompute_ = b == 0;
+    } else {
+      recompute_ = opt_.recompute == Recompute::kOn;
+    }
+    if (b == 0)
+      b = plan_micro_batch(
+          be_, opt_.micro_batch, B, T, [&](int mb) { return footprint(B, T, mb); }, "L2L",
+          cat(bf16() ? "a bf16 slot and an fp32 working copy" : "two slots", " of the largest layer (",
+              format_bytes(max_fetch_bytes_), " each), its gradient, one micro-batch's activations",
+              opt_.stash == Space::kDevice ? ", the stash" : ""));
+    const std::size_t stash_budget = be_.memory().stash().budget();
+    if (host_stash && stash_budget > 0 && stash_total(B, T, b) > stash_budget) {
+      const std::size_t need = stash_total(B, T, b);
+      resource_error("the L2L stash needs ", format_bytes(need), " of host memory for batch ", B, " x ", T,
+                     recompute_ ? " (every layer's output and one layer's output gradient)"
+                                : " (every layer's saved activations; --recompute on needs less)",
+                     ", but --stash-memory is ", format_bytes(stash_budget), "; the smallest budget that works is ",
+                     need, " bytes (", format_bytes(need), ")");
+    }
     allocate(B, T, b);
     return b;
   }
@@ -112,7 +149,7 @@ class L2LExecutor final : public Executor {
       const auto c0 = Clock::now();
       for (int m = 0; m < k; ++m, ++c) {
         auto [in, out] = layer_io(d, l, m, ctx);
-        const int i = opt_.recompute ? 0 : c % 2;
+        const int i = recompute_ ? 0 : c % 2;
         saved_ev_[i].wait();
         model_.layer(l).forward(ctx, w, in, out, saved_buf(i), work_.data());
         if (l + 1 < L) {
@@ -121,7 +158,7 @@ class L2LExecutor final : public Executor {
           be_.copy_async(losses.data(), Space::kHost, losses_.data(), Space::kDevice, mb_ * sizeof(float)).wait();
           for (float x : losses) loss_sum += x;
         }
-        if (!opt_.recompute)
+        if (!recompute_)
           saved_ev_[i] = be_.copy_async(saved_slot(l, m), opt_.stash, saved_buf(i), Space::kDevice, saved_size(l));
         if (l + 1 < L) try_prefetch(l + 1);
       }
@@ -133,7 +170,7 @@ class L2LExecutor final : public Executor {
       saved_ev_[i] = be_.copy_async(saved_buf(i), Space::kDevice, saved_slot(l, m), opt_.stash, saved_size(l));
     };
     c = 0;
-    if (!opt_.recompute) load_saved(L - 1, 0, 0);
+    if (!recompute_) load_saved(L - 1, 0, 0);
 
     for (int l = L - 1; l >= 0; --l) {  // backward
       const float* w = load(l, l > 0 ? l - 1 : -1);
@@ -145,8 +182,8 @@ class L2LExecutor final : public Executor {
         const nn::Layer& layer = model_.layer(l);
         if (l + 1 < L)
           be_.copy_async(dout_.data(), Space::kDevice, stash_grad(m), opt_.stash, act_bytes(mb_, T_)).wait();
-        const int i = opt_.recompute ? 0 : c % 2;
-        if (opt_.recompute) {
+        const int i = recompute_ ? 0 : c % 2;
+        if (recompute_) {
           layer.forward(ctx, w, in, out, saved_buf(0), work_.data());
         } else {
           if (m + 1 < k) load_saved(l, m + 1, i ^ 1);  // the next micro-batch's, while this one computes
@@ -236,6 +273,7 @@ class L2LExecutor final : public Executor {
     s.eager = eps_.eager();
     s.eps_update_seconds = update_seconds_;
     s.eps_overlap = update_seconds_ > 0 ? overlap_seconds_ / update_seconds_ : 0.0;
+    s.recompute = recompute_;
     return s;
   }
 
@@ -310,14 +348,14 @@ class L2LExecutor final : public Executor {
     din_ = be_.alloc(Space::kDevice, act_bytes(b, T), "input gradient");
     if (bf16()) conv_ = be_.alloc(Space::kDevice, act_bytes(b, T) / 2, "bf16 activation conversion");
     saved_ = be_.alloc(Space::kDevice, saved, "saved activations of one layer");
-    if (!opt_.recompute) saved2_ = be_.alloc(Space::kDevice, saved, "saved activations, second buffer");
+    if (!recompute_) saved2_ = be_.alloc(Space::kDevice, saved, "saved activations, second buffer");
     work_ = be_.alloc(Space::kDevice, ws, "layer workspace");
     const std::size_t K = model_.config().num_labels;
     logits_ = be_.alloc(Space::kDevice, b * K * sizeof(float), "logits");
     losses_ = be_.alloc(Space::kDevice, b * sizeof(float), "losses");
     stash_ = be_.alloc(opt_.stash, stash_bytes(B, T), "L2L stash");
     saved_offsets_.clear();
-    if (!opt_.recompute) {
+    if (!recompute_) {
       saved_stash_ = be_.alloc(opt_.stash, saved_stash_bytes(B, T, b), "L2L saved-activation stash");
       std::size_t off = 0;
       for (int l = 0; l < L; ++l) {
@@ -445,6 +483,7 @@ class L2LExecutor final : public Executor {
   backend::Backend& be_;
   ExecutorOptions opt_;
   EagerParamServer eps_;
+  bool recompute_;  // the schedule's choice (prepare() decides for Recompute::kAuto)
   std::size_t max_slab_floats_ = 0, max_fetch_bytes_ = 0;
   Slot slots_[2];
   int current_ = 0, work_layer_ = -1;

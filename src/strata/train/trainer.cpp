@@ -155,7 +155,7 @@ TokenData encode_text(const data::TextDataset& text, const data::Tokenizer& tok,
 const std::set<std::string> kFreeOnResume = {"threads",  "device-memory", "save",    "log",        "report",
                                              "quiet",    "steps",         "epochs",  "executor",   "save-every",
                                              "stop-at",  "resume",        "stash",   "eps-threads", "micro-batch",
-                                             "recompute"};
+                                             "recompute", "stash-memory"};
 
 model::BertConfig config_for(const TrainOptions& o, const data::TokenDataset& train) {
   model::BertConfig cfg;
@@ -211,6 +211,7 @@ void validate(const TrainOptions& o) {
   if (o.executor == "baseline" && (o.device_dtype != "f32" || o.stash != "host"))
     bad_input("--device-dtype and --stash apply to --executor l2l (the baseline keeps fp32 on the device)");
   if (o.eps_threads < 1) bad_input("--eps-threads must be at least 1, given ", o.eps_threads);
+  parse_recompute(o.recompute, "--recompute");
 }
 
 }  // namespace
@@ -224,6 +225,7 @@ nlohmann::json to_json(const TrainOptions& o) {
           {"device-dtype", o.device_dtype},
           {"eps-threads", o.eps_threads},
           {"recompute", o.recompute},
+          {"stash-memory", o.stash_memory},
           {"batch", o.batch},
           {"micro-batch", o.micro_batch},
           {"seq-len", o.seq_len},
@@ -255,7 +257,11 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions
     get("stash", o.stash);
     get("device-dtype", o.device_dtype);
     get("eps-threads", o.eps_threads);
-    get("recompute", o.recompute);
+    if (j.contains("recompute") && j.at("recompute").is_boolean())  // checkpoints before auto existed
+      o.recompute = j.at("recompute").get<bool>() ? "on" : "off";
+    else
+      get("recompute", o.recompute);
+    get("stash-memory", o.stash_memory);
     get("batch", o.batch);
     get("micro-batch", o.micro_batch);
     get("seq-len", o.seq_len);
@@ -484,6 +490,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   backend::BackendOptions bo;
   bo.threads = o.threads;
   bo.device_budget = o.device_memory;
+  bo.stash_budget = o.stash_memory;
   std::unique_ptr<backend::Backend> be = backend::make_backend("cpu", bo);
   ExecutorOptions eo;
   eo.micro_batch = o.micro_batch;
@@ -494,7 +501,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   eo.stash = o.stash == "device" ? Space::kDevice : Space::kStash;
   eo.device_dtype = parse_dtype(o.device_dtype, "--device-dtype");
   eo.eps_threads = o.eps_threads;
-  eo.recompute = o.recompute;
+  eo.recompute = parse_recompute(o.recompute, "--recompute");
   std::unique_ptr<Executor> ex = make_executor(o.executor, model, *be, eo);
   const int micro = ex->prepare(o.batch, o.seq_len);  // exit 3 here, before any step, when nothing fits
   {
@@ -627,7 +634,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
     rep["eps_update_seconds"] = xs.eps_update_seconds;
     rep["device_dtype"] = o.device_dtype;
     rep["stash"] = o.stash;
-    rep["recompute"] = o.recompute;
+    rep["recompute"] = xs.recompute;
   }
   rep["seq_len"] = o.seq_len;
   rep["steps"] = total;

@@ -23,8 +23,9 @@ struct TrainOptions {
   std::string stash = "host";       // l2l: where stashed activations live (host or device)
   std::string device_dtype = "f32"; // l2l: slabs and stashed activations on the device as f32 or bf16
   int eps_threads = 2;              // l2l: the param-server's optimizer threads
-  bool recompute = true;            // l2l: recompute each layer's forward in the backward (false: stash its saved
-                                    // activations instead; same results, more host memory, less compute)
+  std::string recompute = "auto";   // l2l: on (recompute each layer's forward in the backward), off (stash its
+                                    // saved activations: same results, more host memory, less compute), auto
+  std::size_t stash_memory = 0;     // l2l: host bytes the stash may use; 0: half the available host memory
   int batch = 32;
   int micro_batch = 8;              // examples per micro-batch; 0: auto (the largest that fits --device-memory)
   int seq_len = 64;
