@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <numeric>
 #include <string>
@@ -91,6 +92,29 @@ TEST(CpuBackend, CopiesArriveAndCountTraffic) {
   Buffer small = be.alloc(Space::kDevice, 8, "small");
   EXPECT_THROW(be.copy_async(small, host), Error);                      // sizes differ
   EXPECT_EQ(be.traffic().copies, 0u);
+}
+
+// Gathered rows land where they were and nowhere else, in queue order with plain copies, counted by bytes moved.
+TEST(CpuBackend, RowCopiesMoveOnlyTheListedRows) {
+  CpuBackend be(BackendOptions{1, 0});
+  const std::size_t rows = 50, width = 12, row_bytes = width * 4;
+  Buffer host = be.alloc(Space::kHost, rows * row_bytes, "host");
+  Buffer dev = be.alloc(Space::kDevice, rows * row_bytes, "device");
+  for (std::size_t i = 0; i < rows * width; ++i) host.f32()[i] = static_cast<float>(i);
+  std::fill_n(dev.f32(), rows * width, -1.0f);
+  const std::vector<std::int32_t> pick{7, 0, 49, 23};
+  be.copy_rows_async(dev.data(), Space::kDevice, host.data(), Space::kHost, pick, row_bytes);
+  be.copy_async(host.data(), Space::kHost, dev.data(), Space::kDevice, row_bytes).wait();  // queued after: FIFO
+  for (std::size_t r = 0; r < rows; ++r) {
+    const bool picked = std::find(pick.begin(), pick.end(), static_cast<std::int32_t>(r)) != pick.end();
+    for (std::size_t j = 0; j < width; ++j)
+      ASSERT_EQ(dev.f32()[r * width + j], picked ? static_cast<float>(r * width + j) : -1.0f) << r << " " << j;
+  }
+  EXPECT_EQ(host.f32()[0], 0.0f);  // row 0 had arrived before the copy back
+  EXPECT_EQ(be.traffic().to_device, pick.size() * row_bytes);
+  EXPECT_EQ(be.traffic().copies, 2u);
+  EXPECT_TRUE(be.copy_rows_async(dev.data(), Space::kDevice, host.data(), Space::kHost, {}, row_bytes).ready());
+  EXPECT_THROW(be.copy_rows_async(dev.data(), Space::kDevice, host.data(), Space::kHost, {3, -1}, row_bytes), Error);
 }
 
 // Copies run in queue order: a chain where each copy reads what the previous one wrote is only correct if the

@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "strata/core/rng.h"
@@ -12,9 +17,9 @@
 namespace strata::train {
 namespace {
 
-model::BertConfig config() {
+model::BertConfig config(int vocab = 20) {
   model::BertConfig c;
-  c.vocab_size = 20;
+  c.vocab_size = vocab;
   c.hidden_size = 8;
   c.num_hidden_layers = 2;
   c.num_attention_heads = 2;
@@ -25,10 +30,10 @@ model::BertConfig config() {
 }
 
 struct Rig {
-  model::Bert model{config()};
+  model::Bert model;
   std::unique_ptr<backend::Backend> be = backend::make_backend("cpu");
   std::vector<float> p0;
-  Rig() : p0(model.total_floats()) { model.init(p0.data(), 2); }
+  explicit Rig(int vocab = 20) : model(config(vocab)), p0(model.total_floats()) { model.init(p0.data(), 2); }
   void fill_grad(EagerParamServer& eps, int l, std::uint64_t seed) {
     Rng rng(seed);
     float* g = eps.grad_slab(l);
@@ -118,6 +123,93 @@ TEST(EagerParamServer, ANonFiniteGradientSkipsTheClippedStep) {
   EXPECT_FALSE(applied);
   EXPECT_EQ(r.params(eps), r.p0);
   EXPECT_EQ(eps.updates_done(), 0);
+}
+
+// An event the test completes by hand: the gradient "arrives" only after wait_rows() has asked for its rows.
+class Gate final : public backend::EventState {
+ public:
+  bool ready() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return open_;
+  }
+  void wait() const override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void open() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// Eager AdamW updates the word embeddings rows-first: when wait_rows() returns, the requested rows and the rest of
+// layer 0 (fp32 master and bf16 copy) already hold exactly the whole-slab update; in the end every element does,
+// each updated once. LAMB (trust ratio over the whole slab) and clipping keep whole-layer updates.
+TEST(EagerParamServer, RowsFirstServesTheRequestedEmbeddingRowsWithTheWholeUpdate) {
+  Rig r(30000);  // 4 chunks of rows: a request is served before most of the table
+  for (DType dtype : {DType::kF32, DType::kBF16}) {
+    EpsOptions o;
+    o.optim.clip = 0.0;
+    o.device_dtype = dtype;
+    EagerParamServer eps(r.model, *r.be, o);
+    ASSERT_TRUE(eps.rows_first());
+    ASSERT_EQ(eps.table_rows(), 30000u);
+    ASSERT_EQ(eps.table_row_floats(), 8u);
+    const std::size_t n = r.model.slab_floats(0), W = 8;
+    std::vector<float> m(r.model.total_floats()), v(m.size());
+    Rng rng(3);
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      m[i] = 0.01f * static_cast<float>(rng.normal());
+      v[i] = 1e-4f * static_cast<float>(rng.uniform());
+    }
+    eps.write_state(r.p0.data(), m.data(), v.data(), 3);
+    eps.begin_step(1e-2);
+    r.fill_grad(eps, 0, 9);
+    std::vector<float> ref(r.p0.begin(), r.p0.begin() + n), rm(m.begin(), m.begin() + n), rv(v.begin(), v.begin() + n);
+    ThreadPool pool(1);
+    optimizer_step(pool, o.optim, ref.data(), eps.grad_slab(0), rm.data(), rv.data(), n, 1e-2, 4);
+    auto gate = std::make_shared<Gate>();
+    eps.push_grad(0, backend::Event(gate));
+    std::thread opener([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      gate->open();
+    });
+    const std::vector<std::int32_t> rows{3, 15000, 29998, 29999};
+    eps.wait_rows(rows);
+    auto expect_at = [&](std::size_t i, const char* when) {
+      if (dtype == DType::kF32) {
+        ASSERT_EQ(static_cast<const float*>(eps.fetch(0))[i], ref[i]) << when << " " << i;
+      } else {
+        std::uint16_t want;
+        f32_to_bf16(&ref[i], &want, 1);
+        ASSERT_EQ(static_cast<const std::uint16_t*>(eps.fetch(0))[i], want) << when << " " << i;
+      }
+    };
+    for (const std::int32_t row : rows)
+      for (std::size_t j = 0; j < W; ++j) expect_at(row * W + j, "requested row");
+    for (std::size_t i = 30000 * W; i < n; ++i) expect_at(i, "after the table");
+    opener.join();
+    eps.wait_all();
+    for (std::size_t i = 0; i < n; ++i) expect_at(i, "in the end");
+    std::vector<float> pm(m.size()), pv(m.size());
+    eps.read_state(nullptr, pm.data(), pv.data());
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(pm[i], rm[i]) << i;  // every element updated once
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(pv[i], rv[i]) << i;
+  }
+  for (double clip : {0.0, 1.0}) {
+    EpsOptions o;
+    o.optim.clip = clip;
+    o.optim.name = clip > 0 ? "adamw" : "lamb";
+    EXPECT_FALSE(EagerParamServer(r.model, *r.be, o).rows_first()) << o.optim.name << " clip " << clip;
+  }
 }
 
 }  // namespace

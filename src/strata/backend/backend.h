@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "strata/core/memory.h"
 #include "strata/core/thread_pool.h"
@@ -70,6 +71,11 @@ class Backend {
   Event copy_async(Buffer& dst, std::size_t dst_offset, const Buffer& src, std::size_t src_offset, std::size_t bytes);
   // Whole-buffer form; the buffers must have the same size.
   Event copy_async(Buffer& dst, const Buffer& src);
+  // Gathered rows: for each r in rows, bytes [r * row_bytes, +row_bytes) of src to the same place in dst (rows
+  // distinct; the list is the backend's to keep). One queued copy: the parts of an embedding table a batch reads.
+  // A GPU backend packs them into pinned memory, copies once and scatters on the device.
+  virtual Event copy_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
+                                std::vector<std::int32_t> rows, std::size_t row_bytes) = 0;
   // Blocks until the event's copy is done; afterwards compute and the host see its result.
   void wait(const Event& e) { e.wait(); }
   // An event that completes when every copy queued so far has completed.

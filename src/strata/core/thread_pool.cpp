@@ -2,7 +2,12 @@
 #include "strata/core/thread_pool.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace strata {
 
@@ -15,9 +20,21 @@ int default_threads() {
   return hc == 0 ? 1 : static_cast<int>(hc);
 }
 
-ThreadPool::ThreadPool(int threads) {
+void lower_this_thread_priority(int nice_increment) {
+  if (nice_increment <= 0) return;
+  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int now = getpriority(PRIO_PROCESS, tid);
+  if (errno == 0) setpriority(PRIO_PROCESS, tid, std::min(19, now + nice_increment));  // best effort
+}
+
+ThreadPool::ThreadPool(int threads, int nice_increment) {
   if (threads <= 0) threads = default_threads();
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 1; i < threads; ++i)
+    workers_.emplace_back([this, nice_increment] {
+      lower_this_thread_priority(nice_increment);
+      worker_loop();
+    });
 }
 
 ThreadPool::~ThreadPool() {

@@ -10,9 +10,14 @@
 
 namespace strata {
 
+// Lowers the calling thread's scheduling priority by nice_increment (Linux nice; best effort, never raises it).
+void lower_this_thread_priority(int nice_increment);
+
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads = 0);  // 0: hardware concurrency
+  // threads 0: hardware concurrency. nice_increment > 0: the workers run at that much lower priority (background
+  // work that should yield the cores to the caller's other threads); the calling thread is not changed.
+  explicit ThreadPool(int threads = 0, int nice_increment = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

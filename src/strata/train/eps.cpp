@@ -10,8 +10,14 @@
 
 namespace strata::train {
 
+namespace {
+// The EPS works in the background: where it shares cores with compute (a CPU device; a GPU's launch threads),
+// compute gets them first and the updates take the cycles it leaves.
+constexpr int kEpsNice = 10;
+}  // namespace
+
 EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& be, const EpsOptions& options)
-    : model_(model), be_(be), options_(options), pool_(std::max(1, options.threads)) {
+    : model_(model), be_(be), options_(options), pool_(std::max(1, options.threads), kEpsNice) {
   validate(options.optim);
   if (options.threads < 1) bad_input("--eps-threads must be at least 1, given ", options.threads);
   const std::size_t n = model.total_floats(), bytes = n * sizeof(float);
@@ -23,6 +29,14 @@ EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& b
   if (options.device_dtype == DType::kBF16) {
     bf16_ = be.alloc(Space::kHost, n * sizeof(std::uint16_t), "EPS bf16 copies");
     std::memset(bf16_.data(), 0, n * sizeof(std::uint16_t));
+  }
+  if (eager() && elementwise(options.optim)) {
+    const std::vector<nn::ParamSpec>& specs = model.layer(0).params();
+    if (model.layer(0).kind() == "embeddings" && !specs.empty() && specs[0].offset == 0 && specs[0].shape.size() == 2) {
+      rows_first_ = true;
+      table_rows_ = static_cast<std::size_t>(specs[0].shape[0]);
+      row_floats_ = static_cast<std::size_t>(specs[0].shape[1]);
+    }
   }
   const int L = model.num_layers();
   grad_ready_.resize(L);
@@ -90,11 +104,16 @@ bool EagerParamServer::updated(int layer) const {
 
 void EagerParamServer::wait_updated(int layer) const {
   std::unique_lock<std::mutex> lock(mu_);
+  if (!pending_[layer]) return;
+  flush_ = pending_[0] != 0;  // layer 0 rows-first waits for a request that may not come: update all rows now
+  cv_.notify_all();
   cv_.wait(lock, [&] { return !pending_[layer]; });
 }
 
 void EagerParamServer::wait_all() const {
   std::unique_lock<std::mutex> lock(mu_);
+  flush_ = pending_[0] != 0;
+  cv_.notify_all();
   cv_.wait(lock, [&] { return std::none_of(pending_.begin(), pending_.end(), [](char p) { return p != 0; }); });
 }
 
@@ -113,6 +132,7 @@ void EagerParamServer::set_norm(double sumsq_total) {
 }
 
 void EagerParamServer::worker() {
+  lower_this_thread_priority(kEpsNice);
   for (;;) {
     Task task;
     {
@@ -142,7 +162,10 @@ void EagerParamServer::run(Task& task) {
       }
     }
     cv_.notify_all();
-    if (std::isfinite(ss)) update_layer(l, task.lr, 1.0f, task.t);
+    if (std::isfinite(ss)) {
+      if (l == 0 && rows_first_) update_rows_first(task.lr, task.t);
+      else update_layer(l, task.lr, 1.0f, task.t);
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       pending_[l] = 0;
@@ -180,6 +203,87 @@ void EagerParamServer::update_layer(int l, double lr, float scale, std::int64_t 
                  model_.slab_floats(l), lr, t, scale, bf16_.empty() ? nullptr : bf16_.as<std::uint16_t>() + off);
   const auto end = Clock::now();
   std::lock_guard<std::mutex> lock(mu_);
+  intervals_.push_back({begin, end});
+}
+
+void EagerParamServer::wait_rows(const std::vector<std::int32_t>& rows) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!pending_[0]) return;
+  if (!rows_first_) {
+    cv_.wait(lock, [&] { return !pending_[0]; });
+    return;
+  }
+  for (const std::int32_t r : rows)
+    STRATA_CHECK(r >= 0 && static_cast<std::size_t>(r) < table_rows_, "EPS: row ", r, " outside the table");
+  request_ = rows;
+  const std::uint64_t seq = ++request_seq_;
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return !pending_[0] || served_seq_ >= seq; });
+}
+
+void EagerParamServer::update_rows_first(double lr, std::int64_t t) {
+  auto begin = Clock::now();
+  const std::size_t off = model_.slab_offset(0), n = model_.slab_floats(0), table = table_rows_ * row_floats_;
+  std::uint16_t* bf16 = bf16_.empty() ? nullptr : bf16_.as<std::uint16_t>() + off;
+  std::vector<Segment> pieces;
+  ThreadPool solo(1);  // the caller alone
+  auto apply = [&](ThreadPool& pool) {
+    optimizer_step_pieces(pool, options_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + off,
+                          v_.f32() + off, pieces, lr, t, 1.0f, bf16);
+    pieces.clear();
+  };
+  std::vector<char> done(table_rows_, 0);
+  auto take = [&](std::size_t r) {  // row r into the pieces (adjacent rows merged), unless it is done
+    if (done[r]) return;
+    done[r] = 1;
+    if (!pieces.empty() && pieces.back().offset + pieces.back().size == r * row_floats_)
+      pieces.back().size += row_floats_;
+    else
+      pieces.push_back({r * row_floats_, row_floats_});
+  };
+  auto serve = [&] {  // the rows of a pending wait_rows() request first
+    std::vector<std::int32_t> rows;
+    std::uint64_t seq;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (served_seq_ == request_seq_) return;
+      rows = request_;
+      seq = request_seq_;
+    }
+    for (const std::int32_t r : rows) take(static_cast<std::size_t>(r));
+    apply(pool_);  // the device waits for these: every EPS thread
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      served_seq_ = seq;
+    }
+    cv_.notify_all();
+  };
+  pieces.push_back({table, n - table});  // the tensors after the table (small), before any request is served
+  apply(pool_);
+  // Then wait for the next forward to say which rows it reads (or for a whole-slab wait): the rows it does not read
+  // are updated while it runs.
+  auto paused = Clock::now();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    intervals_.push_back({begin, paused});
+    cv_.wait(lock, [&] { return request_seq_ > served_seq_ || flush_ || stop_; });
+  }
+  begin = Clock::now();
+  const std::size_t chunk = std::max<std::size_t>(1, (std::size_t{1} << 16) / row_floats_);
+  for (std::size_t r0 = 0; r0 < table_rows_; r0 += chunk) {
+    serve();
+    for (std::size_t r = r0; r < std::min(table_rows_, r0 + chunk); ++r) take(r);
+    bool under_forward;  // the device runs the next forward now: leave it a core
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      under_forward = served_seq_ == request_seq_ && !flush_;
+    }
+    apply(under_forward ? solo : pool_);
+  }
+  const auto end = Clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  served_seq_ = request_seq_;  // a request that came after the last chunk is met too
+  flush_ = false;
   intervals_.push_back({begin, end});
 }
 

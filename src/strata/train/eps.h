@@ -66,6 +66,19 @@ class EagerParamServer {
   // Blocks until every pushed gradient has been applied.
   void wait_all() const;
 
+  // Rows first (eager AdamW only, whose update is per element): layer 0's leading table -- the word embeddings,
+  // table_rows() rows of table_row_floats() -- is the last gradient of a step and the first slab the next forward
+  // needs, so its update is the one that cannot overlap compute. wait_rows(rows) returns as soon as the rest of
+  // layer 0 and the given rows (sorted, distinct, < table_rows()) hold their update; the other rows are updated
+  // while the next forward runs (a forward reads only its batch's rows; the embeddings' backward reads none).
+  // Otherwise it is wait_updated(0). The table's update waits for that request (or for wait_updated(0), wait_all()
+  // or the destructor) once the rest of layer 0 is done, so the rows are served first even when the next step
+  // starts late; updated(0) stays false meanwhile.
+  bool rows_first() const { return rows_first_; }
+  std::size_t table_rows() const { return table_rows_; }
+  std::size_t table_row_floats() const { return row_floats_; }
+  void wait_rows(const std::vector<std::int32_t>& rows);
+
   // Whole-model state as host arrays (model total_floats(), layer-major); m and v may be null.
   void read_state(float* params, float* m, float* v) const;
   void write_state(const float* params, const float* m, const float* v, std::int64_t updates_done);
@@ -85,6 +98,7 @@ class EagerParamServer {
   void worker();
   void run(Task& task);
   void update_layer(int layer, double lr, float scale, std::int64_t t);
+  void update_rows_first(double lr, std::int64_t t);  // layer 0, serving wait_rows() requests between chunks
   void set_norm(double sumsq_total);  // with mu_ held
 
   const model::Bert& model_;
@@ -105,6 +119,11 @@ class EagerParamServer {
   std::int64_t updates_ = 0;                 // optimizer steps applied (bias correction)
   std::int64_t t_ = 1;                       // this step's optimizer step number
   std::vector<Interval> intervals_;
+  bool rows_first_ = false;
+  std::size_t table_rows_ = 0, row_floats_ = 0;
+  std::vector<std::int32_t> request_;        // the rows the last wait_rows() asked for
+  std::uint64_t request_seq_ = 0, served_seq_ = 0;
+  mutable bool flush_ = false;               // a whole-slab wait is pending: do not wait for a request
   bool stop_ = false;
   std::thread thread_;
 };

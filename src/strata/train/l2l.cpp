@@ -135,6 +135,7 @@ class L2LExecutor final : public Executor {
     const int L = model_.num_layers(), k = B_ / mb_;
     eps_.begin_step(lr);
     invalidate_slots();  // the EPS may have updated any layer since the last step
+    batch_rows_of(batch);
     const model::Batch d = device_batch_.upload(be_, batch);
     nn::Ctx ctx = base_ctx(true);
     double loss_sum = 0.0;
@@ -206,6 +207,7 @@ class L2LExecutor final : public Executor {
     st.updated = applied;
     st.loss = loss_sum / B_;
     ++steps_;
+    rows_.clear();  // inference and state reads fetch whole slabs
     account_overlap();
     st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return st;
@@ -338,7 +340,10 @@ class L2LExecutor final : public Executor {
     device_batch_.release();
     const int L = model_.num_layers();
     const auto [saved, ws] = layer_scratch(b, T);
-    for (int i = 0; i < num_slots(); ++i) slots_[i].buf = be_.alloc(Space::kDevice, max_fetch_bytes_, "L2L slab slot");
+    for (int i = 0; i < num_slots(); ++i) {
+      slots_[i].buf = be_.alloc(Space::kDevice, max_fetch_bytes_, "L2L slab slot");
+      be_.zero(slots_[i].buf.data(), Space::kDevice, max_fetch_bytes_);  // rows a partial fetch skips are defined
+    }
     work_layer_ = -1;
     grad_ = be_.alloc(Space::kDevice, max_slab_floats_ * sizeof(float), "L2L gradient slab");
     if (bf16()) work32_ = be_.alloc(Space::kDevice, max_slab_floats_ * sizeof(float), "L2L fp32 working slab");
@@ -423,7 +428,32 @@ class L2LExecutor final : public Executor {
   // The slot a prefetch may fill: not the one the executing layer computes from.
   Slot& spare() { return bf16() ? slots_[0] : slots_[current_ ^ 1]; }
 
+  // The distinct token ids of a training batch, when the EPS updates the embedding rows they need first (else none).
+  void batch_rows_of(const model::Batch& batch) {
+    rows_.clear();
+    if (!eps_.rows_first()) return;
+    std::vector<char> seen(eps_.table_rows(), 0);
+    const std::size_t n = static_cast<std::size_t>(batch.B) * batch.T;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int32_t id = batch.ids[i];
+      if (id < 0 || static_cast<std::size_t>(id) >= seen.size()) return;  // whole slab; the forward reports the id
+      seen[id] = 1;
+    }
+    for (std::size_t r = 0; r < seen.size(); ++r)
+      if (seen[r]) rows_.push_back(static_cast<std::int32_t>(r));
+  }
+
   void issue(int l, Slot& s) {
+    if (l == 0 && !rows_.empty()) {  // this batch's embedding rows and the rest of the slab (all the step reads)
+      eps_.wait_rows(rows_);
+      const std::size_t elem = bf16() ? sizeof(std::uint16_t) : sizeof(float);
+      const std::size_t row = eps_.table_row_floats() * elem, table = eps_.table_rows() * row;
+      s.layer = l;
+      be_.copy_rows_async(s.buf.data(), Space::kDevice, eps_.fetch(0), Space::kHost, rows_, row);
+      s.ready = be_.copy_async(s.buf.as<char>() + table, Space::kDevice, static_cast<const char*>(eps_.fetch(0)) + table,
+                               Space::kHost, eps_.fetch_bytes(0) - table);
+      return;
+    }
     eps_.wait_updated(l);
     s.layer = l;
     s.ready = be_.copy_async(s.buf.data(), Space::kDevice, eps_.fetch(l), Space::kHost, eps_.fetch_bytes(l));
@@ -496,6 +526,7 @@ class L2LExecutor final : public Executor {
   int B_ = -1, T_ = -1, mb_ = 0;
   std::int64_t steps_ = 0;
   std::vector<EagerParamServer::Interval> compute_;
+  std::vector<std::int32_t> rows_;  // during a training step: the embedding rows its batch reads
   double update_seconds_ = 0.0, overlap_seconds_ = 0.0;
 };
 

@@ -158,34 +158,87 @@ void lamb_apply_range(const LambScalars& s, float lr_r, float* p, const float* m
 
 }  // namespace
 
-void adamw_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, std::size_t n,
-                const AdamWParams& hp, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
-  STRATA_CHECK(step >= 1, "adamw_step: step is 1-based, got ", step);
-  // Scalars are formed in double and rounded once, as PyTorch does with its Python-float hyper-parameters.
+namespace {
+
+// Scalars are formed in double and rounded once, as PyTorch does with its Python-float hyper-parameters.
+AdamScalars adam_scalars(const AdamWParams& hp, std::int64_t step, float grad_scale) {
   const double lr = hp.lr, b1 = hp.beta1, b2 = hp.beta2;
   const double bc1 = 1.0 - std::pow(b1, static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(b2, static_cast<double>(step));
-  AdamScalars s{grad_scale,
-                static_cast<float>(1.0 - lr * hp.weight_decay),
-                hp.beta1,
-                static_cast<float>(1.0 - b1),
-                hp.beta2,
-                static_cast<float>(1.0 - b2),
-                static_cast<float>(std::sqrt(bc2)),
-                static_cast<float>(lr / bc1),
-                hp.eps};
+  return AdamScalars{grad_scale,
+                     static_cast<float>(1.0 - lr * hp.weight_decay),
+                     hp.beta1,
+                     static_cast<float>(1.0 - b1),
+                     hp.beta2,
+                     static_cast<float>(1.0 - b2),
+                     static_cast<float>(std::sqrt(bc2)),
+                     static_cast<float>(lr / bc1),
+                     hp.eps};
+}
+
+// Elements [b, e), with the bf16 copy written sub-block by sub-block while still in L1.
+void adamw_piece(const AdamScalars& s, float* p, const float* g, float* m, float* v, std::uint16_t* p_bf16_out,
+                 std::size_t b, std::size_t e) {
+  if (!p_bf16_out) {
+    adamw_range(s, p, g, m, v, b, e);
+    return;
+  }
+  for (std::size_t sb = b; sb < e; sb += kSubBlock) {
+    const std::size_t se = std::min(e, sb + kSubBlock);
+    adamw_range(s, p, g, m, v, sb, se);
+    f32_to_bf16(p + sb, p_bf16_out + sb, se - sb);
+  }
+}
+
+AdamWParams adamw_params(const OptimConfig& c, double lr) {
+  AdamWParams hp;
+  hp.lr = static_cast<float>(lr);
+  hp.beta1 = c.beta1;
+  hp.beta2 = c.beta2;
+  hp.eps = c.eps < 0 ? 1e-8f : c.eps;
+  hp.weight_decay = c.weight_decay;
+  return hp;
+}
+
+}  // namespace
+
+void adamw_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, std::size_t n,
+                const AdamWParams& hp, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
+  STRATA_CHECK(step >= 1, "adamw_step: step is 1-based, got ", step);
+  const AdamScalars s = adam_scalars(hp, step, grad_scale);
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
   pool.parallel_for(blocks, [&](std::size_t blk) {
-    std::size_t b = blk * kBlock, e = std::min(n, b + kBlock);
-    if (!p_bf16_out) {
-      adamw_range(s, p, g, m, v, b, e);
-      return;
+    const std::size_t b = blk * kBlock;
+    adamw_piece(s, p, g, m, v, p_bf16_out, b, std::min(n, b + kBlock));
+  });
+}
+
+bool elementwise(const OptimConfig& c) { return c.name == "adamw"; }
+
+void optimizer_step_pieces(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v,
+                           std::span<const Segment> pieces, double lr, std::int64_t step, float grad_scale,
+                           std::uint16_t* p_bf16_out) {
+  STRATA_CHECK(elementwise(c), "optimizer_step_pieces: ", c.name, " is not elementwise");
+  STRATA_CHECK(step >= 1, "optimizer_step_pieces: step is 1-based, got ", step);
+  const AdamScalars s = adam_scalars(adamw_params(c, lr), step, grad_scale);
+  // Pieces of at most a block (a long one cut), then work items of consecutive pieces of about a block in all: a
+  // scattered row list costs a few work items, not one per row.
+  std::vector<Segment> cut;
+  for (const Segment& pc : pieces)
+    for (std::size_t b = pc.offset, e = pc.offset + pc.size; b < e; b += kBlock) cut.push_back({b, std::min(e - b, kBlock)});
+  std::vector<std::size_t> first{0};  // item i: cut[first[i], first[i + 1])
+  std::size_t load = 0;
+  for (std::size_t i = 0; i < cut.size(); ++i) {
+    if (load > 0 && load + cut[i].size > kBlock) {
+      first.push_back(i);
+      load = 0;
     }
-    for (std::size_t sb = b; sb < e; sb += kSubBlock) {
-      std::size_t se = std::min(e, sb + kSubBlock);
-      adamw_range(s, p, g, m, v, sb, se);
-      f32_to_bf16(p + sb, p_bf16_out + sb, se - sb);
-    }
+    load += cut[i].size;
+  }
+  first.push_back(cut.size());
+  pool.parallel_for(first.size() - 1, [&](std::size_t it) {
+    for (std::size_t i = first[it]; i < first[it + 1]; ++i)
+      adamw_piece(s, p, g, m, v, p_bf16_out, cut[i].offset, cut[i].offset + cut[i].size);
   });
 }
 
@@ -287,13 +340,7 @@ void validate(const OptimConfig& c) {
 void optimizer_step(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v,
                     std::size_t n, double lr, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
   if (c.name == "adamw") {
-    AdamWParams hp;
-    hp.lr = static_cast<float>(lr);
-    hp.beta1 = c.beta1;
-    hp.beta2 = c.beta2;
-    hp.eps = c.eps < 0 ? 1e-8f : c.eps;
-    hp.weight_decay = c.weight_decay;
-    adamw_step(pool, p, g, m, v, n, hp, step, grad_scale, p_bf16_out);
+    adamw_step(pool, p, g, m, v, n, adamw_params(c, lr), step, grad_scale, p_bf16_out);
   } else {
     validate(c);
     LambParams hp;

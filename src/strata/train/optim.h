@@ -80,4 +80,13 @@ void optimizer_step(ThreadPool& pool, const OptimConfig& c, float* p, const floa
                     std::size_t n, double lr, std::int64_t step, float grad_scale = 1.0f,
                     std::uint16_t* p_bf16_out = nullptr);
 
+// True when an element's update depends on that element alone (AdamW; LAMB's trust ratio needs whole-tensor norms):
+// a slab may then be updated piece by piece, in any order, with bit-identical results.
+bool elementwise(const OptimConfig& c);
+// optimizer_step over disjoint pieces [offset, offset + size) of one slab (offsets from p, g, m, v and p_bf16_out);
+// elementwise optimizers only (internal_error otherwise).
+void optimizer_step_pieces(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v,
+                           std::span<const Segment> pieces, double lr, std::int64_t step, float grad_scale = 1.0f,
+                           std::uint16_t* p_bf16_out = nullptr);
+
 }  // namespace strata::train

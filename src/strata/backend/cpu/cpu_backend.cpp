@@ -68,16 +68,23 @@ void CpuBackend::copy_loop() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    if (job.bytes) std::memcpy(job.dst, job.src, job.bytes);
+    if (!job.rows.empty()) {
+      for (const std::int32_t r : job.rows) {
+        const std::size_t off = static_cast<std::size_t>(r) * job.bytes;
+        std::memcpy(static_cast<char*>(job.dst) + off, static_cast<const char*>(job.src) + off, job.bytes);
+      }
+    } else if (job.bytes) {
+      std::memcpy(job.dst, job.src, job.bytes);
+    }
     job.done->complete();
   }
 }
 
-Event CpuBackend::enqueue(void* dst, const void* src, std::size_t bytes) {
+Event CpuBackend::enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows) {
   auto done = std::make_shared<CpuEvent>();
   {
     std::lock_guard<std::mutex> lk(mu_);
-    queue_.push_back(CopyJob{dst, src, bytes, done});
+    queue_.push_back(CopyJob{dst, src, bytes, done, std::move(rows)});
   }
   cv_.notify_one();
   return Event(done);
@@ -90,6 +97,15 @@ Event CpuBackend::copy_async(void* dst, Space dst_space, const void* src, Space 
   STRATA_CHECK(d + bytes <= s || s + bytes <= d, "copy_async source and destination overlap");
   count_copy(dst_space, src_space, bytes);
   return enqueue(dst, src, bytes);
+}
+
+Event CpuBackend::copy_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
+                                  std::vector<std::int32_t> rows, std::size_t row_bytes) {
+  if (rows.empty() || row_bytes == 0) return Event();
+  STRATA_CHECK(dst && src, "copy_rows_async with a null pointer");
+  for (const std::int32_t r : rows) STRATA_CHECK(r >= 0, "copy_rows_async: negative row ", r);
+  count_copy(dst_space, src_space, rows.size() * row_bytes);
+  return enqueue(dst, src, row_bytes, std::move(rows));
 }
 
 Event CpuBackend::record() { return enqueue(nullptr, nullptr, 0); }

@@ -23,6 +23,8 @@ class CpuBackend final : public Backend {
 
   using Backend::copy_async;
   Event copy_async(void* dst, Space dst_space, const void* src, Space src_space, std::size_t bytes) override;
+  Event copy_rows_async(void* dst, Space dst_space, const void* src, Space src_space, std::vector<std::int32_t> rows,
+                        std::size_t row_bytes) override;
   Event record() override;
   void synchronize() override;
   void zero(void* p, Space space, std::size_t bytes) override;
@@ -75,10 +77,11 @@ class CpuBackend final : public Backend {
   struct CopyJob {
     void* dst;
     const void* src;
-    std::size_t bytes;
+    std::size_t bytes;  // or, with rows, bytes per row
     std::shared_ptr<CpuEvent> done;
+    std::vector<std::int32_t> rows;  // non-empty: a gathered-rows copy
   };
-  Event enqueue(void* dst, const void* src, std::size_t bytes);
+  Event enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows = {});
   void copy_loop();
 
   std::unique_ptr<ThreadPool> pool_;
