@@ -19,18 +19,18 @@ done
 grep -q '"eager": false' "$WORK/l2l.json" || fail "with --clip 1.0 the EPS cannot be eager"
 expect_rc 0 "l2l eager" -- $S train "${A[@]}" --executor l2l --clip 0 --report "$WORK/eager.json"
 grep -q '"eager": true' "$WORK/eager.json" || fail "with --clip 0 the EPS is eager"
-# --recompute auto stashes the saved activations here (plenty of host memory); the paper's recompute schedule gives
-# the same losses; a --stash-memory too small for even the layer outputs exits 3 naming the minimum, under which
-# auto recomputes.
-grep -q '"recompute": false' "$WORK/l2l.json" || fail "auto should stash the saved activations of a tiny model"
+# --recompute auto stashes every layer's saved activations here (plenty of host memory); the paper's recompute
+# schedule gives the same losses; a --stash-memory too small for even the layer outputs exits 3 naming the minimum,
+# under which auto recomputes every layer.
+grep -q '"recomputed_layers": 0' "$WORK/l2l.json" || fail "auto should stash the saved activations of a tiny model"
 expect_rc 0 "l2l recompute on" -- $S train "${A[@]}" --executor l2l --recompute on --log "$WORK/on.jsonl" --report "$WORK/on.json"
 cmp -s <(losses "$WORK/base.jsonl") <(losses "$WORK/on.jsonl") || fail "l2l --recompute on: losses differ"
-grep -q '"recompute": true' "$WORK/on.json" || fail "--recompute on should report recompute true"
+grep -q '"stashed_layers": 0' "$WORK/on.json" || fail "--recompute on should recompute every layer"
 expect_rc 3 "stash budget too small" -- $S train "${A[@]}" --executor l2l --stash-memory 1KiB
 expect_out "--stash-memory is 1.0 KiB; the smallest budget that works is" "stash budget too small"
 smin=$(grep -o 'smallest budget that works is [0-9]* bytes' "$WORK/out" | awk '{print $6}')
 expect_rc 0 "l2l at the named stash minimum" -- $S train "${A[@]}" --executor l2l --stash-memory "$smin" --steps 2 --report "$WORK/smin.json"
-grep -q '"recompute": true' "$WORK/smin.json" || fail "auto should recompute under the minimum stash budget"
+grep -q '"stashed_layers": 0' "$WORK/smin.json" || fail "auto should recompute under the minimum stash budget"
 expect_rc 2 "bad stash memory" -- $S train "${A[@]}" --executor l2l --stash-memory lots
 expect_out "--stash-memory" "bad stash memory"
 expect_rc 2 "bad recompute" -- $S train "${A[@]}" --executor l2l --recompute maybe

@@ -31,9 +31,10 @@ struct ExecutorOptions {
   // kOn: stash each layer's input and recompute its forward in the backward (the L2L paper's schedule: least stash
   // memory, +1 forward of compute). kOff: stash what the layer's backward needs (its saved activations, fp32) and
   // skip the recompute: more stash bytes and copies, less compute; the device holds one more saved-activation
-  // buffer so copies overlap compute. Same results either way. kAuto (prepare() decides): off when the planned
-  // micro-batch is the same and the whole stash fits -- in the stash space's budget (--stash-memory; unset: half
-  // the host memory available at planning time), or under --device-memory for --stash device -- else on.
+  // buffer so copies overlap compute. Same results either way. kAuto (prepare() decides): stash the saved
+  // activations of as many layers as fit, encoder layers first, recompute the others -- as long as the micro-batch
+  // stays what full recompute would get. What fits: the stash space's budget (--stash-memory; unset: half the host
+  // memory available at planning time), or --device-memory for --stash device.
   Recompute recompute = Recompute::kAuto;
 };
 
@@ -45,7 +46,8 @@ struct ExecutorStats {
   bool eager = false;            // updates ran per layer as gradients completed (no global clipping)
   double eps_overlap = 0.0;      // fraction of EPS update time that ran while the device computed
   double eps_update_seconds = 0.0;
-  bool recompute = false;        // L2L: the backward recomputes each layer's forward (what prepare() chose)
+  int recomputed_layers = 0;     // L2L: layers whose forward the backward recomputes (the others' saved activations
+                                 // are stashed); what prepare() chose
 };
 
 struct StepStats {

@@ -25,7 +25,7 @@ class L2LExecutor final : public Executor {
         be_(be),
         opt_(o),
         eps_(model, be, EpsOptions{o.eps_threads, o.optim, o.device_dtype}),
-        recompute_(o.recompute != Recompute::kOff) {
+        stashed_(model.num_layers(), o.recompute == Recompute::kOff) {
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
     const int L = model.num_layers();
@@ -61,13 +61,19 @@ class L2LExecutor final : public Executor {
     const std::size_t rows = static_cast<std::size_t>(B) * T * model_.config().hidden_size;
     return (model_.num_layers() - 1) * rows * stash_elem() + rows * sizeof(float);
   }
-  // Without recompute: every layer's saved activations for every micro-batch.
-  std::size_t saved_stash_bytes(int B, int T, int b) const {
-    if (recompute_ || b <= 0) return 0;
-    std::size_t total = 0;
-    for (int l = 0; l < model_.num_layers(); ++l) total += model_.layer(l).saved_bytes(b, T);
-    return total * static_cast<std::size_t>(B / b);
+  // The saved activations of layer l for every micro-batch of b (what stashing them instead of recomputing costs).
+  std::size_t layer_saved_stash(int l, int B, int T, int b) const {
+    return model_.layer(l).saved_bytes(b, T) * static_cast<std::size_t>(B / b);
   }
+  // Of the layers whose saved activations are stashed.
+  std::size_t saved_stash_bytes(int B, int T, int b) const {
+    std::size_t total = 0;
+    for (int l = 0; l < model_.num_layers() && b > 0; ++l)
+      if (stashed_[l]) total += layer_saved_stash(l, B, T, b);
+    return total;
+  }
+  bool any_stashed() const { return std::find(stashed_.begin(), stashed_.end(), 1) != stashed_.end(); }
+  int recomputed_layers() const { return static_cast<int>(std::count(stashed_.begin(), stashed_.end(), 0)); }
   std::size_t stash_total(int B, int T, int b) const { return stash_bytes(B, T) + saved_stash_bytes(B, T, b); }
   // What the host stash may hold: the stash space's budget, else half the host memory available now.
   std::size_t stash_limit() const {
@@ -81,28 +87,42 @@ class L2LExecutor final : public Executor {
                         (bf16() ? max_slab_floats_ * sizeof(float) : 0) /* fp32 working copy */ +
                         4 * act_bytes(b, T) + (bf16() ? act_bytes(b, T) / 2 : 0) /* conversion buffer */ + saved +
                         ws + b * K * sizeof(float) + b * sizeof(float) + DeviceBatch::bytes(B, T) +
-                        (recompute_ ? 0 : saved) /* second saved buffer */;
+                        (any_stashed() ? saved : 0) /* second saved buffer */;
     if (opt_.stash == Space::kDevice) total += stash_total(B, T, b);
     return total;
   }
 
   int prepare(int B, int T) override {
     const bool host_stash = opt_.stash != Space::kDevice;
+    const int L = model_.num_layers();
+    const std::size_t device_budget = be_.memory().device().budget();
+    auto plan = [&] {  // the micro-batch the device budget allows with the current stashed_, 0: none
+      auto fits = [&](int mb) { return device_budget == 0 || footprint(B, T, mb) <= device_budget; };
+      if (opt_.micro_batch > 0) return B % opt_.micro_batch == 0 && fits(opt_.micro_batch) ? opt_.micro_batch : 0;
+      return largest_fitting_divisor(B, fits);
+    };
     int b = 0;
+    stashed_.assign(L, opt_.recompute == Recompute::kOff);
     if (opt_.recompute == Recompute::kAuto) {
-      // Off when it costs nothing in micro-batch size and the whole stash fits (on the device, fits() checks it).
-      auto plan = [&](bool recompute) {
-        recompute_ = recompute;
-        const std::size_t budget = be_.memory().device().budget();
-        auto fits = [&](int mb) { return budget == 0 || footprint(B, T, mb) <= budget; };
-        if (opt_.micro_batch > 0) return B % opt_.micro_batch == 0 && fits(opt_.micro_batch) ? opt_.micro_batch : 0;
-        return largest_fitting_divisor(B, fits);
-      };
-      const int on = plan(true), off = plan(false);
-      if (off > 0 && off == on && (!host_stash || stash_total(B, T, off) <= stash_limit())) b = off;
-      recompute_ = b == 0;
-    } else {
-      recompute_ = opt_.recompute == Recompute::kOn;
+      // Stash the saved activations of as many layers as fit (encoder layers first: the most compute saved per
+      // byte), at the micro-batch that recomputing everything would get; recompute the others.
+      const int on = plan();
+      stashed_.assign(L, 1);
+      const int off = plan();
+      stashed_.assign(L, 0);
+      if (on > 0 && off == on) {
+        const std::size_t limit = stash_limit(), outputs = stash_bytes(B, T);
+        std::size_t room = host_stash && limit > outputs ? limit - outputs : 0;
+        for (const bool encoders : {true, false})
+          for (int l = 0; l < L; ++l) {
+            if (stashed_[l] || (model_.layer(l).kind() == "encoder") != encoders) continue;
+            const std::size_t bytes = layer_saved_stash(l, B, T, on);
+            stashed_[l] = 1;
+            if (host_stash ? bytes <= room : plan() == on) room -= host_stash ? bytes : 0;
+            else stashed_[l] = 0;
+          }
+        b = on;
+      }
     }
     if (b == 0)
       b = plan_micro_batch(
@@ -114,8 +134,8 @@ class L2LExecutor final : public Executor {
     if (host_stash && stash_budget > 0 && stash_total(B, T, b) > stash_budget) {
       const std::size_t need = stash_total(B, T, b);
       resource_error("the L2L stash needs ", format_bytes(need), " of host memory for batch ", B, " x ", T,
-                     recompute_ ? " (every layer's output and one layer's output gradient)"
-                                : " (every layer's saved activations; --recompute on needs less)",
+                     any_stashed() ? " (every layer's saved activations; --recompute on needs less)"
+                                   : " (every layer's output and one layer's output gradient)",
                      ", but --stash-memory is ", format_bytes(stash_budget), "; the smallest budget that works is ",
                      need, " bytes (", format_bytes(need), ")");
     }
@@ -141,16 +161,17 @@ class L2LExecutor final : public Executor {
     double loss_sum = 0.0;
     std::vector<float> losses(mb_);
 
-    // Without recompute, the saved activations of consecutive micro-batches alternate between two device buffers,
-    // so copying one to (or from) the stash overlaps the next one's compute. Small copies that the next call
-    // waits for are queued before the big ones (one copy stream, first in first out).
+    // When any layer's saved activations are stashed, consecutive (layer, micro-batch) pairs alternate between two
+    // device buffers, so copying one to (or from) the stash overlaps the next one's compute. Small copies that the
+    // next call waits for are queued before the big ones (one copy stream, first in first out).
+    const bool two = any_stashed();
     int c = 0;
     for (int l = 0; l < L; ++l) {  // forward
       const float* w = load(l, l + 1 < L ? l + 1 : l);
       const auto c0 = Clock::now();
       for (int m = 0; m < k; ++m, ++c) {
         auto [in, out] = layer_io(d, l, m, ctx);
-        const int i = recompute_ ? 0 : c % 2;
+        const int i = two ? c % 2 : 0;
         saved_ev_[i].wait();
         model_.layer(l).forward(ctx, w, in, out, saved_buf(i), work_.data());
         if (l + 1 < L) {
@@ -159,19 +180,20 @@ class L2LExecutor final : public Executor {
           be_.copy_async(losses.data(), Space::kHost, losses_.data(), Space::kDevice, mb_ * sizeof(float)).wait();
           for (float x : losses) loss_sum += x;
         }
-        if (!recompute_)
+        if (stashed_[l])
           saved_ev_[i] = be_.copy_async(saved_slot(l, m), opt_.stash, saved_buf(i), Space::kDevice, saved_size(l));
         if (l + 1 < L) try_prefetch(l + 1);
       }
       compute_.push_back({c0, Clock::now()});
     }
     for (backend::Event& e : saved_ev_) e.wait();
-    auto load_saved = [&](int l, int m, int i) {
+    auto load_saved = [&](int l, int m, int i) {  // into buffer i, if layer l's are stashed
+      if (l < 0 || !stashed_[l]) return;
       saved_ev_[i].wait();
       saved_ev_[i] = be_.copy_async(saved_buf(i), Space::kDevice, saved_slot(l, m), opt_.stash, saved_size(l));
     };
     c = 0;
-    if (!recompute_) load_saved(L - 1, 0, 0);
+    load_saved(L - 1, 0, 0);
 
     for (int l = L - 1; l >= 0; --l) {  // backward
       const float* w = load(l, l > 0 ? l - 1 : -1);
@@ -183,14 +205,13 @@ class L2LExecutor final : public Executor {
         const nn::Layer& layer = model_.layer(l);
         if (l + 1 < L)
           be_.copy_async(dout_.data(), Space::kDevice, stash_grad(m), opt_.stash, act_bytes(mb_, T_)).wait();
-        const int i = recompute_ ? 0 : c % 2;
-        if (recompute_) {
-          layer.forward(ctx, w, in, out, saved_buf(0), work_.data());
-        } else {
-          if (m + 1 < k) load_saved(l, m + 1, i ^ 1);  // the next micro-batch's, while this one computes
-          else if (l > 0) load_saved(l - 1, 0, i ^ 1);
-          saved_ev_[i].wait();
+        const int i = two ? c % 2 : 0;
+        if (two) {  // the next pair's saved activations, while this one computes
+          if (m + 1 < k) load_saved(l, m + 1, i ^ 1);
+          else load_saved(l - 1, 0, i ^ 1);
         }
+        if (stashed_[l]) saved_ev_[i].wait();
+        else layer.forward(ctx, w, in, out, saved_buf(i), work_.data());  // recompute
         if (l > 0) be_.zero(din_.data(), Space::kDevice, act_bytes(mb_, T_));
         layer.backward(ctx, w, in, saved_buf(i), l + 1 < L ? dout_.f32() : nullptr, l > 0 ? din_.f32() : nullptr,
                        grad_.f32(), work_.data());
@@ -275,7 +296,7 @@ class L2LExecutor final : public Executor {
     s.eager = eps_.eager();
     s.eps_update_seconds = update_seconds_;
     s.eps_overlap = update_seconds_ > 0 ? overlap_seconds_ / update_seconds_ : 0.0;
-    s.recompute = recompute_;
+    s.recomputed_layers = recomputed_layers();
     return s;
   }
 
@@ -353,19 +374,19 @@ class L2LExecutor final : public Executor {
     din_ = be_.alloc(Space::kDevice, act_bytes(b, T), "input gradient");
     if (bf16()) conv_ = be_.alloc(Space::kDevice, act_bytes(b, T) / 2, "bf16 activation conversion");
     saved_ = be_.alloc(Space::kDevice, saved, "saved activations of one layer");
-    if (!recompute_) saved2_ = be_.alloc(Space::kDevice, saved, "saved activations, second buffer");
+    if (any_stashed()) saved2_ = be_.alloc(Space::kDevice, saved, "saved activations, second buffer");
     work_ = be_.alloc(Space::kDevice, ws, "layer workspace");
     const std::size_t K = model_.config().num_labels;
     logits_ = be_.alloc(Space::kDevice, b * K * sizeof(float), "logits");
     losses_ = be_.alloc(Space::kDevice, b * sizeof(float), "losses");
     stash_ = be_.alloc(opt_.stash, stash_bytes(B, T), "L2L stash");
     saved_offsets_.clear();
-    if (!recompute_) {
+    if (any_stashed()) {
       saved_stash_ = be_.alloc(opt_.stash, saved_stash_bytes(B, T, b), "L2L saved-activation stash");
       std::size_t off = 0;
       for (int l = 0; l < L; ++l) {
         saved_offsets_.push_back(off);
-        off += model_.layer(l).saved_bytes(b, T) * static_cast<std::size_t>(B / b);
+        if (stashed_[l]) off += layer_saved_stash(l, B, T, b);
       }
     }
     B_ = B;
@@ -513,7 +534,7 @@ class L2LExecutor final : public Executor {
   backend::Backend& be_;
   ExecutorOptions opt_;
   EagerParamServer eps_;
-  bool recompute_;  // the schedule's choice (prepare() decides for Recompute::kAuto)
+  std::vector<char> stashed_;  // per layer: saved activations stashed (else recomputed); prepare() decides for auto
   std::size_t max_slab_floats_ = 0, max_fetch_bytes_ = 0;
   Slot slots_[2];
   int current_ = 0, work_layer_ = -1;

@@ -634,7 +634,8 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
     rep["eps_update_seconds"] = xs.eps_update_seconds;
     rep["device_dtype"] = o.device_dtype;
     rep["stash"] = o.stash;
-    rep["recompute"] = xs.recompute;
+    rep["recomputed_layers"] = xs.recomputed_layers;  // of model.num_layers(): embeddings, encoders, head
+    rep["stashed_layers"] = model.num_layers() - xs.recomputed_layers;
   }
   rep["seq_len"] = o.seq_len;
   rep["steps"] = total;
