@@ -5,8 +5,10 @@
 // the default --recompute auto picks when they fit): device peak bytes, host stash peak, step time (min /
 // median of the timed steps, after one warm-up step), tokens/s, and the EPS overlap. Prints a Markdown table and
 // writes an SVG plot (device peak and step time against depth) and a CSV.
+// With --stash-memory SIZE, an "l2l-auto" row per depth: --recompute auto under that host stash budget (the saved
+// activations of as many layers as fit are stashed, the others recomputed).
 //   depth_sweep_bench [--layers 4,12,24,48] [--steps 3] [--threads 2] [--eps-threads 2] [--clip 0] [--svg FILE]
-//                     [--csv FILE]
+//                     [--csv FILE] [--stash-memory SIZE]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -34,6 +36,7 @@ struct Row {
   std::size_t device_peak = 0, stash_peak = 0;
   double ms_min = 0, ms_med = 0, tokens_per_s = 0, overlap = 0;
   bool eager = false;
+  int recomputed = 0, relay_layers = 0;  // L2L: layers recomputed in the backward, of relay_layers
 };
 
 std::vector<int> parse_list(const char* s) {
@@ -43,7 +46,8 @@ std::vector<int> parse_list(const char* s) {
   return out;
 }
 
-Row run(int layers, const std::string& executor, int steps, int threads, double clip, int eps_threads) {
+Row run(int layers, const std::string& executor, int steps, int threads, double clip, int eps_threads,
+        std::size_t stash_memory) {
   const int B = 32, T = 128, micro = 8;
   model::BertConfig cfg = model::bert_preset("mini", 45);
   cfg.num_hidden_layers = layers;
@@ -51,13 +55,16 @@ Row run(int layers, const std::string& executor, int steps, int threads, double 
   const model::Bert bert(cfg);
   backend::BackendOptions bo;
   bo.threads = threads;
+  if (executor == "l2l-auto") bo.stash_budget = stash_memory;
   auto be = backend::make_backend("cpu", bo);
   train::ExecutorOptions eo;
   eo.micro_batch = micro;
   eo.seed = 1;
   eo.optim.clip = clip;
   eo.eps_threads = eps_threads;
-  eo.recompute = executor == "l2l-stash" ? train::Recompute::kOff : train::Recompute::kOn;
+  eo.recompute = executor == "l2l-stash"  ? train::Recompute::kOff
+                 : executor == "l2l-auto" ? train::Recompute::kAuto
+                                          : train::Recompute::kOn;
   auto ex = train::make_executor(executor == "baseline" ? "baseline" : "l2l", bert, *be, eo);
   ex->prepare(B, T);
   {
@@ -84,6 +91,8 @@ Row run(int layers, const std::string& executor, int steps, int threads, double 
   const train::ExecutorStats st = ex->stats();
   r.overlap = st.eps_overlap;
   r.eager = st.eager;
+  r.recomputed = st.recomputed_layers;
+  r.relay_layers = bert.num_layers();
   return r;
 }
 
@@ -93,6 +102,7 @@ int main(int argc, char** argv) {
   std::vector<int> depths = {4, 12, 24, 48};
   int steps = 3, threads = 2, eps_threads = 2;
   double clip = 0.0;
+  std::size_t stash_memory = 0;  // > 0: also an "l2l-auto" row per depth under this host stash budget
   std::string svg = "depth-sweep.svg", csv = "depth-sweep.csv";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--layers")) depths = parse_list(argv[i + 1]);
@@ -102,32 +112,41 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--eps-threads")) eps_threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--svg")) svg = argv[i + 1];
     else if (!std::strcmp(argv[i], "--csv")) csv = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--stash-memory")) stash_memory = parse_bytes(argv[i + 1], "--stash-memory");
     else {
       std::fprintf(stderr, "depth_sweep_bench: unknown flag %s\n", argv[i]);
       return 2;
     }
   }
   std::vector<Row> rows;
+  std::vector<std::string> executors = {"baseline", "l2l-recompute", "l2l-stash"};
+  if (stash_memory > 0) executors.push_back("l2l-auto");
   for (int L : depths)
-    for (const char* ex : {"baseline", "l2l-recompute", "l2l-stash"}) {
-      std::fprintf(stderr, "depth_sweep_bench: %d layers, %s\n", L, ex);
-      rows.push_back(run(L, ex, steps, threads, clip, eps_threads));
+    for (const std::string& ex : executors) {
+      std::fprintf(stderr, "depth_sweep_bench: %d layers, %s\n", L, ex.c_str());
+      rows.push_back(run(L, ex, steps, threads, clip, eps_threads, stash_memory));
     }
   std::printf("BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, clip %g, %d threads, %d EPS threads, %d timed "
-              "steps\n\n",
-              clip, threads, eps_threads, steps);
-  std::printf("| layers | executor | device peak | host stash peak | step ms (min / median) | tokens/s | EPS overlap |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+              "steps%s\n\n",
+              clip, threads, eps_threads, steps,
+              stash_memory > 0 ? (", l2l-auto under --stash-memory " + format_bytes(stash_memory)).c_str() : "");
+  std::printf("| layers | executor | recomputed | device peak | host stash peak | step ms (min / median) | tokens/s | "
+              "EPS overlap |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
   std::string csv_text =
-      "layers,executor,device_peak_bytes,stash_peak_bytes,step_ms_min,step_ms_median,tokens_per_s,eps_overlap\n";
+      "layers,executor,recomputed_layers,device_peak_bytes,stash_peak_bytes,step_ms_min,step_ms_median,tokens_per_s,"
+      "eps_overlap\n";
   for (const Row& r : rows) {
-    std::printf("| %d | %s | %s | %s | %.0f / %.0f | %.0f | %s |\n", r.layers, r.executor.c_str(),
+    const bool relay = r.executor != "baseline";
+    std::printf("| %d | %s | %s | %s | %s | %.0f / %.0f | %.0f | %s |\n", r.layers, r.executor.c_str(),
+                relay ? (std::to_string(r.recomputed) + " of " + std::to_string(r.relay_layers)).c_str() : "",
                 format_bytes(r.device_peak).c_str(), format_bytes(r.stash_peak).c_str(), r.ms_min, r.ms_med,
                 r.tokens_per_s,
                 r.executor != "baseline"
                     ? (std::to_string(r.overlap).substr(0, 4) + (r.eager ? " (eager)" : "")).c_str()
                     : "");
-    csv_text += std::to_string(r.layers) + "," + r.executor + "," + std::to_string(r.device_peak) + "," +
+    csv_text += std::to_string(r.layers) + "," + r.executor + "," + std::to_string(r.recomputed) + "," +
+                std::to_string(r.device_peak) + "," +
                 std::to_string(r.stash_peak) + "," +
                 std::to_string(r.ms_min) + "," + std::to_string(r.ms_med) + "," + std::to_string(r.tokens_per_s) +
                 "," + std::to_string(r.overlap) + "\n";
