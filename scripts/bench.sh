@@ -37,7 +37,7 @@ fi
 if want train; then hdr "training step: strata vs PyTorch (synthetic, seq 128, batch 32, 2 threads)"; bench/train_vs_torch.sh "$BUILD"; fi
 if want depth; then
   hdr "depth sweep, baseline vs L2L (BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, eager)"
-  $B/depth_sweep_bench --layers 4,12,24,48 --steps 3 --threads 2 --clip 0 --svg docs/results/depth-sweep.svg \
-    --csv docs/results/depth-sweep.csv
+  $B/depth_sweep_bench --layers 4,12,24,48 --steps 5 --threads 2 --clip 0 --stash-memory 1GiB \
+    --svg docs/results/depth-sweep.svg --csv docs/results/depth-sweep.csv
 fi
 if want wordnet; then hdr "wordnet:lexname baselines: majority class and fastText supervised"; $PY bench/peers/fasttext_wordnet.py; fi
