@@ -219,6 +219,9 @@ class L2LExecutor final : public Executor {
           be_.copy_async(stash_grad(m), opt_.stash, din_.data(), Space::kDevice, act_bytes(mb_, T_)).wait();
       }
       compute_.push_back({c0, Clock::now()});
+      // The EPS reads a layer's gradient slab until that layer's update is done; the embeddings' update (rows
+      // first) may still be running under this step's forward. Normally a no-op.
+      eps_.wait_updated(l);
       grad_copied_ = be_.copy_async(eps_.grad_slab(l), Space::kHost, grad_.data(), Space::kDevice,
                                     model_.slab_floats(l) * sizeof(float));
       eps_.push_grad(l, grad_copied_);
