@@ -94,27 +94,33 @@ TEST(CpuBackend, CopiesArriveAndCountTraffic) {
   EXPECT_EQ(be.traffic().copies, 0u);
 }
 
-// Gathered rows land where they were and nowhere else, in queue order with plain copies, counted by bytes moved.
-TEST(CpuBackend, RowCopiesMoveOnlyTheListedRows) {
+// Gathered rows arrive packed in list order, scattered rows land at their index and nowhere else; both run in queue
+// order with plain copies and count the bytes moved.
+TEST(CpuBackend, RowCopiesGatherAndScatterOnlyTheListedRows) {
   CpuBackend be(BackendOptions{1, 0});
   const std::size_t rows = 50, width = 12, row_bytes = width * 4;
-  Buffer host = be.alloc(Space::kHost, rows * row_bytes, "host");
-  Buffer dev = be.alloc(Space::kDevice, rows * row_bytes, "device");
-  for (std::size_t i = 0; i < rows * width; ++i) host.f32()[i] = static_cast<float>(i);
-  std::fill_n(dev.f32(), rows * width, -1.0f);
+  Buffer table = be.alloc(Space::kHost, rows * row_bytes, "host table");
+  Buffer packed = be.alloc(Space::kDevice, 4 * row_bytes, "device rows");
+  Buffer back = be.alloc(Space::kHost, rows * row_bytes, "host table, scattered back");
+  for (std::size_t i = 0; i < rows * width; ++i) table.f32()[i] = static_cast<float>(i);
+  std::fill_n(back.f32(), rows * width, -1.0f);
   const std::vector<std::int32_t> pick{7, 0, 49, 23};
-  be.copy_rows_async(dev.data(), Space::kDevice, host.data(), Space::kHost, pick, row_bytes);
-  be.copy_async(host.data(), Space::kHost, dev.data(), Space::kDevice, row_bytes).wait();  // queued after: FIFO
+  be.gather_rows_async(packed.data(), Space::kDevice, table.data(), Space::kHost, pick, row_bytes);
+  be.scatter_rows_async(back.data(), Space::kHost, packed.data(), Space::kDevice, pick, row_bytes).wait();  // FIFO
+  for (std::size_t i = 0; i < pick.size(); ++i)
+    for (std::size_t j = 0; j < width; ++j)
+      ASSERT_EQ(packed.f32()[i * width + j], static_cast<float>(pick[i] * width + j)) << i << " " << j;
   for (std::size_t r = 0; r < rows; ++r) {
     const bool picked = std::find(pick.begin(), pick.end(), static_cast<std::int32_t>(r)) != pick.end();
     for (std::size_t j = 0; j < width; ++j)
-      ASSERT_EQ(dev.f32()[r * width + j], picked ? static_cast<float>(r * width + j) : -1.0f) << r << " " << j;
+      ASSERT_EQ(back.f32()[r * width + j], picked ? static_cast<float>(r * width + j) : -1.0f) << r << " " << j;
   }
-  EXPECT_EQ(host.f32()[0], 0.0f);  // row 0 had arrived before the copy back
   EXPECT_EQ(be.traffic().to_device, pick.size() * row_bytes);
+  EXPECT_EQ(be.traffic().from_device, pick.size() * row_bytes);
   EXPECT_EQ(be.traffic().copies, 2u);
-  EXPECT_TRUE(be.copy_rows_async(dev.data(), Space::kDevice, host.data(), Space::kHost, {}, row_bytes).ready());
-  EXPECT_THROW(be.copy_rows_async(dev.data(), Space::kDevice, host.data(), Space::kHost, {3, -1}, row_bytes), Error);
+  EXPECT_TRUE(be.gather_rows_async(packed.data(), Space::kDevice, table.data(), Space::kHost, {}, row_bytes).ready());
+  EXPECT_THROW(be.gather_rows_async(packed.data(), Space::kDevice, table.data(), Space::kHost, {3, -1}, row_bytes),
+               Error);
 }
 
 // Copies run in queue order: a chain where each copy reads what the previous one wrote is only correct if the

@@ -15,9 +15,9 @@
 namespace strata::train {
 namespace {
 
-model::BertConfig config(int layers, float dropout = 0.1f) {
+model::BertConfig config(int layers, float dropout = 0.1f, int vocab = 60) {
   model::BertConfig c;
-  c.vocab_size = 60;
+  c.vocab_size = vocab;
   c.hidden_size = 32;
   c.num_hidden_layers = layers;
   c.num_attention_heads = 4;
@@ -33,12 +33,13 @@ struct Data {
   std::vector<std::int32_t> ids, labels;
   std::vector<float> mask;
   int B, T;
-  Data(int B_, int T_, std::uint64_t seed) : ids(B_ * T_, 0), labels(B_), mask(B_ * T_, 0.0f), B(B_), T(T_) {
+  Data(int B_, int T_, std::uint64_t seed, int vocab = 60)
+      : ids(B_ * T_, 0), labels(B_), mask(B_ * T_, 0.0f), B(B_), T(T_) {
     Rng rng(seed);
     for (int b = 0; b < B; ++b) {
       const int len = 4 + static_cast<int>(rng.below(T - 3));
       for (int t = 0; t < len; ++t) {
-        ids[b * T + t] = 1 + static_cast<int>(rng.below(59));
+        ids[b * T + t] = 1 + static_cast<int>(rng.below(vocab - 1));
         mask[b * T + t] = 1.0f;
       }
       labels[b] = ids[b * T] % 4;
@@ -342,6 +343,54 @@ TEST(L2L, AutoRecomputeStashesTheSavedActivationsThatFit) {
       EXPECT_HAS(e.what(), std::to_string(need) + " bytes");
     }
   }
+}
+
+// The device gets only the word-table rows a batch reads (packed, ids remapped): with a vocabulary far larger than a
+// batch's tokens L2L still matches the baseline (AdamW rows first; LAMB with clipping, whole layers), its device
+// peak does not grow with the vocabulary while the baseline's does, and a token outside the vocabulary is named.
+TEST(L2L, TheDeviceHoldsOnlyTheEmbeddingRowsABatchReads) {
+  for (const char* optimizer : {"adamw", "lamb"}) {
+    ExecutorOptions o = options(std::string(optimizer) == "lamb" ? 0.5 : 0.0);
+    o.optim.name = optimizer;
+    Rig base("baseline", config(2, 0.1f, 5000), o), relay("l2l", config(2, 0.1f, 5000), o);
+    base.init(16, 12);
+    relay.init(16, 12);
+    std::vector<std::int32_t> ids, labels;
+    std::vector<float> mask;
+    for (int s = 0; s < 8; ++s) {
+      const Data data(16, 12, 100 + s, 5000);  // a different set of rows every step
+      const model::Batch b = data.batch(0, ids, mask, labels);
+      const StepStats x = base.ex->step(b, 2e-3), y = relay.ex->step(b, 2e-3);
+      EXPECT_LE(std::abs(x.loss - y.loss), 1e-5 * x.loss) << optimizer << " step " << s;
+      if (s == 0) {
+        EXPECT_LE(worst_slab_error(base.model, relay.grads(), base.grads()), 1e-6) << optimizer;
+      }
+    }
+    std::vector<float> pa(base.model.total_floats()), pb(pa.size());
+    base.ex->read_state(pa.data(), nullptr, nullptr);
+    relay.ex->read_state(pb.data(), nullptr, nullptr);
+    EXPECT_LE(worst_slab_error(base.model, pb, pa), 1e-5) << optimizer;
+  }
+  const Data small(16, 12, 13, 60), large(16, 12, 13, 5000);
+  std::vector<std::int32_t> ids, labels;
+  std::vector<float> mask;
+  std::size_t peak[2][2];  // [vocab 60, 5000][l2l, baseline]
+  for (int v = 0; v < 2; ++v)
+    for (int e = 0; e < 2; ++e) {
+      Rig r(e == 0 ? "l2l" : "baseline", config(2, 0.1f, v == 0 ? 60 : 5000), options(0.0));
+      r.init(16, 12);
+      r.be->memory().reset_peaks();
+      r.ex->step((v == 0 ? small : large).batch(0, ids, mask, labels), 1e-3);
+      peak[v][e] = r.be->memory().device().peak();
+    }
+  EXPECT_EQ(peak[1][0], peak[0][0]);  // 192 tokens: the largest slab is an encoder layer either way
+  EXPECT_EQ(peak[1][1], peak[0][1] + 4 * (5000 - 60) * 32 * sizeof(float));  // params, grads, m, v of the table
+  Rig relay("l2l", config(2), options(0.0));
+  relay.init(16, 12);
+  model::Batch b = small.batch(0, ids, mask, labels);
+  ids[1] = 600;
+  EXPECT_HAS(testing::bad_input_message([&] { relay.ex->step(b, 1e-3); }),
+             "token id 600 at sequence 0 position 1 is outside the vocabulary [0, 60)");
 }
 
 TEST(L2L, InferenceMatchesTheBaseline) {

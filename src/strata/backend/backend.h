@@ -71,11 +71,14 @@ class Backend {
   Event copy_async(Buffer& dst, std::size_t dst_offset, const Buffer& src, std::size_t src_offset, std::size_t bytes);
   // Whole-buffer form; the buffers must have the same size.
   Event copy_async(Buffer& dst, const Buffer& src);
-  // Gathered rows: for each r in rows, bytes [r * row_bytes, +row_bytes) of src to the same place in dst (rows
-  // distinct; the list is the backend's to keep). One queued copy: the parts of an embedding table a batch reads.
-  // A GPU backend packs them into pinned memory, copies once and scatters on the device.
-  virtual Event copy_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
-                                std::vector<std::int32_t> rows, std::size_t row_bytes) = 0;
+  // Row copies (rows of row_bytes; the list is the backend's to keep). Gather: dst row i <- src row rows[i] (dst
+  // packed). Scatter: dst row rows[i] <- src row i (src packed). One queued copy each: the rows of an embedding table
+  // a batch reads, and their gradient back. A GPU backend packs through pinned memory and gathers or scatters on
+  // the device.
+  virtual Event gather_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
+                                  std::vector<std::int32_t> rows, std::size_t row_bytes) = 0;
+  virtual Event scatter_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
+                                   std::vector<std::int32_t> rows, std::size_t row_bytes) = 0;
   // Blocks until the event's copy is done; afterwards compute and the host see its result.
   void wait(const Event& e) { e.wait(); }
   // An event that completes when every copy queued so far has completed.

@@ -65,20 +65,25 @@ std::size_t EmbeddingLayer::workspace_bytes(int B, int T) const {
   return c.bytes();
 }
 
+void EmbeddingLayer::check_tokens(const std::int32_t* ids, const std::int32_t* segs, int B, int T) const {
+  if (T > cfg_.max_positions)
+    bad_input("embeddings: sequence length ", T, " exceeds max_position_embeddings ", cfg_.max_positions);
+  const std::size_t N = static_cast<std::size_t>(B) * T;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (ids[i] < 0 || ids[i] >= cfg_.vocab)
+      bad_input("embeddings: token id ", ids[i], " at sequence ", i / T, " position ", i % T,
+                " is outside the vocabulary [0, ", cfg_.vocab, ")");
+    if (segs && (segs[i] < 0 || segs[i] >= cfg_.type_vocab))
+      bad_input("embeddings: token type id ", segs[i], " at sequence ", i / T, " position ", i % T,
+                " is outside [0, ", cfg_.type_vocab, ")");
+  }
+}
+
 void EmbeddingLayer::forward(const Ctx& ctx, const float* params, const Activation& in, Activation& out,
                              void* saved, void* workspace) const {
   backend::Backend& be = *ctx.be;
   const int B = in.B, T = in.T, C = cfg_.hidden, N = B * T;
-  if (T > cfg_.max_positions)
-    bad_input("embeddings: sequence length ", T, " exceeds max_position_embeddings ", cfg_.max_positions);
-  for (int i = 0; i < N; ++i) {
-    if (in.ids[i] < 0 || in.ids[i] >= cfg_.vocab)
-      bad_input("embeddings: token id ", in.ids[i], " at sequence ", i / T, " position ", i % T,
-                " is outside the vocabulary [0, ", cfg_.vocab, ")");
-    if (in.segs && (in.segs[i] < 0 || in.segs[i] >= cfg_.type_vocab))
-      bad_input("embeddings: token type id ", in.segs[i], " at sequence ", i / T, " position ", i % T,
-                " is outside [0, ", cfg_.type_vocab, ")");
-  }
+  check_tokens(in.ids, in.segs, B, T);
   const float* wt[5];
   for (int i = 0; i < 5; ++i) wt[i] = params + specs_[i].offset;
   Carver cs(saved), cw(workspace);

@@ -29,6 +29,8 @@ class EmbeddingLayer final : public Layer {
   const EmbeddingConfig& config() const { return cfg_; }
 
   // bad_input when T exceeds max_positions or a token (or token type) id is outside its table, naming the position.
+  void check_tokens(const std::int32_t* ids, const std::int32_t* segs, int B, int T) const;
+  // Checks the tokens (check_tokens) first.
   void forward(const Ctx& ctx, const float* params, const Activation& in, Activation& out, void* saved,
                void* workspace) const override;
   // din must be null (ids have no gradient).

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "strata/core/error.h"
+#include "strata/nn/embedding_layer.h"
 #include "strata/train/eps.h"
 #include "strata/train/executor_internal.h"
 
@@ -28,11 +30,13 @@ class L2LExecutor final : public Executor {
         stashed_(model.num_layers(), o.recompute == Recompute::kOff) {
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
-    const int L = model.num_layers();
-    for (int l = 0; l < L; ++l) {
-      max_slab_floats_ = std::max(max_slab_floats_, model.slab_floats(l));
-      max_fetch_bytes_ = std::max(max_fetch_bytes_, eps_.fetch_bytes(l));
-    }
+    const auto* emb = dynamic_cast<const nn::EmbeddingLayer*>(&model.layer(0));
+    STRATA_CHECK(emb && emb->params().front().offset == 0 && emb->params().front().shape.size() == 2,
+                 "L2L: layer 0 must be the embeddings, word table first");
+    embeddings_ = emb;
+    table_rows_ = static_cast<std::size_t>(emb->params().front().shape[0]);
+    row_floats_ = static_cast<std::size_t>(emb->params().front().shape[1]);
+    rest_floats_ = model.slab_floats(0) - table_rows_ * row_floats_;
   }
 
   std::string name() const override { return "l2l"; }
@@ -49,6 +53,58 @@ class L2LExecutor final : public Executor {
       ws = std::max(ws, model_.layer(l).workspace_bytes(b, T));
     }
     return {saved, ws};
+  }
+
+  // --- the embeddings on the device: only the word-table rows a batch reads, packed, its token ids remapped -----
+  // Floats of layer l's slab on the device with `rows` word-table rows (layer 0), else the model's slab.
+  std::size_t device_floats(int l, std::size_t rows) const {
+    return l == 0 ? rows * row_floats_ + rest_floats_ : model_.slab_floats(l);
+  }
+  std::size_t floats(int l) const { return device_floats(l, rows_.size()); }  // of the current batch
+  // The largest slab on the device for steps of B x T (at most min(V, B*T) word rows).
+  std::size_t max_slab_floats(int B, int T) const {
+    std::size_t best = device_floats(0, std::min(table_rows_, static_cast<std::size_t>(B) * T));
+    for (int l = 1; l < model_.num_layers(); ++l) best = std::max(best, model_.slab_floats(l));
+    return best;
+  }
+  std::size_t elem() const { return bf16() ? sizeof(std::uint16_t) : sizeof(float); }
+  std::size_t max_fetch_bytes(int B, int T) const { return max_slab_floats(B, T) * elem(); }
+  const nn::Layer& layer(int l) const { return l == 0 ? *compact_ : model_.layer(l); }
+
+  // The batch's distinct token ids (sorted), its ids remapped to them (on the device), and the embeddings layer over
+  // that packed table (the padding row remapped, or none). Checks the tokens as the embeddings' forward does.
+  void set_rows(const model::Batch& host) {
+    embeddings_->check_tokens(host.ids, host.segs, host.B, host.T);
+    std::vector<std::int32_t> index(table_rows_, -1);
+    const std::size_t n = static_cast<std::size_t>(host.B) * host.T;
+    for (std::size_t i = 0; i < n; ++i) index[host.ids[i]] = 0;
+    rows_.clear();
+    for (std::size_t r = 0; r < table_rows_; ++r)
+      if (index[r] == 0) {
+        index[r] = static_cast<std::int32_t>(rows_.size());
+        rows_.push_back(static_cast<std::int32_t>(r));
+      }
+    host_cids_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) host_cids_[i] = index[host.ids[i]];
+    be_.copy_async(cids_.data(), Space::kDevice, host_cids_.data(), Space::kHost, n * sizeof(std::int32_t)).wait();
+    nn::EmbeddingConfig cfg = embeddings_->config();
+    cfg.vocab = static_cast<int>(rows_.size());
+    cfg.pad_token_id = cfg.pad_token_id >= 0 ? index[cfg.pad_token_id] : -1;
+    compact_ = std::make_unique<nn::EmbeddingLayer>(cfg);
+  }
+
+  // Layer l's gradient (on the device) into the EPS's slab: layer 0's packed word rows scattered into the full table
+  // gradient, whose rows of the previous batch are zeroed first (the others are zero already). Returns the event of
+  // the last copy.
+  backend::Event push_grad_copy(int l) {
+    float* g = eps_.grad_slab(l);
+    if (l != 0)
+      return be_.copy_async(g, Space::kHost, grad_.data(), Space::kDevice, floats(l) * sizeof(float));
+    for (const std::int32_t r : grad_rows_) std::memset(g + r * row_floats_, 0, row_floats_ * sizeof(float));
+    grad_rows_ = rows_;
+    be_.scatter_rows_async(g, Space::kHost, grad_.data(), Space::kDevice, rows_, row_floats_ * sizeof(float));
+    return be_.copy_async(g + table_rows_ * row_floats_, Space::kHost, grad_.f32() + rows_.size() * row_floats_,
+                          Space::kDevice, rest_floats_ * sizeof(float));
   }
 
   // --- memory plan ---------------------------------------------------------------------------------------------
@@ -83,8 +139,10 @@ class L2LExecutor final : public Executor {
   std::size_t footprint(int B, int T, int b) const override {
     const auto [saved, ws] = layer_scratch(b, T);
     const std::size_t K = model_.config().num_labels;
-    std::size_t total = num_slots() * max_fetch_bytes_ + max_slab_floats_ * sizeof(float) /* gradient slab */ +
-                        (bf16() ? max_slab_floats_ * sizeof(float) : 0) /* fp32 working copy */ +
+    const std::size_t slab = max_slab_floats(B, T);
+    std::size_t total = num_slots() * slab * elem() + slab * sizeof(float) /* gradient slab */ +
+                        (bf16() ? slab * sizeof(float) : 0) /* fp32 working copy */ +
+                        static_cast<std::size_t>(B) * T * sizeof(std::int32_t) /* remapped token ids */ +
                         4 * act_bytes(b, T) + (bf16() ? act_bytes(b, T) / 2 : 0) /* conversion buffer */ + saved +
                         ws + b * K * sizeof(float) + b * sizeof(float) + DeviceBatch::bytes(B, T) +
                         (any_stashed() ? saved : 0) /* second saved buffer */;
@@ -128,7 +186,7 @@ class L2LExecutor final : public Executor {
       b = plan_micro_batch(
           be_, opt_.micro_batch, B, T, [&](int mb) { return footprint(B, T, mb); }, "L2L",
           cat(bf16() ? "a bf16 slot and an fp32 working copy" : "two slots", " of the largest layer (",
-              format_bytes(max_fetch_bytes_), " each), its gradient, one micro-batch's activations",
+              format_bytes(max_fetch_bytes(B, T)), " each), its gradient, one micro-batch's activations",
               opt_.stash == Space::kDevice ? ", the stash" : ""));
     const std::size_t stash_budget = be_.memory().stash().budget();
     if (host_stash && stash_budget > 0 && stash_total(B, T, b) > stash_budget) {
@@ -155,7 +213,7 @@ class L2LExecutor final : public Executor {
     const int L = model_.num_layers(), k = B_ / mb_;
     eps_.begin_step(lr);
     invalidate_slots();  // the EPS may have updated any layer since the last step
-    batch_rows_of(batch);
+    set_rows(batch);
     const model::Batch d = device_batch_.upload(be_, batch);
     nn::Ctx ctx = base_ctx(true);
     double loss_sum = 0.0;
@@ -173,7 +231,7 @@ class L2LExecutor final : public Executor {
         auto [in, out] = layer_io(d, l, m, ctx);
         const int i = two ? c % 2 : 0;
         saved_ev_[i].wait();
-        model_.layer(l).forward(ctx, w, in, out, saved_buf(i), work_.data());
+        layer(l).forward(ctx, w, in, out, saved_buf(i), work_.data());
         if (l + 1 < L) {
           store_act(x_out_.f32(), stash_act(l, m));
         } else {
@@ -199,10 +257,10 @@ class L2LExecutor final : public Executor {
       const float* w = load(l, l > 0 ? l - 1 : -1);
       const auto c0 = Clock::now();
       grad_copied_.wait();  // the previous layer's gradient has left the buffer
-      be_.zero(grad_.data(), Space::kDevice, model_.slab_floats(l) * sizeof(float));
+      be_.zero(grad_.data(), Space::kDevice, floats(l) * sizeof(float));
       for (int m = 0; m < k; ++m, ++c) {
         auto [in, out] = layer_io(d, l, m, ctx);
-        const nn::Layer& layer = model_.layer(l);
+        const nn::Layer& lay = layer(l);
         if (l + 1 < L)
           be_.copy_async(dout_.data(), Space::kDevice, stash_grad(m), opt_.stash, act_bytes(mb_, T_)).wait();
         const int i = two ? c % 2 : 0;
@@ -211,9 +269,9 @@ class L2LExecutor final : public Executor {
           else load_saved(l - 1, 0, i ^ 1);
         }
         if (stashed_[l]) saved_ev_[i].wait();
-        else layer.forward(ctx, w, in, out, saved_buf(i), work_.data());  // recompute
+        else lay.forward(ctx, w, in, out, saved_buf(i), work_.data());  // recompute
         if (l > 0) be_.zero(din_.data(), Space::kDevice, act_bytes(mb_, T_));
-        layer.backward(ctx, w, in, saved_buf(i), l + 1 < L ? dout_.f32() : nullptr, l > 0 ? din_.f32() : nullptr,
+        lay.backward(ctx, w, in, saved_buf(i), l + 1 < L ? dout_.f32() : nullptr, l > 0 ? din_.f32() : nullptr,
                        grad_.f32(), work_.data());
         if (l > 0)
           be_.copy_async(stash_grad(m), opt_.stash, din_.data(), Space::kDevice, act_bytes(mb_, T_)).wait();
@@ -222,16 +280,13 @@ class L2LExecutor final : public Executor {
       // The EPS reads a layer's gradient slab until that layer's update is done; the embeddings' update (rows
       // first) may still be running under this step's forward. Normally a no-op.
       eps_.wait_updated(l);
-      grad_copied_ = be_.copy_async(eps_.grad_slab(l), Space::kHost, grad_.data(), Space::kDevice,
-                                    model_.slab_floats(l) * sizeof(float));
-      eps_.push_grad(l, grad_copied_);
+      grad_copied_ = push_grad_copy(l);      eps_.push_grad(l, grad_copied_);
     }
     bool applied = true;
     st.grad_norm = eps_.wait_grad_norm(&applied);
     st.updated = applied;
     st.loss = loss_sum / B_;
     ++steps_;
-    rows_.clear();  // inference and state reads fetch whole slabs
     account_overlap();
     st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return st;
@@ -251,10 +306,11 @@ class L2LExecutor final : public Executor {
     for (int g0 = 0; g0 < batch.B; g0 += B_) {  // groups of B_ rows, the last one padded
       const model::Batch host = padded.take(batch, g0, B_);
       const model::Batch d = device_batch_.upload(be_, host);
+      set_rows(host);
       for (int l = 0; l < L; ++l) {
-        const float* w = load(l, l + 1 < L ? l + 1 : (g0 + B_ < batch.B ? 0 : -1));
+        const float* w = load(l, l + 1 < L ? l + 1 : -1);  // layer 0 of the next group needs that group's rows
         for (int m = 0; m < k; ++m) {
-          nn::Activation in = tokens(d, m), out = in;
+          nn::Activation in = tokens(d, l, m), out = in;
           if (l > 0) in.x = fetch_act(stash_act((l + 1) % 2, m));
           if (l + 1 < L) {
             out.x = x_out_.f32();
@@ -262,7 +318,7 @@ class L2LExecutor final : public Executor {
             out.logits = logits_.f32();
             out.pooled = pooled ? x_out_.f32() : nullptr;
           }
-          model_.layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
+          layer(l).forward(ctx, w, in, out, saved_.data(), work_.data());
           if (l + 1 < L) {
             store_act(x_out_.f32(), stash_act(l % 2, m));
             continue;
@@ -325,12 +381,13 @@ class L2LExecutor final : public Executor {
     return ctx;
   }
 
-  nn::Activation tokens(const model::Batch& d, int m) const {
+  // Micro-batch m's token arrays as layer l sees them: the embeddings read the remapped ids.
+  nn::Activation tokens(const model::Batch& d, int l, int m) const {
     const model::Batch r = batch_rows(d, m * mb_, mb_);
     nn::Activation a;
     a.B = r.B;
     a.T = r.T;
-    a.ids = r.ids;
+    a.ids = l == 0 ? cids_.as<std::int32_t>() + static_cast<std::size_t>(m) * mb_ * T_ : r.ids;
     a.segs = r.segs;
     a.key_mask = r.key_mask;
     a.labels = r.labels;
@@ -340,7 +397,7 @@ class L2LExecutor final : public Executor {
   // Layer l's input (reloaded from the stash) and output buffers for micro-batch m of a training step; sets the
   // Ctx's layer and micro-batch (the dropout key).
   std::pair<nn::Activation, nn::Activation> layer_io(const model::Batch& d, int l, int m, nn::Ctx& ctx) {
-    nn::Activation in = tokens(d, m), out = in;
+    nn::Activation in = tokens(d, l, m), out = in;
     if (l > 0) in.x = fetch_act(stash_act(l - 1, m));
     if (l + 1 < model_.num_layers()) {
       out.x = x_out_.f32();
@@ -357,6 +414,7 @@ class L2LExecutor final : public Executor {
     for (Slot& s : slots_) s = Slot();
     work32_.reset();
     grad_.reset();
+    cids_.reset();
     for (backend::Event& e : saved_ev_) e.wait();
     for (Buffer* buf : {&x_in_, &x_out_, &dout_, &din_, &conv_, &saved_, &saved2_, &work_, &logits_, &losses_,
                         &stash_, &saved_stash_})
@@ -364,13 +422,12 @@ class L2LExecutor final : public Executor {
     device_batch_.release();
     const int L = model_.num_layers();
     const auto [saved, ws] = layer_scratch(b, T);
-    for (int i = 0; i < num_slots(); ++i) {
-      slots_[i].buf = be_.alloc(Space::kDevice, max_fetch_bytes_, "L2L slab slot");
-      be_.zero(slots_[i].buf.data(), Space::kDevice, max_fetch_bytes_);  // rows a partial fetch skips are defined
-    }
+    for (int i = 0; i < num_slots(); ++i)
+      slots_[i].buf = be_.alloc(Space::kDevice, max_fetch_bytes(B, T), "L2L slab slot");
     work_layer_ = -1;
-    grad_ = be_.alloc(Space::kDevice, max_slab_floats_ * sizeof(float), "L2L gradient slab");
-    if (bf16()) work32_ = be_.alloc(Space::kDevice, max_slab_floats_ * sizeof(float), "L2L fp32 working slab");
+    grad_ = be_.alloc(Space::kDevice, max_slab_floats(B, T) * sizeof(float), "L2L gradient slab");
+    if (bf16()) work32_ = be_.alloc(Space::kDevice, max_slab_floats(B, T) * sizeof(float), "L2L fp32 working slab");
+    cids_ = be_.alloc(Space::kDevice, static_cast<std::size_t>(B) * T * sizeof(std::int32_t), "remapped token ids");
     x_in_ = be_.alloc(Space::kDevice, act_bytes(b, T), "layer input");
     x_out_ = be_.alloc(Space::kDevice, act_bytes(b, T), "layer output");
     dout_ = be_.alloc(Space::kDevice, act_bytes(b, T), "output gradient");
@@ -452,30 +509,15 @@ class L2LExecutor final : public Executor {
   // The slot a prefetch may fill: not the one the executing layer computes from.
   Slot& spare() { return bf16() ? slots_[0] : slots_[current_ ^ 1]; }
 
-  // The distinct token ids of a training batch, when the EPS updates the embedding rows they need first (else none).
-  void batch_rows_of(const model::Batch& batch) {
-    rows_.clear();
-    if (!eps_.rows_first()) return;
-    std::vector<char> seen(eps_.table_rows(), 0);
-    const std::size_t n = static_cast<std::size_t>(batch.B) * batch.T;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::int32_t id = batch.ids[i];
-      if (id < 0 || static_cast<std::size_t>(id) >= seen.size()) return;  // whole slab; the forward reports the id
-      seen[id] = 1;
-    }
-    for (std::size_t r = 0; r < seen.size(); ++r)
-      if (seen[r]) rows_.push_back(static_cast<std::int32_t>(r));
-  }
-
   void issue(int l, Slot& s) {
-    if (l == 0 && !rows_.empty()) {  // this batch's embedding rows and the rest of the slab (all the step reads)
+    if (l == 0) {  // the batch's word rows (packed) and the rest of the slab
       eps_.wait_rows(rows_);
-      const std::size_t elem = bf16() ? sizeof(std::uint16_t) : sizeof(float);
-      const std::size_t row = eps_.table_row_floats() * elem, table = eps_.table_rows() * row;
+      const std::size_t row = row_floats_ * elem(), n = rows_.size();
+      const char* src = static_cast<const char*>(eps_.fetch(0));
       s.layer = l;
-      be_.copy_rows_async(s.buf.data(), Space::kDevice, eps_.fetch(0), Space::kHost, rows_, row);
-      s.ready = be_.copy_async(s.buf.as<char>() + table, Space::kDevice, static_cast<const char*>(eps_.fetch(0)) + table,
-                               Space::kHost, eps_.fetch_bytes(0) - table);
+      be_.gather_rows_async(s.buf.data(), Space::kDevice, src, Space::kHost, rows_, row);
+      s.ready = be_.copy_async(s.buf.as<char>() + n * row, Space::kDevice, src + table_rows_ * row, Space::kHost,
+                               rest_floats_ * elem());
       return;
     }
     eps_.wait_updated(l);
@@ -507,7 +549,7 @@ class L2LExecutor final : public Executor {
     current_ = static_cast<int>(s - slots_);
     const float* w = s->buf.f32();
     if (bf16()) {
-      be_.bf16_to_f32(work32_.f32(), s->buf.as<std::uint16_t>(), model_.slab_floats(l));
+      be_.bf16_to_f32(work32_.f32(), s->buf.as<std::uint16_t>(), floats(l));
       w = work32_.f32();
       work_layer_ = l;
       s->layer = -1;  // the slot is free for the next prefetch
@@ -538,10 +580,14 @@ class L2LExecutor final : public Executor {
   ExecutorOptions opt_;
   EagerParamServer eps_;
   std::vector<char> stashed_;  // per layer: saved activations stashed (else recomputed); prepare() decides for auto
-  std::size_t max_slab_floats_ = 0, max_fetch_bytes_ = 0;
+  const nn::EmbeddingLayer* embeddings_ = nullptr;   // the model's layer 0
+  std::size_t table_rows_ = 0, row_floats_ = 0, rest_floats_ = 0;  // its word table (V x C) and what follows it
+  std::unique_ptr<nn::EmbeddingLayer> compact_;       // layer 0 over the current batch's rows
+  std::vector<std::int32_t> rows_, host_cids_;        // the current batch's word rows; its remapped ids
+  std::vector<std::int32_t> grad_rows_;               // rows of the EPS's word-table gradient that are non-zero
   Slot slots_[2];
   int current_ = 0, work_layer_ = -1;
-  Buffer work32_, grad_, x_in_, x_out_, dout_, din_, conv_, saved_, saved2_, work_, logits_, losses_, stash_,
+  Buffer cids_, work32_, grad_, x_in_, x_out_, dout_, din_, conv_, saved_, saved2_, work_, logits_, losses_, stash_,
       saved_stash_;
   backend::Event saved_ev_[2];
   std::vector<std::size_t> saved_offsets_;
@@ -550,7 +596,6 @@ class L2LExecutor final : public Executor {
   int B_ = -1, T_ = -1, mb_ = 0;
   std::int64_t steps_ = 0;
   std::vector<EagerParamServer::Interval> compute_;
-  std::vector<std::int32_t> rows_;  // during a training step: the embedding rows its batch reads
   double update_seconds_ = 0.0, overlap_seconds_ = 0.0;
 };
 

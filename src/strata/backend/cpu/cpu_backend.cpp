@@ -69,9 +69,10 @@ void CpuBackend::copy_loop() {
       queue_.pop_front();
     }
     if (!job.rows.empty()) {
-      for (const std::int32_t r : job.rows) {
-        const std::size_t off = static_cast<std::size_t>(r) * job.bytes;
-        std::memcpy(static_cast<char*>(job.dst) + off, static_cast<const char*>(job.src) + off, job.bytes);
+      for (std::size_t i = 0; i < job.rows.size(); ++i) {
+        const std::size_t packed = i * job.bytes, placed = static_cast<std::size_t>(job.rows[i]) * job.bytes;
+        std::memcpy(static_cast<char*>(job.dst) + (job.scatter ? placed : packed),
+                    static_cast<const char*>(job.src) + (job.scatter ? packed : placed), job.bytes);
       }
     } else if (job.bytes) {
       std::memcpy(job.dst, job.src, job.bytes);
@@ -80,11 +81,12 @@ void CpuBackend::copy_loop() {
   }
 }
 
-Event CpuBackend::enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows) {
+Event CpuBackend::enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows,
+                          bool scatter) {
   auto done = std::make_shared<CpuEvent>();
   {
     std::lock_guard<std::mutex> lk(mu_);
-    queue_.push_back(CopyJob{dst, src, bytes, done, std::move(rows)});
+    queue_.push_back(CopyJob{dst, src, bytes, done, std::move(rows), scatter});
   }
   cv_.notify_one();
   return Event(done);
@@ -99,13 +101,23 @@ Event CpuBackend::copy_async(void* dst, Space dst_space, const void* src, Space 
   return enqueue(dst, src, bytes);
 }
 
-Event CpuBackend::copy_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
-                                  std::vector<std::int32_t> rows, std::size_t row_bytes) {
+Event CpuBackend::enqueue_rows(void* dst, Space dst_space, const void* src, Space src_space,
+                               std::vector<std::int32_t> rows, std::size_t row_bytes, bool scatter) {
   if (rows.empty() || row_bytes == 0) return Event();
-  STRATA_CHECK(dst && src, "copy_rows_async with a null pointer");
-  for (const std::int32_t r : rows) STRATA_CHECK(r >= 0, "copy_rows_async: negative row ", r);
+  STRATA_CHECK(dst && src, "row copy with a null pointer");
+  for (const std::int32_t r : rows) STRATA_CHECK(r >= 0, "row copy: negative row ", r);
   count_copy(dst_space, src_space, rows.size() * row_bytes);
-  return enqueue(dst, src, row_bytes, std::move(rows));
+  return enqueue(dst, src, row_bytes, std::move(rows), scatter);
+}
+
+Event CpuBackend::gather_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
+                                    std::vector<std::int32_t> rows, std::size_t row_bytes) {
+  return enqueue_rows(dst, dst_space, src, src_space, std::move(rows), row_bytes, false);
+}
+
+Event CpuBackend::scatter_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
+                                     std::vector<std::int32_t> rows, std::size_t row_bytes) {
+  return enqueue_rows(dst, dst_space, src, src_space, std::move(rows), row_bytes, true);
 }
 
 Event CpuBackend::record() { return enqueue(nullptr, nullptr, 0); }

@@ -23,8 +23,10 @@ class CpuBackend final : public Backend {
 
   using Backend::copy_async;
   Event copy_async(void* dst, Space dst_space, const void* src, Space src_space, std::size_t bytes) override;
-  Event copy_rows_async(void* dst, Space dst_space, const void* src, Space src_space, std::vector<std::int32_t> rows,
-                        std::size_t row_bytes) override;
+  Event gather_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
+                          std::vector<std::int32_t> rows, std::size_t row_bytes) override;
+  Event scatter_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
+                           std::vector<std::int32_t> rows, std::size_t row_bytes) override;
   Event record() override;
   void synchronize() override;
   void zero(void* p, Space space, std::size_t bytes) override;
@@ -79,9 +81,13 @@ class CpuBackend final : public Backend {
     const void* src;
     std::size_t bytes;  // or, with rows, bytes per row
     std::shared_ptr<CpuEvent> done;
-    std::vector<std::int32_t> rows;  // non-empty: a gathered-rows copy
+    std::vector<std::int32_t> rows;  // non-empty: a row copy, gathering into dst or scattering from src
+    bool scatter = false;
   };
-  Event enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows = {});
+  Event enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows = {},
+                bool scatter = false);
+  Event enqueue_rows(void* dst, Space dst_space, const void* src, Space src_space, std::vector<std::int32_t> rows,
+                     std::size_t row_bytes, bool scatter);
   void copy_loop();
 
   std::unique_ptr<ThreadPool> pool_;
