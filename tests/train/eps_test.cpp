@@ -6,9 +6,7 @@
 
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -125,31 +123,6 @@ TEST(EagerParamServer, ANonFiniteGradientSkipsTheClippedStep) {
   EXPECT_EQ(eps.updates_done(), 0);
 }
 
-// An event the test completes by hand: the gradient "arrives" only after wait_rows() has asked for its rows.
-class Gate final : public backend::EventState {
- public:
-  bool ready() const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return open_;
-  }
-  void wait() const override {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return open_; });
-  }
-  void open() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  bool open_ = false;
-};
-
 // Eager AdamW updates the word embeddings rows-first: when wait_rows() returns, the requested rows and the rest of
 // layer 0 (fp32 master and bf16 copy) already hold exactly the whole-slab update; in the end every element does,
 // each updated once. LAMB (trust ratio over the whole slab) and clipping keep whole-layer updates.
@@ -176,11 +149,11 @@ TEST(EagerParamServer, RowsFirstServesTheRequestedEmbeddingRowsWithTheWholeUpdat
     std::vector<float> ref(r.p0.begin(), r.p0.begin() + n), rm(m.begin(), m.begin() + n), rv(v.begin(), v.begin() + n);
     ThreadPool pool(1);
     optimizer_step(pool, o.optim, ref.data(), eps.grad_slab(0), rm.data(), rv.data(), n, 1e-2, 4);
-    auto gate = std::make_shared<Gate>();
+    auto gate = std::make_shared<backend::HostEvent>();  // the gradient "arrives" after wait_rows() asked
     eps.push_grad(0, backend::Event(gate));
     std::thread opener([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      gate->open();
+      gate->complete();
     });
     const std::vector<std::int32_t> rows{3, 15000, 29998, 29999};
     eps.wait_rows(rows);

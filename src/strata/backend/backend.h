@@ -4,9 +4,11 @@
 // same schedule (and reports the same device peak and traffic) as a GPU run.
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,31 @@ class EventState {
   virtual ~EventState() = default;
   virtual bool ready() const = 0;
   virtual void wait() const = 0;
+};
+
+// An event a host thread completes (the CPU backend's copy thread; tests that gate work by hand).
+class HostEvent final : public EventState {
+ public:
+  bool ready() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_;
+  }
+  void wait() const override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+  }
+  void complete() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool done_ = false;
 };
 
 // Handle to an asynchronous copy. A default-constructed event is already complete. Copyable (shared state).

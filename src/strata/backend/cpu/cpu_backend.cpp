@@ -1,4 +1,4 @@
-// CpuBackend: a copy thread draining a FIFO of memcpy jobs, each completing a CpuEvent; compute forwards to OpenBLAS
+// CpuBackend: a copy thread draining a FIFO of memcpy jobs, each completing a HostEvent; compute forwards to OpenBLAS
 // and to the kernels of cpu/kernels.h.
 #include "strata/backend/cpu/cpu_backend.h"
 
@@ -17,30 +17,6 @@
 #endif
 
 namespace strata::backend {
-
-class CpuEvent final : public EventState {
- public:
-  bool ready() const override {
-    std::lock_guard<std::mutex> lk(mu_);
-    return done_;
-  }
-  void wait() const override {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return done_; });
-  }
-  void complete() {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  bool done_ = false;
-};
 
 CpuBackend::CpuBackend(const BackendOptions& options)
     : Backend(MemoryBudgets{options.host_budget, options.device_budget, options.stash_budget}),
@@ -83,7 +59,7 @@ void CpuBackend::copy_loop() {
 
 Event CpuBackend::enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows,
                           bool scatter) {
-  auto done = std::make_shared<CpuEvent>();
+  auto done = std::make_shared<HostEvent>();
   {
     std::lock_guard<std::mutex> lk(mu_);
     queue_.push_back(CopyJob{dst, src, bytes, done, std::move(rows), scatter});

@@ -12,7 +12,6 @@
 
 namespace strata::backend {
 
-class CpuEvent;
 
 class CpuBackend final : public Backend {
  public:
@@ -80,7 +79,7 @@ class CpuBackend final : public Backend {
     void* dst;
     const void* src;
     std::size_t bytes;  // or, with rows, bytes per row
-    std::shared_ptr<CpuEvent> done;
+    std::shared_ptr<HostEvent> done;
     std::vector<std::int32_t> rows;  // non-empty: a row copy, gathering into dst or scattering from src
     bool scatter = false;
   };
