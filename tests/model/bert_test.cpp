@@ -7,20 +7,15 @@
 #include <cmath>
 #include <set>
 
+#include "../common/small_bert.h"
 #include "strata/core/error.h"
 
 namespace strata::model {
 namespace {
 
 BertConfig small_config() {
-  BertConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 12;
-  c.num_hidden_layers = 3;
-  c.num_attention_heads = 3;
-  c.intermediate_size = 20;
-  c.max_position_embeddings = 10;
-  c.num_labels = 4;
+  BertConfig c = strata::testing::small_bert(
+      {.hidden = 12, .layers = 3, .heads = 3, .intermediate = 20, .positions = 10, .labels = 4});
   c.initializer_range = 0.05f;
   return c;
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "../common/error_matchers.h"
+#include "../common/small_bert.h"
 #include "../common/temp_dir.h"
 #include "strata/core/error.h"
 #include "strata/core/file.h"
@@ -19,14 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 model::BertConfig cfg(int layers = 2, int hidden = 16) {
-  model::BertConfig c;
-  c.vocab_size = 30;
-  c.hidden_size = hidden;
-  c.num_hidden_layers = layers;
-  c.num_attention_heads = 2;
-  c.intermediate_size = 2 * hidden;
-  c.max_position_embeddings = 12;
-  c.num_labels = 3;
+  model::BertConfig c = testing::small_bert(
+      {.vocab = 30, .hidden = hidden, .layers = layers, .intermediate = 2 * hidden, .positions = 12});
   c.id2label = {"a", "b", "c"};
   return c;
 }

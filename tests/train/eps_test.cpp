@@ -10,21 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "../common/small_bert.h"
 #include "strata/core/rng.h"
 
 namespace strata::train {
 namespace {
 
 model::BertConfig config(int vocab = 20) {
-  model::BertConfig c;
-  c.vocab_size = vocab;
-  c.hidden_size = 8;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 2;
-  c.intermediate_size = 16;
-  c.max_position_embeddings = 8;
-  c.num_labels = 3;
-  return c;
+  return testing::small_bert({.vocab = vocab, .hidden = 8, .intermediate = 16, .positions = 8});
 }
 
 struct Rig {

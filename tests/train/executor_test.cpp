@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../common/error_matchers.h"
+#include "../common/small_bert.h"
 #include "strata/core/error.h"
 #include "strata/core/rng.h"
 #include "strata/train/optim.h"
@@ -16,19 +17,7 @@
 namespace strata::train {
 namespace {
 
-model::BertConfig small_config(float dropout = 0.0f) {
-  model::BertConfig c;
-  c.vocab_size = 40;
-  c.hidden_size = 16;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 2;
-  c.intermediate_size = 32;
-  c.max_position_embeddings = 16;
-  c.num_labels = 3;
-  c.hidden_dropout_prob = dropout;
-  c.attention_probs_dropout_prob = dropout;
-  return c;
-}
+model::BertConfig small_config(float dropout = 0.0f) { return testing::small_bert({.dropout = dropout}); }
 
 // A padded batch of B rows of T tokens; the label is a function of the first real token (learnable).
 struct TestBatch {

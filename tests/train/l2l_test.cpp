@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../common/error_matchers.h"
+#include "../common/small_bert.h"
 #include "strata/core/error.h"
 #include "strata/core/rng.h"
 
@@ -16,17 +17,8 @@ namespace strata::train {
 namespace {
 
 model::BertConfig config(int layers, float dropout = 0.1f, int vocab = 60) {
-  model::BertConfig c;
-  c.vocab_size = vocab;
-  c.hidden_size = 32;
-  c.num_hidden_layers = layers;
-  c.num_attention_heads = 4;
-  c.intermediate_size = 64;
-  c.max_position_embeddings = 16;
-  c.num_labels = 4;
-  c.hidden_dropout_prob = dropout;
-  c.attention_probs_dropout_prob = dropout;
-  return c;
+  return testing::small_bert({.vocab = vocab, .hidden = 32, .layers = layers, .heads = 4, .intermediate = 64,
+                              .positions = 16, .labels = 4, .dropout = dropout});
 }
 
 struct Data {

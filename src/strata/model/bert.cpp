@@ -51,6 +51,8 @@ Bert::Bert(const BertConfig& cfg) : cfg_(cfg) {
   }
 }
 
+const nn::EmbeddingLayer& Bert::embeddings() const { return static_cast<const nn::EmbeddingLayer&>(*layers_.front()); }
+
 const TensorInfo* Bert::find(std::string_view name) const {
   for (const TensorInfo& t : tensors_)
     if (t.name == name) return &t;

@@ -12,6 +12,7 @@
 
 #include "strata/backend/backend.h"
 #include "strata/model/config.h"
+#include "strata/nn/embedding_layer.h"
 #include "strata/nn/layer.h"
 
 namespace strata::model {
@@ -33,6 +34,7 @@ class Bert {
   // Stack: 0 embeddings, 1..L encoder layers, L+1 the classifier head.
   int num_layers() const { return static_cast<int>(layers_.size()); }
   const nn::Layer& layer(int i) const { return *layers_.at(i); }
+  const nn::EmbeddingLayer& embeddings() const;  // layer 0
   const std::string& prefix(int i) const { return prefixes_.at(i); }  // "bert.encoder.layer.3." etc.; "" for the head
   std::size_t slab_offset(int i) const { return offsets_.at(i); }      // floats, a multiple of 16
   std::size_t slab_floats(int i) const { return layers_.at(i)->param_floats(); }

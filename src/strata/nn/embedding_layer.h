@@ -27,6 +27,8 @@ class EmbeddingLayer final : public Layer {
   std::size_t workspace_bytes(int B, int T) const override;
   int width() const override { return cfg_.hidden; }
   const EmbeddingConfig& config() const { return cfg_; }
+  // The word table is the slab's first tensor: vocab rows of hidden floats from offset 0; the rest follows it.
+  std::size_t word_table_floats() const { return static_cast<std::size_t>(cfg_.vocab) * cfg_.hidden; }
 
   // bad_input when T exceeds max_positions or a token (or token type) id is outside its table, naming the position.
   void check_tokens(const std::int32_t* ids, const std::int32_t* segs, int B, int T) const;

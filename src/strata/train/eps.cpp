@@ -31,12 +31,9 @@ EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& b
     std::memset(bf16_.data(), 0, n * sizeof(std::uint16_t));
   }
   if (eager() && elementwise(options.optim)) {
-    const std::vector<nn::ParamSpec>& specs = model.layer(0).params();
-    if (model.layer(0).kind() == "embeddings" && !specs.empty() && specs[0].offset == 0 && specs[0].shape.size() == 2) {
-      rows_first_ = true;
-      table_rows_ = static_cast<std::size_t>(specs[0].shape[0]);
-      row_floats_ = static_cast<std::size_t>(specs[0].shape[1]);
-    }
+    rows_first_ = true;
+    table_rows_ = static_cast<std::size_t>(model.embeddings().config().vocab);
+    row_floats_ = static_cast<std::size_t>(model.embeddings().config().hidden);
   }
   const int L = model.num_layers();
   grad_ready_.resize(L);

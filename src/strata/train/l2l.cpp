@@ -30,13 +30,9 @@ class L2LExecutor final : public Executor {
         stashed_(model.num_layers(), o.recompute == Recompute::kOff) {
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
-    const auto* emb = dynamic_cast<const nn::EmbeddingLayer*>(&model.layer(0));
-    STRATA_CHECK(emb && emb->params().front().offset == 0 && emb->params().front().shape.size() == 2,
-                 "L2L: layer 0 must be the embeddings, word table first");
-    embeddings_ = emb;
-    table_rows_ = static_cast<std::size_t>(emb->params().front().shape[0]);
-    row_floats_ = static_cast<std::size_t>(emb->params().front().shape[1]);
-    rest_floats_ = model.slab_floats(0) - table_rows_ * row_floats_;
+    table_rows_ = static_cast<std::size_t>(model.embeddings().config().vocab);
+    row_floats_ = static_cast<std::size_t>(model.embeddings().config().hidden);
+    rest_floats_ = model.slab_floats(0) - model.embeddings().word_table_floats();
   }
 
   std::string name() const override { return "l2l"; }
@@ -74,7 +70,7 @@ class L2LExecutor final : public Executor {
   // The batch's distinct token ids (sorted), its ids remapped to them (on the device), and the embeddings layer over
   // that packed table (the padding row remapped, or none). Checks the tokens as the embeddings' forward does.
   void set_rows(const model::Batch& host) {
-    embeddings_->check_tokens(host.ids, host.segs, host.B, host.T);
+    model_.embeddings().check_tokens(host.ids, host.segs, host.B, host.T);
     std::vector<std::int32_t> index(table_rows_, -1);
     const std::size_t n = static_cast<std::size_t>(host.B) * host.T;
     for (std::size_t i = 0; i < n; ++i) index[host.ids[i]] = 0;
@@ -87,7 +83,7 @@ class L2LExecutor final : public Executor {
     host_cids_.resize(n);
     for (std::size_t i = 0; i < n; ++i) host_cids_[i] = index[host.ids[i]];
     be_.copy_async(cids_.data(), Space::kDevice, host_cids_.data(), Space::kHost, n * sizeof(std::int32_t)).wait();
-    nn::EmbeddingConfig cfg = embeddings_->config();
+    nn::EmbeddingConfig cfg = model_.embeddings().config();
     cfg.vocab = static_cast<int>(rows_.size());
     cfg.pad_token_id = cfg.pad_token_id >= 0 ? index[cfg.pad_token_id] : -1;
     compact_ = std::make_unique<nn::EmbeddingLayer>(cfg);
@@ -580,7 +576,6 @@ class L2LExecutor final : public Executor {
   ExecutorOptions opt_;
   EagerParamServer eps_;
   std::vector<char> stashed_;  // per layer: saved activations stashed (else recomputed); prepare() decides for auto
-  const nn::EmbeddingLayer* embeddings_ = nullptr;   // the model's layer 0
   std::size_t table_rows_ = 0, row_floats_ = 0, rest_floats_ = 0;  // its word table (V x C) and what follows it
   std::unique_ptr<nn::EmbeddingLayer> compact_;       // layer 0 over the current batch's rows
   std::vector<std::int32_t> rows_, host_cids_;        // the current batch's word rows; its remapped ids
