@@ -107,16 +107,23 @@ const char* recompute_name(Recompute r) {
   return "?";
 }
 
+int fitting_micro_batch(backend::Backend& be, int requested, int B,
+                        const std::function<std::size_t(int)>& footprint) {
+  const std::size_t budget = be.memory().device().budget();
+  auto fits = [&](int b) { return budget == 0 || footprint(b) <= budget; };
+  if (requested > 0) return B % requested == 0 && fits(requested) ? requested : 0;
+  return largest_fitting_divisor(B, fits);
+}
+
 int plan_micro_batch(backend::Backend& be, int requested, int B, int T,
                      const std::function<std::size_t(int)>& footprint, const std::string& who,
                      const std::string& parts) {
-  const std::size_t budget = be.memory().device().budget();
-  auto fits = [&](int b) { return budget == 0 || footprint(b) <= budget; };
   if (requested > 0 && B % requested != 0)
     bad_input("--micro-batch ", requested, " does not divide the batch of ", B, "; values that do: ",
               divisors_of(B));
-  const int b = requested > 0 ? (fits(requested) ? requested : 0) : largest_fitting_divisor(B, fits);
+  const int b = fitting_micro_batch(be, requested, B, footprint);
   if (b > 0) return b;
+  const std::size_t budget = be.memory().device().budget();
   const int smallest = requested > 0 ? requested : 1;
   const std::size_t need = footprint(smallest);
   resource_error("the ", who, " executor needs ", format_bytes(need), " of device memory for batch ", B, " x ", T,

@@ -26,6 +26,10 @@ class DeviceBatch {
   Buffer ids_, segs_, mask_, labels_;
 };
 
+// The micro-batch that fits the device budget: `requested` if it divides B and fits, else (0: the largest divisor of
+// B that fits); 0 when none does. plan_micro_batch() with the errors.
+int fitting_micro_batch(backend::Backend& be, int requested, int B, const std::function<std::size_t(int)>& footprint);
+
 // The micro-batch a step of B x T runs with: `requested` (0: the largest divisor of B whose footprint fits the device
 // budget). bad_input when requested does not divide B; resource_error naming the smallest budget that works when
 // nothing fits. `who` names the executor and `parts` what its footprint holds, for the message.

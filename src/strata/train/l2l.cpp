@@ -71,7 +71,7 @@ class L2LExecutor final : public Executor {
   // that packed table (the padding row remapped, or none). Checks the tokens as the embeddings' forward does.
   void set_rows(const model::Batch& host) {
     model_.embeddings().check_tokens(host.ids, host.segs, host.B, host.T);
-    std::vector<std::int32_t> index(table_rows_, -1);
+    std::vector<std::int32_t> index(table_rows_, -1);  // -1 absent; 0 marks present until numbered below
     const std::size_t n = static_cast<std::size_t>(host.B) * host.T;
     for (std::size_t i = 0; i < n; ++i) index[host.ids[i]] = 0;
     rows_.clear();
@@ -149,11 +149,8 @@ class L2LExecutor final : public Executor {
   int prepare(int B, int T) override {
     const bool host_stash = opt_.stash != Space::kDevice;
     const int L = model_.num_layers();
-    const std::size_t device_budget = be_.memory().device().budget();
     auto plan = [&] {  // the micro-batch the device budget allows with the current stashed_, 0: none
-      auto fits = [&](int mb) { return device_budget == 0 || footprint(B, T, mb) <= device_budget; };
-      if (opt_.micro_batch > 0) return B % opt_.micro_batch == 0 && fits(opt_.micro_batch) ? opt_.micro_batch : 0;
-      return largest_fitting_divisor(B, fits);
+      return fitting_micro_batch(be_, opt_.micro_batch, B, [&](int mb) { return footprint(B, T, mb); });
     };
     int b = 0;
     stashed_.assign(L, opt_.recompute == Recompute::kOff);
@@ -171,9 +168,12 @@ class L2LExecutor final : public Executor {
           for (int l = 0; l < L; ++l) {
             if (stashed_[l] || (model_.layer(l).kind() == "encoder") != encoders) continue;
             const std::size_t bytes = layer_saved_stash(l, B, T, on);
-            stashed_[l] = 1;
-            if (host_stash ? bytes <= room : plan() == on) room -= host_stash ? bytes : 0;
-            else stashed_[l] = 0;
+            stashed_[l] = 1;  // for plan(): with --stash device the stash is part of the device footprint
+            if (host_stash ? bytes > room : plan() != on) {
+              stashed_[l] = 0;
+              continue;
+            }
+            if (host_stash) room -= bytes;
           }
         b = on;
       }
