@@ -4,7 +4,7 @@
 #include "cli/common.h"
 #include "strata/core/error.h"
 #include "strata/data/dataset.h"
-#include "strata/train/trainer.h"
+#include "strata/app/trainer.h"
 
 namespace strata::cli {
 
@@ -27,16 +27,16 @@ void register_embed(CLI::App& app) {
   sub->add_option("--seq-len", a->seq_len, "tokens per row (default: the model's training --seq-len)");
   sub->add_option("--threads", a->threads, "compute threads (0: all cores)")->default_val(0);
   sub->callback([a] {
-    train::LoadedModel lm = train::load_model_dir(a->model, a->threads);
+    app::LoadedModel lm = app::load_model_dir(a->model, a->threads);
     const int T = a->seq_len > 0 ? a->seq_len : lm.seq_len;
-    train::TokenData td = train::load_token_data(a->data, a->split, lm.tokenizer_path, T, lm.seed);
+    app::TokenData td = app::load_token_data(a->data, a->split, lm.tokenizer_path, T, lm.seed);
     if (td.tokens.n == 0) bad_input(a->data, ": the ", a->split, " split is empty");
     if (td.tokens.vocab > lm.config.vocab_size)
       bad_input(a->data, ": token ids up to ", td.tokens.vocab - 1, " but the model's vocabulary has ",
                 lm.config.vocab_size);
     if (td.truncated > 0) progress(cat("truncated ", td.truncated, " texts to ", T, " tokens"));
     const std::size_t n = td.tokens.n, C = lm.config.hidden_size;
-    const std::vector<float> pooled = train::pooled_vectors(*lm.executor, td.tokens);
+    const std::vector<float> pooled = app::pooled_vectors(*lm.executor, td.tokens);
     std::vector<std::string> names(n);
     for (std::size_t i = 0; i < n; ++i) names[i] = td.tokens.classes.at(td.tokens.y[i]);
     data::save_npy(a->out, pooled.data(), n, C);

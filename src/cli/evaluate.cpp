@@ -12,7 +12,7 @@
 #include "strata/core/label_tree.h"
 #include "strata/hier/hierarchical.h"
 #include "strata/hier/metrics.h"
-#include "strata/train/trainer.h"
+#include "strata/app/trainer.h"
 
 namespace strata::cli {
 
@@ -24,15 +24,15 @@ struct EvaluateArgs {
 };
 
 void evaluate_text_model(const EvaluateArgs& a) {
-  train::LoadedModel lm = train::load_model_dir(a.model, a.threads);
+  app::LoadedModel lm = app::load_model_dir(a.model, a.threads);
   const int T = a.seq_len > 0 ? a.seq_len : lm.seq_len;
-  train::TokenData td = train::load_token_data(a.test, a.split, lm.tokenizer_path, T, lm.seed);
+  app::TokenData td = app::load_token_data(a.test, a.split, lm.tokenizer_path, T, lm.seed);
   if (td.tokens.n == 0) bad_input(a.test, ": the ", a.split, " split is empty");
   if (td.tokens.vocab > lm.config.vocab_size)
     bad_input(a.test, ": token ids up to ", td.tokens.vocab - 1, " but the model's vocabulary has ",
               lm.config.vocab_size);
-  const std::vector<std::int32_t> labels = train::labels_for_model(td.tokens, lm.config, td.source);
-  const train::EvalResult r = train::evaluate(*lm.executor, td.tokens, labels);
+  const std::vector<std::int32_t> labels = app::labels_for_model(td.tokens, lm.config, td.source);
+  const app::EvalResult r = app::evaluate(*lm.executor, td.tokens, labels);
   std::cout << std::fixed << std::setprecision(4) << "examples            " << r.examples << "\n"
             << "accuracy            " << r.accuracy << "\n"
             << "loss                " << r.loss << "\n"

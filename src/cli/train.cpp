@@ -5,20 +5,20 @@
 #include "cli/common.h"
 #include "strata/core/error.h"
 #include "strata/core/memory.h"
-#include "strata/train/trainer.h"
+#include "strata/app/trainer.h"
 
 namespace strata::cli {
 
 namespace {
 struct TrainArgs {
-  train::TrainOptions o;
+  app::TrainOptions o;
   std::string device_memory, stash_memory, micro_batch = "8";
 };
 }  // namespace
 
 void register_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
-  train::TrainOptions& o = a->o;
+  app::TrainOptions& o = a->o;
   CLI::App* sub = app.add_subcommand("train", "train a BERT-style encoder for sequence classification");
   sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // scripts append overrides
   sub->add_option("--data", o.data, "wordnet:lexname | PATH.tsv | PATH.jsonl | synthetic:vocab=V,classes=C,n=N");
@@ -82,9 +82,9 @@ void register_train(CLI::App& app) {
     for (const CLI::Option* opt : sub->get_options())
       if (opt->count() > 0 && !opt->get_lnames().empty()) given.insert(opt->get_lnames().front());
     if (!a->o.resume.empty() && !given.count("data")) a->o.data = "";
-    train::TrainOptions o = a->o;
+    app::TrainOptions o = a->o;
     if (o.data.empty() && o.resume.empty()) bad_input("train: --data is required");
-    train::train(o, given);
+    app::train(o, given);
   });
 }
 

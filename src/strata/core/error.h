@@ -8,7 +8,7 @@
 
 namespace strata {
 
-enum class ExitCode : int { kOk = 0, kInternal = 1, kBadInput = 2, kResource = 3 };
+enum class ExitCode : int { kOk = 0, kInternal = 1, kBadInput = 2, kResource = 3, kCancelled = 130 };
 
 class Error : public std::runtime_error {
  public:

@@ -1,5 +1,5 @@
 // The training driver: data, config, executor, schedule, progress, log, report, checkpoints and resume.
-#include "strata/train/trainer.h"
+#include "strata/app/trainer.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -23,7 +23,9 @@
 #include "strata/train/checkpoint.h"
 #include "strata/train/schedule.h"
 
-namespace strata::train {
+namespace strata::app {
+
+using namespace strata::train;
 
 namespace fs = std::filesystem;
 
@@ -681,4 +683,4 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   return result;
 }
 
-}  // namespace strata::train
+}  // namespace strata::app

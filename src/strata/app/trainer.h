@@ -1,6 +1,6 @@
-// The training driver behind `strata train`, `evaluate --model DIR` and `embed`: data (text -> SentencePiece ->
-// fixed-length token rows, or synthetic token rows), the model config, the executor, the schedule, progress,
-// metrics log, report JSON, checkpoints and resuming. The CLI files only parse flags and call these.
+// The training driver behind `strata train`, `evaluate --model DIR` and `embed` (an application of the engine): data
+// (text -> SentencePiece -> fixed-length token rows, or synthetic token rows), the model config, the executor, the
+// schedule, progress, metrics log, report JSON, checkpoints and resuming. The CLI files only parse flags and call these.
 #pragma once
 #include <cstdint>
 #include <set>
@@ -13,7 +13,9 @@
 #include "strata/model/config.h"
 #include "strata/train/executor.h"
 
-namespace strata::train {
+namespace strata::app {
+
+using train::Executor;
 
 struct TrainOptions {
   std::string data;                 // wordnet:lexname, PATH.tsv, PATH.jsonl, synthetic:vocab=V,classes=C,n=N
@@ -103,4 +105,4 @@ struct LoadedModel {
 };
 LoadedModel load_model_dir(const std::string& dir, int threads, int micro_batch = 32);
 
-}  // namespace strata::train
+}  // namespace strata::app

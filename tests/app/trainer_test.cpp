@@ -1,7 +1,7 @@
 // The training driver end to end in-process: loss falls and the report holds the promised fields, a stopped and
 // resumed run reproduces the uninterrupted one bit for bit, text data trains through a SentencePiece tokenizer and
 // a saved model evaluates to the reported accuracy, and bad options are bad input.
-#include "strata/train/trainer.h"
+#include "strata/app/trainer.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,9 @@
 #include "strata/core/rng.h"
 #include "strata/data/text.h"
 
-namespace strata::train {
+namespace strata::app {
+
+using namespace strata::train;
 namespace {
 
 namespace fs = std::filesystem;
@@ -198,4 +200,4 @@ TEST_F(TrainerTest, BadOptionsAreBadInputBeforeTraining) {
 }
 
 }  // namespace
-}  // namespace strata::train
+}  // namespace strata::app
