@@ -1,9 +1,11 @@
 // Shared CLI flags and helpers.
 #include "cli/common.h"
 
+#include <csignal>
 #include <iostream>
 #include <map>
 
+#include "strata/app/progress.h"
 #include "strata/core/error.h"
 #include "strata/hier/gmm.h"
 
@@ -106,7 +108,33 @@ hier::InduceConfig induce_config(const InduceFlags& f, std::uint64_t seed, int t
   return c;
 }
 
-void progress(const std::string& msg) { std::cerr << "strata: " << msg << std::endl; }
+namespace {
+std::string g_progress_format = "text";
+
+void on_sigint(int) {
+  progress_sink().request_cancel();  // a relaxed store to a lock-free atomic: async-signal-safe
+  std::signal(SIGINT, SIG_DFL);      // the second Ctrl-C ends the process
+}
+}  // namespace
+
+void add_progress_flag(CLI::App& app) {
+  app.add_option("--progress", g_progress_format, "progress on stderr: text, json (one object per line) or none")
+      ->check(CLI::IsMember({"text", "json", "none"}))
+      ->default_val("text");
+}
+
+ProgressSink& progress_sink() {
+  static app::TextProgress text(std::cerr);
+  static app::JsonLinesProgress json(std::cerr);
+  static ProgressSink silent;
+  static bool installed = [] { return std::signal(SIGINT, on_sigint) != SIG_ERR; }();
+  (void)installed;
+  if (g_progress_format == "json") return json;
+  if (g_progress_format == "none") return silent;
+  return text;
+}
+
+void progress(const std::string& msg) { progress_sink().message(msg); }
 
 std::vector<int> labels_for_model(const data::Dataset& ds, const std::vector<std::string>& model_classes) {
   std::map<std::string, int> id;

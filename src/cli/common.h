@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/core/progress.h"
 #include "strata/data/dataset.h"
 #include "strata/hier/classifier.h"
 #include "strata/hier/induce.h"
@@ -38,7 +39,13 @@ struct InduceFlags {
 void add_induce_flags(CLI::App* sub, InduceFlags& f);
 hier::InduceConfig induce_config(const InduceFlags& f, std::uint64_t seed, int threads);
 
-// "strata: message" on stderr.
+// The process's progress sink (core/progress.h), chosen by the top-level --progress flag: "text" (default: the
+// "strata: ..." lines on stderr), "json" (one JSON object per event on stderr) or "none". While an operation runs,
+// the first SIGINT requests cancellation through it (the operation stops at its next check and the process exits
+// 130); a second SIGINT ends the process at once.
+void add_progress_flag(CLI::App& app);
+ProgressSink& progress_sink();
+// A free-text line through the sink.
 void progress(const std::string& msg);
 
 // The data set's labels as class ids of `model_classes` (matched by name). A label the model never saw is bad

@@ -5,12 +5,14 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "strata/core/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"strata: induced label hierarchies and layer-to-layer relay training"};
   app.set_version_flag("--version", std::string("strata ") + STRATA_VERSION);
   app.require_subcommand(1);
+  strata::cli::add_progress_flag(app);
   strata::cli::register_all(app);
   try {
     app.parse(argc, argv);

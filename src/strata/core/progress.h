@@ -27,9 +27,9 @@ struct ResultProgress {
   std::string experiment;       // "compare", "simulate"
   int index = 0;                // 1-based
   int count = 0;                // units planned
-  std::string label;            // what the unit was ("seed 3", "sigma2_group 0.1, 4 classes/group, ...")
-  std::vector<std::pair<std::string, double>> values;
-  std::string detail;           // free text the CLI prints after the values
+  std::string label;            // what the unit was ("seed 3", "sigma2_group 0.1, 4 classes/group, 5 samples/class")
+  std::vector<std::pair<std::string, double>> values;  // e.g. ("flat", 0.81), ("induced", 0.80)
+  std::string summary;          // the same as one human-readable line (what the CLI prints)
 };
 
 // Thrown by check_cancel(); the CLI exits 130 (as for SIGINT).
