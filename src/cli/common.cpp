@@ -136,23 +136,4 @@ ProgressSink& progress_sink() {
 
 void progress(const std::string& msg) { progress_sink().message(msg); }
 
-std::vector<int> labels_for_model(const data::Dataset& ds, const std::vector<std::string>& model_classes) {
-  std::map<std::string, int> id;
-  for (int c = 0; c < static_cast<int>(model_classes.size()); ++c) id[model_classes[c]] = c;
-  std::vector<int> map_ids(ds.classes.size(), -1);
-  for (std::size_t c = 0; c < ds.classes.size(); ++c) {
-    auto it = id.find(ds.classes[c]);
-    map_ids[c] = it == id.end() ? -1 : it->second;
-  }
-  std::vector<int> out(ds.n);
-  for (std::size_t i = 0; i < ds.n; ++i) {
-    int m = map_ids[static_cast<std::size_t>(ds.y[i])];
-    if (m < 0)
-      bad_input(ds.source, ": example ", i + 1, " has label '", ds.classes[static_cast<std::size_t>(ds.y[i])],
-                "', which the model never saw (model classes: ", model_classes.size(), ")");
-    out[i] = m;
-  }
-  return out;
-}
-
 }  // namespace strata::cli

@@ -1,5 +1,5 @@
 // Flags and helpers shared by the hierarchy subcommands: data-reader flags, learner flags, induction flags,
-// progress on stderr, and mapping a data set's labels onto a fitted model's classes.
+// and the progress sink.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
@@ -48,9 +48,6 @@ ProgressSink& progress_sink();
 // A free-text line through the sink.
 void progress(const std::string& msg);
 
-// The data set's labels as class ids of `model_classes` (matched by name). A label the model never saw is bad
-// input naming the data source and the label.
-std::vector<int> labels_for_model(const data::Dataset& ds, const std::vector<std::string>& model_classes);
 
 // Subcommand registration, one per file.
 void register_induce(CLI::App& app);

@@ -11,6 +11,7 @@
 #include "strata/core/error.h"
 #include "strata/core/label_tree.h"
 #include "strata/hier/hierarchical.h"
+#include "strata/data/labels.h"
 #include "strata/hier/metrics.h"
 #include "strata/app/trainer.h"
 
@@ -64,7 +65,8 @@ void register_evaluate(CLI::App& app) {
     data::Dataset ds = load_dataset(a->test, a->flags);
     if (ds.d != clf.num_features())
       bad_input(a->test, ": ", ds.d, " features, but the model ", a->model, " was fitted on ", clf.num_features());
-    std::vector<int> truth = labels_for_model(ds, clf.classes());
+    const std::vector<std::int32_t> y = data::labels_for_model(ds.y, ds.classes, clf.classes(), ds.source);
+    std::vector<int> truth(y.begin(), y.end());
     std::vector<int> pred = clf.predict(ds.x.data(), ds.n, ds.d);
     double acc = hier::accuracy(truth, pred), bacc = hier::balanced_accuracy(truth, pred);
     hier::HierPrf prf = hier::hierarchical_prf(truth, pred, clf.tree());

@@ -27,6 +27,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--layers", o.layers, "override the number of encoder layers")->check(CLI::NonNegativeNumber);
   sub->add_option("--executor", o.executor, "baseline (whole model on the device) | l2l (layer-to-layer relay)")
       ->default_val("baseline");
+  sub->add_option("--backend", o.backend, "device backend (cpu; cuda where this build has it)")->default_val("cpu");
   sub->add_option("--batch", o.batch, "examples per optimizer step")->default_val(32);
   sub->add_option("--micro-batch", a->micro_batch, "examples per micro-batch (divides --batch) | auto")
       ->default_val("8");
@@ -84,7 +85,7 @@ void register_train(CLI::App& app) {
     if (!a->o.resume.empty() && !given.count("data")) a->o.data = "";
     app::TrainOptions o = a->o;
     if (o.data.empty() && o.resume.empty()) bad_input("train: --data is required");
-    app::train(o, given);
+    app::train(o, given, progress_sink());
   });
 }
 

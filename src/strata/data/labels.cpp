@@ -131,4 +131,30 @@ void finish_labels(Dataset& ds, EncodedLabels labels, const LoadOptions& opts, c
   ds.classes = std::move(labels.classes);
 }
 
+std::vector<std::int32_t> labels_for_model(const std::vector<std::int32_t>& y,
+                                           const std::vector<std::string>& data_classes,
+                                           const std::vector<std::string>& model_classes, const std::string& source) {
+  std::map<std::string, std::int32_t> id;
+  for (std::size_t k = 0; k < model_classes.size(); ++k) id[model_classes[k]] = static_cast<std::int32_t>(k);
+  std::vector<std::int32_t> map(data_classes.size(), -1);
+  for (std::size_t c = 0; c < data_classes.size(); ++c) {
+    auto it = id.find(data_classes[c]);
+    if (it != id.end()) map[c] = it->second;
+  }
+  std::vector<std::int32_t> out(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const std::int32_t c = y[i];
+    const bool known_id = c >= 0 && static_cast<std::size_t>(c) < map.size();
+    out[i] = known_id ? map[c] : -1;
+    if (out[i] >= 0) continue;
+    std::string known;
+    for (std::size_t j = 0; j < std::min<std::size_t>(model_classes.size(), 8); ++j)
+      known += (j ? ", " : "") + model_classes[j];
+    if (model_classes.size() > 8) known += ", ...";
+    bad_input(source, ": row ", i + 1, " has label '", known_id ? data_classes[c] : std::to_string(c),
+              "', which the model never saw (it knows ", model_classes.size(), " labels: ", known, ")");
+  }
+  return out;
+}
+
 }  // namespace strata::data

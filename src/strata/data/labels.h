@@ -24,4 +24,10 @@ EncodedLabels encode_int_labels(const std::vector<std::int64_t>& raw);
 // list came from the data, in opts.classes otherwise. Sets ds.classes and ds.y.
 void finish_labels(Dataset& ds, EncodedLabels labels, const LoadOptions& opts, const std::string& where);
 
+// Each row's label (y: ids into data_classes) as an id of model_classes, matched by name. A label the model never
+// saw is bad_input naming the source, the row (1-based) and the label, and listing some of the model's classes.
+std::vector<std::int32_t> labels_for_model(const std::vector<std::int32_t>& y,
+                                           const std::vector<std::string>& data_classes,
+                                           const std::vector<std::string>& model_classes, const std::string& source);
+
 }  // namespace strata::data
