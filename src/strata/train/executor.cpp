@@ -17,8 +17,10 @@
 namespace strata::train {
 
 std::size_t DeviceBatch::bytes(int B, int T) {
-  const std::size_t n = static_cast<std::size_t>(B) * T;
-  return n * (2 * sizeof(std::int32_t) + sizeof(float)) + static_cast<std::size_t>(B) * sizeof(std::int32_t);
+  DeviceBatch scratch;
+  CountBytes count{Space::kDevice};
+  scratch.lay_out(B, T, count);
+  return count.total;
 }
 
 void DeviceBatch::release() {
@@ -33,12 +35,7 @@ model::Batch DeviceBatch::upload(backend::Backend& be, const model::Batch& host)
   const std::size_t n = static_cast<std::size_t>(host.B) * host.T;
   if (host.B != B_ || host.T != T_) {
     release();
-    ids_ = be.alloc(Space::kDevice, n * sizeof(std::int32_t), "batch token ids");
-    segs_ = be.alloc(Space::kDevice, n * sizeof(std::int32_t), "batch segment ids");
-    mask_ = be.alloc(Space::kDevice, n * sizeof(float), "batch attention mask");
-    labels_ = be.alloc(Space::kDevice, static_cast<std::size_t>(host.B) * sizeof(std::int32_t), "batch labels");
-    B_ = host.B;
-    T_ = host.T;
+    lay_out(host.B, host.T, AllocateBuffers{be});
   }
   model::Batch d = host;
   std::vector<backend::Event> ev;
