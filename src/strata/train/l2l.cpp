@@ -72,7 +72,7 @@ class L2LExecutor final : public Executor {
 
   int prepare(int B, int T) override {
     L2LPlan chosen = planner_.choose(be_, B, T);
-    stashed_ = chosen.stashed;
+    stashed_ = chosen.stashed;  // before the stash check: footprint() describes the choice the check refuses
     planner_.check_stash_budget(be_, chosen);
     allocate(std::move(chosen));
     return mb_;
