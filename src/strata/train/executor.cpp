@@ -17,8 +17,10 @@
 namespace strata::train {
 
 std::size_t DeviceBatch::bytes(int B, int T) {
-  const std::size_t n = static_cast<std::size_t>(B) * T;
-  return n * (2 * sizeof(std::int32_t) + sizeof(float)) + static_cast<std::size_t>(B) * sizeof(std::int32_t);
+  DeviceBatch scratch;
+  CountBytes count{Space::kDevice};
+  scratch.lay_out(B, T, count);
+  return count.total;
 }
 
 void DeviceBatch::release() {
@@ -33,12 +35,7 @@ model::Batch DeviceBatch::upload(backend::Backend& be, const model::Batch& host)
   const std::size_t n = static_cast<std::size_t>(host.B) * host.T;
   if (host.B != B_ || host.T != T_) {
     release();
-    ids_ = be.alloc(Space::kDevice, n * sizeof(std::int32_t), "batch token ids");
-    segs_ = be.alloc(Space::kDevice, n * sizeof(std::int32_t), "batch segment ids");
-    mask_ = be.alloc(Space::kDevice, n * sizeof(float), "batch attention mask");
-    labels_ = be.alloc(Space::kDevice, static_cast<std::size_t>(host.B) * sizeof(std::int32_t), "batch labels");
-    B_ = host.B;
-    T_ = host.T;
+    lay_out(host.B, host.T, AllocateBuffers{be});
   }
   model::Batch d = host;
   std::vector<backend::Event> ev;
@@ -144,6 +141,41 @@ std::size_t tensor_numel(const model::Bert& m, const char* name) {
   return t ? t->numel : 0;
 }
 
+// The model state on the baseline's device, allocated once for any step shape.
+struct BaselineState {
+  Buffer params;       // (total floats) f32
+  Buffer grads, m, v;  // (total floats) f32 each: gradients and the optimizer's two moments (training only)
+
+  // The parameters and, for training, the gradients and both moments of a model of `floats` floats, as a plan's
+  // lay_out() walks them.
+  template <class Place>
+  void lay_out(std::size_t floats, bool training, Place&& place) {
+    const std::size_t bytes = floats * sizeof(float);
+    place(params, Space::kDevice, bytes, "model parameters");
+    if (!training) return;
+    place(grads, Space::kDevice, bytes, "parameter gradients");
+    place(m, Space::kDevice, bytes, "optimizer first moments");
+    place(v, Space::kDevice, bytes, "optimizer second moments");
+  }
+};
+
+// The baseline's device plan for steps of B x T in micro-batches of b: the model state, the runner's activations
+// (every layer's saved activations and outputs for one micro-batch, allocated by model::FullModelRunner on its
+// first run) and the batch's token arrays (B rows; inference-only: chunks of one micro-batch).
+struct BaselinePlan {
+  std::size_t state_floats = 0;  // the model's total floats
+  bool training = true;
+  std::size_t runner_bytes = 0;  // FullModelRunner::device_bytes(model, b, T)
+  int batch_rows = 0, T = 0;
+
+  std::size_t device_bytes() const {
+    BaselineState scratch;
+    CountBytes count{Space::kDevice};
+    scratch.lay_out(state_floats, training, count);
+    return count.total + runner_bytes + DeviceBatch::bytes(batch_rows, T);
+  }
+};
+
 class BaselineExecutor final : public Executor {
  public:
   BaselineExecutor(const model::Bert& model, backend::Backend& be, const ExecutorOptions& o)
@@ -158,10 +190,11 @@ class BaselineExecutor final : public Executor {
   std::int64_t steps_done() const override { return steps_; }
   std::int64_t updates_done() const override { return updates_; }
 
-  std::size_t footprint(int B, int T, int b) const override {
-    return (opt_.inference_only ? 1 : 4) * state_bytes() + model::FullModelRunner::device_bytes(model_, b, T) +
-           DeviceBatch::bytes(opt_.inference_only ? b : B, T);
+  BaselinePlan plan(int B, int T, int b) const {
+    return BaselinePlan{model_.total_floats(), !opt_.inference_only, model::FullModelRunner::device_bytes(model_, b, T),
+                        opt_.inference_only ? b : B, T};
   }
+  std::size_t footprint(int B, int T, int b) const override { return plan(B, T, b).device_bytes(); }
 
   int prepare(int B, int T) override {
     const int b = plan_micro_batch(
@@ -184,29 +217,14 @@ class BaselineExecutor final : public Executor {
     st.lr = lr;
     st.tokens = static_cast<std::size_t>(batch.B) * batch.T;
     const model::Batch d = device_batch_.upload(be_, batch);
-    be_.zero(grads_.data(), Space::kDevice, grads_.bytes());
+    be_.zero(state_.grads.data(), Space::kDevice, state_.grads.bytes());
     nn::Ctx ctx;
     ctx.be = &be_;
     ctx.seed = opt_.seed;
     ctx.step = steps_;
     ctx.training = true;
-    st.loss = runner_.run(params_.f32(), grads_.f32(), d, ctx, batch.B / mb_);
-
-    const int L = model_.num_layers();
-    std::vector<GradSpan> spans;
-    for (int i = 0; i < L; ++i) spans.emplace_back(grads_.f32() + model_.slab_offset(i), model_.slab_floats(i));
-    st.grad_norm = global_grad_norm(be_.pool(), spans);
-    if (!std::isfinite(st.grad_norm) || !std::isfinite(st.loss)) {
-      st.updated = false;
-    } else {
-      const float scale = clip_factor(st.grad_norm, opt_.optim.clip);
-      ++updates_;
-      for (int i = 0; i < L; ++i) {
-        const std::size_t off = model_.slab_offset(i);
-        optimizer_step(be_.pool(), opt_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + off,
-                       v_.f32() + off, model_.slab_floats(i), lr, updates_, scale);
-      }
-    }
+    st.loss = runner_.run(state_.params.f32(), state_.grads.f32(), d, ctx, batch.B / mb_);  // forward + backward
+    clip_and_update(st, lr);
     ++steps_;
     be_.synchronize();
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -226,7 +244,7 @@ class BaselineExecutor final : public Executor {
       const int rows = std::min(mb, batch.B - r0);
       const model::Batch chunk = padded.take(batch, r0, mb);
       const model::Batch d = device_batch_.upload(be_, chunk);  // reuses the step's token memory
-      runner_.run(params_.f32(), nullptr, d, ctx, 1, pooled != nullptr);
+      runner_.run(state_.params.f32(), nullptr, d, ctx, 1, pooled != nullptr);
       if (logits) std::copy_n(runner_.logits().data(), rows * K, logits + static_cast<std::size_t>(r0) * K);
       if (pooled) std::copy_n(runner_.pooled().data(), rows * C, pooled + static_cast<std::size_t>(r0) * C);
     }
@@ -234,13 +252,13 @@ class BaselineExecutor final : public Executor {
 
   void read_state(float* params, float* m, float* v) override {
     ensure_state();
-    get(params, params_);
-    get(m, m_);
-    get(v, v_);
+    get(params, state_.params);
+    get(m, state_.m);
+    get(v, state_.v);
   }
   void read_grads(float* grads) override {
     ensure_state();
-    get(grads, grads_);
+    get(grads, state_.grads);
   }
 
   void write_state(const float* params, const float* m, const float* v, std::int64_t steps_done,
@@ -255,9 +273,9 @@ class BaselineExecutor final : public Executor {
       }
       be_.copy_async(dst.data(), Space::kDevice, src, Space::kHost, bytes).wait();
     };
-    put(params_, params);
-    put(m_, m);
-    put(v_, v);
+    put(state_.params, params);
+    put(state_.m, m);
+    put(state_.v, v);
     steps_ = steps_done;
     updates_ = updates_done;
   }
@@ -271,17 +289,33 @@ class BaselineExecutor final : public Executor {
  private:
   std::size_t state_bytes() const { return model_.total_floats() * sizeof(float); }
 
-  // Parameters (and, for training, gradients and both moments) on the device, allocated once.
+  // The gradient's global norm, then (when finite) the clipped optimizer update of every layer slab. These run on
+  // host threads over the device buffers for now; they are to become backend operations.
+  void clip_and_update(StepStats& st, double lr) {
+    const int L = model_.num_layers();
+    float *params = state_.params.f32(), *grads = state_.grads.f32(), *m = state_.m.f32(), *v = state_.v.f32();
+    std::vector<GradSpan> spans;
+    for (int i = 0; i < L; ++i) spans.emplace_back(grads + model_.slab_offset(i), model_.slab_floats(i));
+    st.grad_norm = global_grad_norm(be_.pool(), spans);
+    if (!std::isfinite(st.grad_norm) || !std::isfinite(st.loss)) {
+      st.updated = false;
+      return;
+    }
+    const float scale = clip_factor(st.grad_norm, opt_.optim.clip);
+    ++updates_;
+    for (int i = 0; i < L; ++i) {
+      const std::size_t off = model_.slab_offset(i);
+      optimizer_step(be_.pool(), opt_.optim, params + off, grads + off, m + off, v + off, model_.slab_floats(i), lr,
+                     updates_, scale);
+    }
+  }
+
+  // The model state on the device (zeroed), allocated once.
   void ensure_state() {
-    if (!params_.empty()) return;
-    const std::size_t bytes = state_bytes();
-    params_ = be_.alloc(Space::kDevice, bytes, "model parameters");
-    be_.zero(params_.data(), Space::kDevice, bytes);
-    if (opt_.inference_only) return;
-    grads_ = be_.alloc(Space::kDevice, bytes, "parameter gradients");
-    m_ = be_.alloc(Space::kDevice, bytes, "optimizer first moments");
-    v_ = be_.alloc(Space::kDevice, bytes, "optimizer second moments");
-    for (Buffer* b : {&grads_, &m_, &v_}) be_.zero(b->data(), Space::kDevice, bytes);
+    if (!state_.params.empty()) return;
+    state_.lay_out(model_.total_floats(), !opt_.inference_only, AllocateBuffers{be_});
+    for (Buffer* b : {&state_.params, &state_.grads, &state_.m, &state_.v})
+      if (!b->empty()) be_.zero(b->data(), Space::kDevice, b->bytes());
   }
 
   void get(float* dst, const Buffer& src) {
@@ -297,7 +331,7 @@ class BaselineExecutor final : public Executor {
   backend::Backend& be_;
   ExecutorOptions opt_;
   model::FullModelRunner runner_;
-  Buffer params_, grads_, m_, v_;
+  BaselineState state_;
   DeviceBatch device_batch_;
   int mb_ = 0, B_ = -1, T_ = -1;
   std::int64_t steps_ = 0, updates_ = 0;

@@ -1,4 +1,5 @@
-// Pieces the executors share: device copies of a batch's token arrays.
+// Pieces the executors share: device copies of a batch's token arrays, the two ways to walk a device plan (count its
+// bytes, allocate its buffers), micro-batch planning with its exit-3 message, and padded inference chunks.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -11,12 +12,39 @@
 
 namespace strata::train {
 
+// An executor's device plan lays its buffers out with one function, `lay_out(buffers, place)`, that calls
+// place(buffer, space, bytes, what) once per buffer (the way nn::Carver sizes and carves with one function). Walked
+// with CountBytes it is the planner's footprint; walked with AllocateBuffers it is the allocation. So the bytes the
+// planner promises are the bytes allocated.
+struct CountBytes {
+  Space space;             // the space whose bytes are counted
+  std::size_t total = 0;
+  void operator()(Buffer& /*unused*/, Space s, std::size_t bytes, const char* /*what*/) {
+    if (s == space) total += bytes;
+  }
+};
+struct AllocateBuffers {
+  backend::Backend& be;
+  void operator()(Buffer& buf, Space s, std::size_t bytes, const char* what) { buf = be.alloc(s, bytes, what); }
+};
+
 // Device copies of one batch's token arrays (ids, segment ids, attention mask, labels), reallocated only when the
 // batch shape changes.
 class DeviceBatch {
  public:
   // Device bytes for a batch of B x T.
   static std::size_t bytes(int B, int T);
+  // Its buffers for a batch of B x T, as a plan's lay_out() walks them (count on a scratch DeviceBatch).
+  template <class Place>
+  void lay_out(int B, int T, Place&& place) {
+    const std::size_t n = static_cast<std::size_t>(B) * T;
+    place(ids_, Space::kDevice, n * sizeof(std::int32_t), "batch token ids");                             // (B, T)
+    place(segs_, Space::kDevice, n * sizeof(std::int32_t), "batch segment ids");                          // (B, T)
+    place(mask_, Space::kDevice, n * sizeof(float), "batch attention mask");                              // (B, T)
+    place(labels_, Space::kDevice, static_cast<std::size_t>(B) * sizeof(std::int32_t), "batch labels");  // (B)
+    B_ = B;
+    T_ = T;
+  }
   // Copies the host batch in and returns the same batch pointing at device memory (null fields stay null).
   model::Batch upload(backend::Backend& be, const model::Batch& host);
   void release();

@@ -8,7 +8,8 @@
 //     the gradient slab to the eager param-server (train/eps.h), which updates the layer while the device goes on.
 // Device memory: two slab slots of the largest layer (bf16: one bf16 slot and an fp32 working copy), one gradient slab,
 // one micro-batch's layer input/output/gradients, saved activations and workspace of one layer, the batch's
-// tokens, and the stash when --stash device. None of it grows with depth.
+// tokens, and the stash when --stash device. None of it grows with depth. L2LPlan (train/l2l_plan.h) lays all of
+// it out, for the planner and for the allocation alike.
 #pragma once
 #include <memory>
 
