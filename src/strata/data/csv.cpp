@@ -349,24 +349,16 @@ std::vector<const char*> cut_at_lines(const char* b, const char* e, std::size_t 
   return cuts;
 }
 
-}  // namespace
-
-Dataset load_csv(const std::string& path, const LoadOptions& opts, char delimiter) {
-  if (!opts.labels_path.empty())
-    bad_input(path, ": a labels file (", opts.labels_path,
-              ") is only used with .npy features; a CSV holds its labels in a column");
-  const std::string bytes = read_bytes(path);
-  const char* b = bytes.data();
-  const char* e = b + bytes.size();
-  if (bytes.size() >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;
-  if (b == e) bad_input(path, ": file is empty; expected a header row naming the columns");
-
+// The header row: column names and which is the label. Returns the layout; `body`/`body_line` say where rows start
+// (the header may span lines when a name is quoted).
+Layout read_header(const char* b, const char* e, const std::string& path, const LoadOptions& opts, char delimiter,
+                   const char*& body, std::size_t& body_line, std::size_t& header_line) {
   Layout L;
   L.missing = opts.missing;
   Tokenizer header(b, e, 1, path, delimiter);
   std::vector<Cell> cells;
   if (!header.next(cells)) bad_input(path, ": file holds only blank lines; expected a header row naming the columns");
-  const std::size_t header_line = header.record_line();
+  header_line = header.record_line();
   L.ncol = cells.size();
   for (std::size_t j = 0; j < L.ncol; ++j) {
     std::string name = cell_text(cells[j]);
@@ -389,94 +381,123 @@ Dataset load_csv(const std::string& path, const LoadOptions& opts, char delimite
     auto it = std::find(L.names.begin(), L.names.end(), std::string("label"));
     L.label_col = it != L.names.end() ? static_cast<std::size_t>(it - L.names.begin()) : L.ncol - 1;
   }
+  body = header.pos();
+  body_line = header.line();
+  return L;
+}
+
+// The data rows, in one chunk, or in chunks cut at line ends and parsed in parallel when the body is large and has
+// no quotes (a quoted field may hold a newline, so only then are line ends record ends).
+std::vector<Chunk> parse_body(const char* body, const char* e, std::size_t body_line, const std::string& path,
+                              char delimiter, const Layout& L) {
   const std::size_t d = L.ncol - 1;
-
-  const char* body = header.pos();  // the header may span lines when a name is quoted
-  const std::size_t body_line = header.line();
-
   const std::size_t body_bytes = static_cast<std::size_t>(e - body);
   const bool has_quotes = std::memchr(body, '"', body_bytes) != nullptr;
   std::size_t parts = 1;
-  if (!has_quotes && body_bytes >= kParallelMinBytes)
-    parts = static_cast<std::size_t>(std::max(1, default_threads()));
-
+  if (!has_quotes && body_bytes >= kParallelMinBytes) parts = static_cast<std::size_t>(std::max(1, default_threads()));
+  auto parse_chunk = [&](Chunk& c, const char* from, const char* to, std::size_t first_line, std::size_t lines) {
+    c.x.reserve(lines * d);
+    advise_huge_pages(c.x.data(), lines * d * sizeof(float));
+    c.labels.reserve(lines);
+    parse_rows(from, to, first_line, path, delimiter, L, c);
+  };
   std::vector<Chunk> chunks;
   if (parts <= 1) {
     chunks.resize(1);
-    const std::size_t lines = static_cast<std::size_t>(std::count(body, e, '\n')) + 1;
-    chunks[0].x.reserve(lines * d);
-    advise_huge_pages(chunks[0].x.data(), lines * d * sizeof(float));
-    chunks[0].labels.reserve(lines);
-    parse_rows(body, e, body_line, path, delimiter, L, chunks[0]);
-  } else {
-    auto cuts = cut_at_lines(body, e, parts);
-    const std::size_t nchunks = cuts.size() - 1;
-    chunks.resize(nchunks);
-    std::vector<std::size_t> first_line(nchunks, body_line);
-    std::vector<std::size_t> nl(nchunks);
-    ThreadPool pool(static_cast<int>(nchunks));
-    pool.parallel_for(nchunks, [&](std::size_t k) {
-      nl[k] = static_cast<std::size_t>(std::count(cuts[k], cuts[k + 1], '\n'));
-    });
-    for (std::size_t k = 1; k < nchunks; ++k) first_line[k] = first_line[k - 1] + nl[k - 1];
-    pool.parallel_for(nchunks, [&](std::size_t k) {
-      try {
-        chunks[k].x.reserve((nl[k] + 1) * d);
-        advise_huge_pages(chunks[k].x.data(), (nl[k] + 1) * d * sizeof(float));
-        chunks[k].labels.reserve(nl[k] + 1);
-        parse_rows(cuts[k], cuts[k + 1], first_line[k], path, delimiter, L, chunks[k]);
-      } catch (...) {
-        chunks[k].error = std::current_exception();
-      }
-    });
-    for (auto& c : chunks)  // the first error in file order, as a serial parse would report
-      if (c.error) std::rethrow_exception(c.error);
+    parse_chunk(chunks[0], body, e, body_line, static_cast<std::size_t>(std::count(body, e, '\n')) + 1);
+    return chunks;
   }
+  auto cuts = cut_at_lines(body, e, parts);
+  const std::size_t nchunks = cuts.size() - 1;
+  chunks.resize(nchunks);
+  std::vector<std::size_t> first_line(nchunks, body_line);
+  std::vector<std::size_t> nl(nchunks);
+  ThreadPool pool(static_cast<int>(nchunks));
+  pool.parallel_for(nchunks, [&](std::size_t k) {
+    nl[k] = static_cast<std::size_t>(std::count(cuts[k], cuts[k + 1], '\n'));
+  });
+  for (std::size_t k = 1; k < nchunks; ++k) first_line[k] = first_line[k - 1] + nl[k - 1];
+  pool.parallel_for(nchunks, [&](std::size_t k) {
+    try {
+      parse_chunk(chunks[k], cuts[k], cuts[k + 1], first_line[k], nl[k] + 1);
+    } catch (...) {
+      chunks[k].error = std::current_exception();
+    }
+  });
+  for (auto& c : chunks)  // the first error in file order, as a serial parse would report
+    if (c.error) std::rethrow_exception(c.error);
+  return chunks;
+}
 
-  Dataset ds;
-  ds.source = path;
-  ds.d = d;
-  std::vector<std::string> labels;
+// The chunks' rows and labels concatenated in file order (chunk buffers released as they are copied).
+void join_chunks(std::vector<Chunk>& chunks, Dataset& ds, std::vector<std::string>& labels) {
   if (chunks.size() == 1) {
     ds.x = std::move(chunks[0].x);
     labels = std::move(chunks[0].labels);
-  } else {
-    std::size_t total = 0, rows = 0;
-    for (auto& c : chunks) total += c.x.size(), rows += c.labels.size();
-    ds.x = make_floats(total);
-    labels.reserve(rows);
-    std::size_t off = 0;
-    for (auto& c : chunks) {
-      std::copy(c.x.begin(), c.x.end(), ds.x.begin() + static_cast<std::ptrdiff_t>(off));
-      off += c.x.size();
-      std::vector<float>().swap(c.x);
-      for (auto& s : c.labels) labels.push_back(std::move(s));
-    }
+    return;
   }
+  std::size_t total = 0, rows = 0;
+  for (auto& c : chunks) total += c.x.size(), rows += c.labels.size();
+  ds.x = make_floats(total);
+  labels.reserve(rows);
+  std::size_t off = 0;
+  for (auto& c : chunks) {
+    std::copy(c.x.begin(), c.x.end(), ds.x.begin() + static_cast<std::ptrdiff_t>(off));
+    off += c.x.size();
+    std::vector<float>().swap(c.x);
+    for (auto& s : c.labels) labels.push_back(std::move(s));
+  }
+}
+
+// --missing mean: empty cells (NaN) become their column's mean over the cells that have values.
+void fill_missing_with_means(const std::vector<Chunk>& chunks, const Layout& L, const std::string& path,
+                             Dataset& ds) {
+  const std::size_t d = ds.d;
+  std::vector<double> sum(d, 0.0);
+  std::vector<std::size_t> count(d, 0);
+  for (auto& c : chunks)
+    for (std::size_t k = 0; k < d; ++k) sum[k] += c.sum[k], count[k] += c.count[k];
+  std::vector<float> mean(d, 0.0f);
+  for (std::size_t k = 0; k < d; ++k) {
+    if (count[k] == 0) {
+      const std::size_t j = k < L.label_col ? k : k + 1;
+      bad_input(path, ": ", column_desc(L, j), " has no values at all, so it has no mean; drop the column or pass "
+                "--missing zero");
+    }
+    mean[k] = static_cast<float>(sum[k] / static_cast<double>(count[k]));
+  }
+  for (std::size_t i = 0; i < ds.n; ++i) {
+    float* row = ds.x.data() + i * d;
+    for (std::size_t k = 0; k < d; ++k)
+      if (std::isnan(row[k])) row[k] = mean[k];
+  }
+}
+
+}  // namespace
+
+Dataset load_csv(const std::string& path, const LoadOptions& opts, char delimiter) {
+  if (!opts.labels_path.empty())
+    bad_input(path, ": a labels file (", opts.labels_path,
+              ") is only used with .npy features; a CSV holds its labels in a column");
+  const std::string bytes = read_bytes(path);
+  const char* b = bytes.data();
+  const char* e = b + bytes.size();
+  if (bytes.size() >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;
+  if (b == e) bad_input(path, ": file is empty; expected a header row naming the columns");
+
+  const char* body = nullptr;
+  std::size_t body_line = 0, header_line = 0;
+  const Layout L = read_header(b, e, path, opts, delimiter, body, body_line, header_line);
+  std::vector<Chunk> chunks = parse_body(body, e, body_line, path, delimiter, L);
+
+  Dataset ds;
+  ds.source = path;
+  ds.d = L.ncol - 1;
+  std::vector<std::string> labels;
+  join_chunks(chunks, ds, labels);
   ds.n = labels.size();
   if (ds.n == 0) bad_input(path, ": the header (line ", header_line, ") is followed by no data rows");
-
-  if (L.missing == Missing::kMean) {
-    std::vector<double> sum(d, 0.0);
-    std::vector<std::size_t> count(d, 0);
-    for (auto& c : chunks)
-      for (std::size_t k = 0; k < d; ++k) sum[k] += c.sum[k], count[k] += c.count[k];
-    std::vector<float> mean(d, 0.0f);
-    for (std::size_t k = 0; k < d; ++k) {
-      if (count[k] == 0) {
-        const std::size_t j = k < L.label_col ? k : k + 1;
-        bad_input(path, ": ", column_desc(L, j), " has no values at all, so it has no mean; drop the column or pass "
-                  "--missing zero");
-      }
-      mean[k] = static_cast<float>(sum[k] / static_cast<double>(count[k]));
-    }
-    for (std::size_t i = 0; i < ds.n; ++i) {
-      float* row = ds.x.data() + i * d;
-      for (std::size_t k = 0; k < d; ++k)
-        if (std::isnan(row[k])) row[k] = mean[k];
-    }
-  }
-
+  if (L.missing == Missing::kMean) fill_missing_with_means(chunks, L, path, ds);
   finish_labels(ds, encode_text_labels(labels), opts, path);
   return ds;
 }
