@@ -90,6 +90,103 @@ struct SafetensorsFile::Mapping {
   }
 };
 
+namespace {
+
+// The header as a JSON object; duplicate keys are legal JSON to most parsers (last wins) but ambiguous here: rejected
+// as the reference implementation does.
+nlohmann::json parse_header(const std::string& path, const std::string& header) {
+  std::string duplicate;
+  std::set<std::string> seen;
+  nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+    if (ev == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()) {
+      const auto& k = parsed.get_ref<const std::string&>();
+      if (!seen.insert(k).second && duplicate.empty()) duplicate = k;
+    }
+    return true;
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header, cb);
+  } catch (const nlohmann::json::exception& e) {
+    bad_input(path, ": header (", header.size(), " bytes) is not valid JSON: ", e.what());
+  }
+  if (!j.is_object()) bad_input(path, ": header is JSON but not an object (found ", j.type_name(), ")");
+  if (!duplicate.empty()) bad_input(path, ": tensor '", duplicate, "' appears more than once in the header");
+  return j;
+}
+
+std::map<std::string, std::string> parse_metadata(const std::string& path, const nlohmann::json& v) {
+  if (!v.is_object()) bad_input(path, ": __metadata__ must be an object of strings, found ", v.type_name());
+  std::map<std::string, std::string> out;
+  for (auto m = v.begin(); m != v.end(); ++m) {
+    if (!m.value().is_string())
+      bad_input(path, ": __metadata__ entry '", m.key(), "' must be a string, found ", m.value().type_name());
+    out[m.key()] = m.value().get<std::string>();
+  }
+  return out;
+}
+
+// One header entry {dtype, shape, data_offsets}, checked against itself and the data area's size.
+SafeTensor parse_tensor_entry(const std::string& path, const std::string& name, const nlohmann::json& v,
+                              std::uint64_t data_bytes) {
+  auto where = [&] { return cat(path, ": tensor '", name, "'"); };
+  if (!v.is_object()) bad_input(where(), ": expected an object {dtype, shape, data_offsets}, found ", v.type_name());
+  SafeTensor t;
+  t.name = name;
+  if (!v.contains("dtype") || !v["dtype"].is_string()) bad_input(where(), ": missing string field 'dtype'");
+  t.dtype = v["dtype"].get<std::string>();
+  const std::size_t esize = safetensors_dtype_size(t.dtype);
+  if (esize == 0)
+    bad_input(where(), ": unknown dtype '", t.dtype,
+              "' (expected one of BOOL U8 I8 F8_E5M2 F8_E4M3 I16 U16 F16 BF16 I32 U32 F32 F64 I64 U64)");
+  if (!v.contains("shape") || !v["shape"].is_array()) bad_input(where(), ": missing array field 'shape'");
+  for (const auto& d : v["shape"]) {
+    if (!d.is_number_unsigned()) bad_input(where(), ": shape entries must be non-negative integers, found ", d.dump());
+    t.shape.push_back(d.get<std::int64_t>());
+  }
+  if (!v.contains("data_offsets") || !v["data_offsets"].is_array() || v["data_offsets"].size() != 2 ||
+      !v["data_offsets"][0].is_number_unsigned() || !v["data_offsets"][1].is_number_unsigned())
+    bad_input(where(), ": 'data_offsets' must be [begin, end] of non-negative integers");
+  const std::uint64_t b = v["data_offsets"][0].get<std::uint64_t>();
+  const std::uint64_t e = v["data_offsets"][1].get<std::uint64_t>();
+  if (e < b) bad_input(where(), ": data_offsets [", b, ", ", e, "] end before begin");
+  if (e > data_bytes)
+    bad_input(where(), ": data_offsets [", b, ", ", e, "] lie outside the data area (", data_bytes, " bytes)");
+  std::uint64_t numel = 0;
+  if (!numel_of(t.shape, &numel) || numel > std::numeric_limits<std::uint64_t>::max() / esize)
+    bad_input(where(), ": shape ", shape_str(t.shape), " overflows");
+  if (numel * esize != e - b)
+    bad_input(where(), ": shape ", shape_str(t.shape), " x ", t.dtype, " (", esize, " bytes) needs ", numel * esize,
+              " bytes but data_offsets [", b, ", ", e, "] span ", e - b);
+  t.begin = static_cast<std::size_t>(b);
+  t.end = static_cast<std::size_t>(e);
+  return t;
+}
+
+// Sorts the tensors by offset; they must tile the data area from 0 with no overlap, gap or trailing bytes.
+void check_contiguous(const std::string& path, std::vector<SafeTensor>& tensors, std::uint64_t data_bytes) {
+  std::sort(tensors.begin(), tensors.end(), [](const SafeTensor& a, const SafeTensor& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  std::size_t expected = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const SafeTensor& t = tensors[i];
+    if (t.begin < expected)
+      bad_input(path, ": tensor '", t.name, "' [", t.begin, ", ", t.end, ") overlaps tensor '", tensors[i - 1].name,
+                "' [", tensors[i - 1].begin, ", ", tensors[i - 1].end, ")");
+    if (t.begin > expected)
+      bad_input(path, ": gap of ", t.begin - expected, " bytes before tensor '", t.name, "' at offset ", t.begin,
+                " (the format requires tensors to be contiguous from offset 0)");
+    expected = t.end;
+  }
+  if (expected != data_bytes)
+    bad_input(path, ": the tensors cover ", expected, " bytes but the data area holds ", data_bytes,
+              " (trailing bytes after the last tensor",
+              tensors.empty() ? std::string() : cat(" '", tensors.back().name, "'"), ")");
+}
+
+}  // namespace
+
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SafetensorsFile f;
   f.path_ = path;
@@ -125,90 +222,12 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   const std::uint64_t data_bytes = file_bytes - 8 - header_len;
   const std::string header(reinterpret_cast<const char*>(base + 8), header_len);
 
-  // Duplicate keys are legal JSON to most parsers (last wins) but ambiguous here: reject them as the reference does.
-  std::string duplicate;
-  std::set<std::string> seen;
-  nlohmann::json::parser_callback_t cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
-    if (ev == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()) {
-      const auto& k = parsed.get_ref<const std::string&>();
-      if (!seen.insert(k).second && duplicate.empty()) duplicate = k;
-    }
-    return true;
-  };
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(header, cb);
-  } catch (const nlohmann::json::exception& e) {
-    bad_input(path, ": header (", header_len, " bytes) is not valid JSON: ", e.what());
-  }
-  if (!j.is_object()) bad_input(path, ": header is JSON but not an object (found ", j.type_name(), ")");
-  if (!duplicate.empty()) bad_input(path, ": tensor '", duplicate, "' appears more than once in the header");
-
+  const nlohmann::json j = parse_header(path, header);
   for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& name = it.key();
-    const nlohmann::json& v = it.value();
-    if (name == "__metadata__") {
-      if (!v.is_object()) bad_input(path, ": __metadata__ must be an object of strings, found ", v.type_name());
-      for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string())
-          bad_input(path, ": __metadata__ entry '", m.key(), "' must be a string, found ", m.value().type_name());
-        f.metadata_[m.key()] = m.value().get<std::string>();
-      }
-      continue;
-    }
-    auto where = [&] { return cat(path, ": tensor '", name, "'"); };
-    if (!v.is_object()) bad_input(where(), ": expected an object {dtype, shape, data_offsets}, found ", v.type_name());
-    SafeTensor t;
-    t.name = name;
-    if (!v.contains("dtype") || !v["dtype"].is_string()) bad_input(where(), ": missing string field 'dtype'");
-    t.dtype = v["dtype"].get<std::string>();
-    const std::size_t esize = safetensors_dtype_size(t.dtype);
-    if (esize == 0)
-      bad_input(where(), ": unknown dtype '", t.dtype,
-                "' (expected one of BOOL U8 I8 F8_E5M2 F8_E4M3 I16 U16 F16 BF16 I32 U32 F32 F64 I64 U64)");
-    if (!v.contains("shape") || !v["shape"].is_array()) bad_input(where(), ": missing array field 'shape'");
-    for (const auto& d : v["shape"]) {
-      if (!d.is_number_unsigned()) bad_input(where(), ": shape entries must be non-negative integers, found ", d.dump());
-      t.shape.push_back(d.get<std::int64_t>());
-    }
-    if (!v.contains("data_offsets") || !v["data_offsets"].is_array() || v["data_offsets"].size() != 2 ||
-        !v["data_offsets"][0].is_number_unsigned() || !v["data_offsets"][1].is_number_unsigned())
-      bad_input(where(), ": 'data_offsets' must be [begin, end] of non-negative integers");
-    const std::uint64_t b = v["data_offsets"][0].get<std::uint64_t>();
-    const std::uint64_t e = v["data_offsets"][1].get<std::uint64_t>();
-    if (e < b) bad_input(where(), ": data_offsets [", b, ", ", e, "] end before begin");
-    if (e > data_bytes)
-      bad_input(where(), ": data_offsets [", b, ", ", e, "] lie outside the data area (", data_bytes, " bytes)");
-    std::uint64_t numel = 0;
-    if (!numel_of(t.shape, &numel) || numel > std::numeric_limits<std::uint64_t>::max() / esize)
-      bad_input(where(), ": shape ", shape_str(t.shape), " overflows");
-    if (numel * esize != e - b)
-      bad_input(where(), ": shape ", shape_str(t.shape), " x ", t.dtype, " (", esize, " bytes) needs ", numel * esize,
-                " bytes but data_offsets [", b, ", ", e, "] span ", e - b);
-    t.begin = static_cast<std::size_t>(b);
-    t.end = static_cast<std::size_t>(e);
-    f.tensors_.push_back(std::move(t));
+    if (it.key() == "__metadata__") f.metadata_ = parse_metadata(path, it.value());
+    else f.tensors_.push_back(parse_tensor_entry(path, it.key(), it.value(), data_bytes));
   }
-
-  std::sort(f.tensors_.begin(), f.tensors_.end(), [](const SafeTensor& a, const SafeTensor& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
-  std::size_t expected = 0;
-  for (std::size_t i = 0; i < f.tensors_.size(); ++i) {
-    const SafeTensor& t = f.tensors_[i];
-    if (t.begin < expected)
-      bad_input(path, ": tensor '", t.name, "' [", t.begin, ", ", t.end, ") overlaps tensor '", f.tensors_[i - 1].name,
-                "' [", f.tensors_[i - 1].begin, ", ", f.tensors_[i - 1].end, ")");
-    if (t.begin > expected)
-      bad_input(path, ": gap of ", t.begin - expected, " bytes before tensor '", t.name, "' at offset ", t.begin,
-                " (the format requires tensors to be contiguous from offset 0)");
-    expected = t.end;
-  }
-  if (expected != data_bytes)
-    bad_input(path, ": the tensors cover ", expected, " bytes but the data area holds ", data_bytes,
-              " (trailing bytes after the last tensor",
-              f.tensors_.empty() ? std::string() : cat(" '", f.tensors_.back().name, "'"), ")");
-
+  check_contiguous(path, f.tensors_, data_bytes);
   for (std::size_t i = 0; i < f.tensors_.size(); ++i) f.index_[f.tensors_[i].name] = i;
   f.data_begin_ = base + 8 + header_len;
   f.map_ = std::move(map);
