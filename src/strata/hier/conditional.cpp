@@ -288,6 +288,12 @@ namespace {
 constexpr int kBins = 64;
 
 // A depth-limited gini CART on binned features: a node sends a point left when its bin code <= thr.
+// Why not the forest's trees (forest.h): task similarity fits one tree per class pair on codes binned once for
+// the pooled points (64 bins), tries every feature at every node, breaks ties to the lowest (feature, bin) and
+// stops when no split lowers the gini. RandomForest bins each fit's rows anew (256 bins), visits a random subset
+// of features in random order and splits whenever a split exists; with one tree, max_features = d and no
+// bootstrap it would still choose other splits on ties, so the similarities (and every induced tree built from
+// them) would change, and re-binning per pair would cost k^2 binning passes. The two share the idea, not the code.
 struct SmallTree {
   struct Node {
     int feature = -1, thr = 0, left = -1, right = -1, leaf = -1;
