@@ -4,6 +4,7 @@
 #include "strata/hier/forest.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -547,23 +548,28 @@ void RandomForest::fit(const float* x, std::size_t n, std::size_t d, const std::
   const int max_features =
       cfg_.max_features > 0 ? cfg_.max_features : std::max(1, static_cast<int>(std::sqrt(static_cast<double>(d))));
 
-  if (progress) progress->check_cancel();
+  // A cancelled fit leaves the forest unfitted, never holding an earlier fit as if it were this one.
+  auto cancel = [&] {
+    *this = RandomForest(cfg_);
+    throw Cancelled();
+  };
+  if (progress && progress->cancel_requested()) cancel();
   ThreadPool pool(cfg_.threads);
   const Binned binned = bin_features(x, n, d, pool);
   std::vector<Tree> trees(cfg_.n_trees);
   std::vector<std::vector<double>> imp(cfg_.n_trees, std::vector<double>(d, 0.0));
-  try {
-    // Every tree not yet started throws once cancelled; the pool finishes the running ones and rethrows.
-    pool.parallel_for(trees.size(), [&](std::size_t t) {
-      if (progress) progress->check_cancel();
-      TreeGrower grower(binned, y, n_classes, cfg_, max_features);
-      grower.grow(derive_seed(cfg_.seed, t), trees[t], imp[t]);
-    });
-  } catch (const Cancelled&) {
-    // A cancelled refit must not leave the previous model looking like the answer to this call.
-    *this = RandomForest(cfg_);
-    throw;
-  }
+  // Once cancelled, trees not yet started are skipped (the running ones finish) and the fit throws; a request
+  // that comes after the last tree started is left to the caller's next check.
+  std::atomic<bool> skipped{false};
+  pool.parallel_for(trees.size(), [&](std::size_t t) {
+    if (progress && progress->cancel_requested()) {
+      skipped.store(true, std::memory_order_relaxed);
+      return;
+    }
+    TreeGrower grower(binned, y, n_classes, cfg_, max_features);
+    grower.grow(derive_seed(cfg_.seed, t), trees[t], imp[t]);
+  });
+  if (skipped.load()) cancel();
   // Importances: each tree's normalised to sum 1, then averaged (scikit-learn's definition).
   std::vector<double> importances(d, 0.0);
   for (auto& ti : imp) {

@@ -42,7 +42,7 @@ class RandomForest : public Classifier {
   std::string kind() const override { return "forest"; }
   int num_classes() const override { return n_classes_; }
   void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) override;
-  // Checks progress->check_cancel() before binning and before each tree; cancelled, the forest is unfitted.
+  // Checks for cancellation before binning and before each tree; a cancelled fit leaves the forest unfitted.
   void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes,
            ProgressSink* progress) override;
   // Mean over trees of the leaf class distributions (as scikit-learn does). Blocks of rows run on a pool the
