@@ -11,8 +11,8 @@ namespace strata::hier {
 // Owned by a model, not shared between models: copies and moves start empty (a pool cannot be copied, and a
 // moved-from model must still predict). Prediction is const and may run on several threads at once, while a
 // ThreadPool runs one job at a time: a call that finds the kept pool busy (another thread, or a call nested in
-// one of its jobs, even on the same thread, hence a flag rather than a mutex) runs on a pool of its own. Callers' results never depend on which pool or
-// how many threads run a job.
+// one of its jobs, even on the same thread, hence a flag rather than a mutex) runs on a pool of its own.
+// Callers' results never depend on which pool or how many threads run a job.
 class KeptPool {
  public:
   KeptPool() = default;
