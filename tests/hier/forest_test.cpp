@@ -16,6 +16,7 @@
 #include "strata/core/error.h"
 #include "strata/core/progress.h"
 #include "strata/core/rng.h"
+#include "recording_sink.h"
 
 namespace strata::hier {
 namespace {
@@ -517,12 +518,10 @@ TEST(RandomForest, CancelStopsBetweenTrees) {
   cfg.n_trees = 20000;
   RandomForest rf(cfg);
   ProgressSink sink;
-  std::thread canceller([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    sink.request_cancel();
-  });
-  EXPECT_THROW(rf.fit(train.x.data(), train.n, train.d, train.y.data(), 4, &sink), Cancelled);
-  canceller.join();
+  {
+    CancelLater canceller(sink, 50);
+    EXPECT_THROW(rf.fit(train.x.data(), train.n, train.d, train.y.data(), 4, &sink), Cancelled);
+  }
   EXPECT_EQ(rf.n_trees(), 0);
 }
 

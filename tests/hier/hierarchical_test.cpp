@@ -9,11 +9,11 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <thread>
 
 #include "strata/core/error.h"
 #include "strata/core/progress.h"
 #include "strata/core/rng.h"
+#include "recording_sink.h"
 
 namespace strata::hier {
 namespace {
@@ -405,12 +405,10 @@ TEST(Hierarchical, CancelReachesTheForestOfANode) {
   cfg.threads = 2;
   HierarchicalClassifier h(cfg);
   ProgressSink sink;
-  std::thread canceller([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    sink.request_cancel();
-  });
-  EXPECT_THROW(h.fit(ds, LabelTree::flat(ds.classes), &sink), Cancelled);
-  canceller.join();
+  {
+    CancelLater canceller(sink, 50);
+    EXPECT_THROW(h.fit(ds, LabelTree::flat(ds.classes), &sink), Cancelled);
+  }
   EXPECT_FALSE(h.fitted());
 }
 

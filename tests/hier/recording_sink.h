@@ -1,7 +1,9 @@
-// A ProgressSink for tests: records every event, and can request cancellation after the n-th result, the way a
-// user pressing Ctrl-C between seeds would.
+// Test helpers for progress and cancellation: a ProgressSink that records every event and can request
+// cancellation after the n-th result (as a user pressing Ctrl-C between seeds would), and a timed canceller.
 #pragma once
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "strata/core/progress.h"
@@ -23,6 +25,20 @@ class RecordingSink : public ProgressSink {
 
  private:
   int cancel_after_;
+};
+
+// Requests cancellation on `sink` from another thread after `ms` milliseconds, as SIGINT does in the CLI.
+class CancelLater {
+ public:
+  CancelLater(ProgressSink& sink, int ms)
+      : thread_([&sink, ms] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+          sink.request_cancel();
+        }) {}
+  ~CancelLater() { thread_.join(); }
+
+ private:
+  std::thread thread_;
 };
 
 }  // namespace strata::hier

@@ -21,8 +21,8 @@ class Classifier {
   // x: (n, d) row-major; y: (n) in [0, n_classes). Classes with no examples get probability 0.
   virtual void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) = 0;
   // The same fit, cancellable: progress (may be null) is checked where the learner can stop (the forest between
-  // trees); a cancelled fit throws Cancelled and leaves the model unfitted. The sink never changes the result.
-  // Learners that cannot stop part way check once before fitting.
+  // trees), and a fit cancelled part way throws Cancelled and leaves the model unfitted. The sink never changes
+  // the result. This default, for learners that cannot stop part way, checks once before fitting.
   virtual void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes,
                    ProgressSink* progress) {
     if (progress) progress->check_cancel();
