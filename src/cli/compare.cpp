@@ -49,10 +49,16 @@ void register_compare(CLI::App& app) {
     if (!a->true_tree.empty()) cfg.true_tree = LabelTree::load(a->true_tree);
     data::Dataset train = load_dataset(a->train, a->data);
     data::Dataset test = load_dataset(a->test, a->data);
-    hier::CompareResult r = hier::run_compare(train, test, cfg, progress);
+    hier::CompareResult r = hier::run_compare(train, test, cfg, progress_sink());
     std::cout << r.to_table();
-    if (!a->json.empty()) write_file_atomic(a->json, r.to_json());
-    if (!a->svg.empty() && !r.induced_trees.empty()) write_file_atomic(a->svg, r.induced_trees[0].to_svg());
+    if (!a->json.empty()) {
+      write_file_atomic(a->json, r.to_json());
+      progress_sink().wrote(a->json, "results");
+    }
+    if (!a->svg.empty() && !r.induced_trees.empty()) {
+      write_file_atomic(a->svg, r.induced_trees[0].to_svg());
+      progress_sink().wrote(a->svg, "induced tree");
+    }
   });
 }
 

@@ -64,8 +64,9 @@ void register_fit(CLI::App& app) {
     hc.seed = a->seed;
     hc.threads = a->learner.threads;
     hier::HierarchicalClassifier clf(hc);
-    clf.fit(ds, tree);
+    clf.fit(ds, tree, &progress_sink());
     clf.save(a->out);
+    progress_sink().wrote(a->out, "model");
     std::cout << "fitted " << clf.num_node_models() << " node model(s) on " << ds.n << " examples in "
               << clf.fit_seconds() << " s; wrote " << a->out << "\n";
   });

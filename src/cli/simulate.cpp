@@ -38,9 +38,13 @@ void register_simulate(CLI::App& app) {
   sub->add_option("--out", a->out, "CSV to write")->default_val("sim.csv");
   sub->add_option("--svg", a->svg, "SVG plot to write");
   sub->callback([a] {
-    auto rows = hier::run_simulation(a->cfg, progress);
+    auto rows = hier::run_simulation(a->cfg, progress_sink());
     write_file_atomic(a->out, hier::simulation_csv(rows));
-    if (!a->svg.empty()) write_file_atomic(a->svg, hier::simulation_svg(rows));
+    progress_sink().wrote(a->out, "results");
+    if (!a->svg.empty()) {
+      write_file_atomic(a->svg, hier::simulation_svg(rows));
+      progress_sink().wrote(a->svg, "plot");
+    }
     std::cout << hier::simulation_csv(rows) << "wrote " << a->out << (a->svg.empty() ? "" : ", " + a->svg) << "\n";
   });
 }

@@ -64,5 +64,47 @@ TEST(Classifier, UnknownKindInFileNamesTheOffset) {
   EXPECT_THROW(load_classifier(r2), Error);
 }
 
+// Both learners' payloads start with the header read_payload_header checks; its errors name the file, the
+// learner and the field, with what was expected and what was found.
+TEST(Classifier, PayloadHeaderErrorsNameFileFieldAndValues) {
+  auto error_of = [](const Writer& w, const std::string& kind) {
+    Reader r(w.bytes(), "h.bin");
+    try {
+      read_payload_header(r, kind, 1);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kBadInput);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  Writer good;
+  write_payload_header(good, 1, 3, 7);
+  Reader r(good.bytes(), "h.bin");
+  const PayloadHeader h = read_payload_header(r, "forest", 1);
+  EXPECT_EQ(h.n_classes, 3);
+  EXPECT_EQ(h.d, 7u);
+  EXPECT_TRUE(r.done());
+
+  Writer version;
+  write_payload_header(version, 2, 3, 7);
+  std::string msg = error_of(version, "forest");
+  EXPECT_NE(msg.find("h.bin"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("forest: expected format version 1, found 2"), std::string::npos) << msg;
+  Writer classes;
+  write_payload_header(classes, 1, 0, 7);
+  msg = error_of(classes, "logistic");
+  EXPECT_NE(msg.find("logistic: n_classes must be >= 1, found 0"), std::string::npos) << msg;
+  Writer features;
+  write_payload_header(features, 1, 2, 0);
+  msg = error_of(features, "forest");
+  EXPECT_NE(msg.find("forest: feature count out of range: 0"), std::string::npos) << msg;
+  Writer cut;
+  cut.pod<std::uint32_t>(1);
+  cut.pod<std::int32_t>(2);
+  msg = error_of(cut, "logistic");
+  EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("logistic feature count"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace strata::hier

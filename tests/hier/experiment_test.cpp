@@ -1,12 +1,16 @@
-// Experiments: the simulation generator, compare's rows and JSON, and the simulation's headline behaviour
-// (induced partitions beat a permuted baseline when groups are tight).
+// Experiments: the simulation generator, compare's rows and JSON, the simulation's headline behaviour
+// (induced partitions beat a permuted baseline when groups are tight), and progress / cancellation as events.
 #include "strata/hier/experiment.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "strata/core/error.h"
+#include "recording_sink.h"
 
 namespace strata::hier {
 namespace {
@@ -86,6 +90,115 @@ TEST(Compare, RejectsMismatchedTestData) {
   CompareConfig cfg;
   cfg.seeds = 1;
   EXPECT_THROW(run_compare(tr, other, cfg), Error);
+}
+
+// A small compare: 6 classes in 3 groups, 5 trees per node.
+struct SmallCompare {
+  data::Dataset tr, te;
+  CompareConfig cfg;
+  explicit SmallCompare(int seeds) {
+    std::vector<int> g;
+    simulate_data(3, 2, 15, 10, 0.005, 0.05, 9, tr, te, g);
+    cfg.learner.forest.n_trees = 5;
+    cfg.induce.embed = "none";
+    cfg.seeds = seeds;
+    cfg.true_tree = LabelTree::from_groups(g, tr.classes);
+  }
+};
+
+TEST(Compare, ReportsOneResultPerSeedWithItsAccuracies) {
+  SmallCompare c(2);
+  RecordingSink sink;
+  CompareResult r = run_compare(c.tr, c.te, c.cfg, sink);
+  ASSERT_EQ(sink.results.size(), 2u);
+  for (int s = 0; s < 2; ++s) {
+    const ResultProgress& p = sink.results[s];
+    EXPECT_EQ(p.experiment, "compare");
+    EXPECT_EQ(p.index, s + 1);
+    EXPECT_EQ(p.count, 2);
+    EXPECT_EQ(p.label, "seed " + std::to_string(s + 1));
+    ASSERT_EQ(p.values.size(), r.rows.size() + 1);
+    for (std::size_t i = 0; i < r.rows.size(); ++i) {
+      EXPECT_EQ(p.values[i].first, r.rows[i].name);
+      EXPECT_EQ(p.values[i].second, r.rows[i].accuracy[s]) << r.rows[i].name << " seed " << s;
+    }
+    EXPECT_EQ(p.values.back().first, "seconds");
+    EXPECT_GE(p.values.back().second, 0.0);
+    // The line the CLI has always printed: "seed 1/2: flat 0.9333  induced ...  (detail; 0.1 s)".
+    char flat[64];
+    std::snprintf(flat, sizeof flat, "seed %d/2: flat %.4f  induced %.4f  ", s + 1, r.rows[0].accuracy[s],
+                  r.rows[1].accuracy[s]);
+    EXPECT_EQ(p.summary.rfind(flat, 0), 0u) << p.summary;
+    EXPECT_EQ(p.summary.substr(p.summary.size() - 3), " s)") << p.summary;
+  }
+  // The sink only watches: the same run without one gives the same numbers.
+  CompareResult quiet = run_compare(c.tr, c.te, c.cfg);
+  for (std::size_t i = 0; i < r.rows.size(); ++i) EXPECT_EQ(quiet.rows[i].accuracy, r.rows[i].accuracy);
+}
+
+TEST(Compare, CancelAfterTheFirstSeedStopsThere) {
+  SmallCompare c(3);
+  RecordingSink sink(/*cancel_after_results=*/1);
+  EXPECT_THROW(run_compare(c.tr, c.te, c.cfg, sink), Cancelled);
+  EXPECT_EQ(sink.results.size(), 1u);
+  try {
+    RecordingSink again(1);
+    run_compare(c.tr, c.te, c.cfg, again);
+    ADD_FAILURE() << "not cancelled";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kCancelled);
+  }
+}
+
+SimulateConfig small_simulation() {
+  SimulateConfig cfg;
+  cfg.sigma2_group = {0.01};
+  cfg.samples_per_class = {5, 10};
+  cfg.reps = 2;
+  cfg.trees = 3;
+  cfg.test_per_class = 10;
+  return cfg;
+}
+
+TEST(Simulate, ReportsOneResultPerSettingWithItsMeans) {
+  RecordingSink sink;
+  auto rows = run_simulation(small_simulation(), sink);
+  ASSERT_EQ(rows.size(), 2u);
+  ASSERT_EQ(sink.results.size(), 2u);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const ResultProgress& p = sink.results[i];
+    const SimulateRow& row = rows[i];
+    EXPECT_EQ(p.experiment, "simulate");
+    EXPECT_EQ(p.index, static_cast<int>(i) + 1);
+    EXPECT_EQ(p.count, 2);
+    EXPECT_EQ(p.label, "sigma2_group 0.01, 4 classes/group, " + std::to_string(row.samples_per_class) +
+                           " samples/class");
+    const std::vector<std::pair<std::string, double>> want = {
+        {"ari", row.ari.mean},         {"ari_permuted", row.ari_permuted.mean}, {"le_true", row.le_true.mean},
+        {"le_induced", row.le_induced.mean}, {"acc_flat", row.acc_flat.mean}, {"acc_true", row.acc_true.mean},
+        {"acc_induced", row.acc_induced.mean}};
+    ASSERT_EQ(p.values.size(), want.size());
+    for (std::size_t v = 0; v < want.size(); ++v) {
+      EXPECT_EQ(p.values[v].first, want[v].first);
+      const double got = p.values[v].second;  // NaN when no replicate had a finite learning efficiency
+      EXPECT_TRUE(got == want[v].second || (std::isnan(got) && std::isnan(want[v].second))) << want[v].first;
+    }
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "sigma2_group 0.010, 4 classes/group, %d samples/class: ARI %.3f (permuted %.3f), learning "
+                  "efficiency true %.3f, induced %.3f",
+                  row.samples_per_class, row.ari.mean, row.ari_permuted.mean, row.le_true.mean,
+                  row.le_induced.mean);
+    EXPECT_EQ(p.summary, line);
+  }
+  auto quiet = run_simulation(small_simulation());
+  for (std::size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(quiet[i].acc_induced.mean, rows[i].acc_induced.mean);
+}
+
+TEST(Simulate, CancelAfterTheFirstSettingStopsThere) {
+  RecordingSink sink(/*cancel_after_results=*/1);
+  EXPECT_THROW(run_simulation(small_simulation(), sink), Cancelled);
+  EXPECT_EQ(sink.results.size(), 1u);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Tests of strata::hier::RandomForest: learning, determinism across seeds and thread counts, depth and leaf-size
-// limits, honest trees, absent classes, apply(), importances, save/load and bad input.
+// limits, honest trees, absent classes, apply(), importances, save/load, bad input, cancellation and the
+// prediction pool.
 #include "strata/hier/forest.h"
 
 #include <gtest/gtest.h>
@@ -10,9 +11,12 @@
 #include <limits>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "strata/core/error.h"
+#include "strata/core/progress.h"
 #include "strata/core/rng.h"
+#include "recording_sink.h"
 
 namespace strata::hier {
 namespace {
@@ -489,6 +493,58 @@ TEST(RandomForest, BadInputIsReported) {
   cfg.max_features = 4;
   RandomForest too_many(cfg);
   EXPECT_THROW(too_many.fit(train.x.data(), train.n, train.d, train.y.data(), 2), Error);
+}
+
+TEST(RandomForest, CancelledFitThrowsAndLeavesNoModel) {
+  const Data train = blobs(300, 4, 3, 2.0, 21);
+  RandomForest rf = fitted(small_config(), train, 3);
+  ASSERT_EQ(rf.n_trees(), 30);
+  ProgressSink sink;
+  sink.request_cancel();
+  EXPECT_THROW(rf.fit(train.x.data(), train.n, train.d, train.y.data(), 3, &sink), Cancelled);
+  EXPECT_EQ(rf.n_trees(), 0);  // the earlier fit is gone, not passed off as this one
+  std::vector<float> p(train.n * 3);
+  EXPECT_THROW(rf.predict_proba(train.x.data(), train.n, train.d, p.data()), Error);
+  // A sink that is not cancelled changes nothing.
+  ProgressSink quiet;
+  rf.fit(train.x.data(), train.n, train.d, train.y.data(), 3, &quiet);
+  EXPECT_EQ(proba(rf, train), proba(fitted(small_config(), train, 3), train));
+}
+
+TEST(RandomForest, CancelStopsBetweenTrees) {
+  // Far more trees than 50 ms can grow: only a check between trees can make this fit throw.
+  const Data train = blobs(2000, 8, 4, 1.0, 22);
+  ForestConfig cfg = small_config();
+  cfg.n_trees = 20000;
+  RandomForest rf(cfg);
+  ProgressSink sink;
+  {
+    CancelLater canceller(sink, 50);
+    EXPECT_THROW(rf.fit(train.x.data(), train.n, train.d, train.y.data(), 4, &sink), Cancelled);
+  }
+  EXPECT_EQ(rf.n_trees(), 0);
+}
+
+TEST(RandomForest, PredictionDoesNotDependOnThePool) {
+  const Data train = blobs(400, 5, 3, 1.0, 23);
+  const Data test = blobs(3000, 5, 3, 1.0, 24);  // six blocks of rows
+  const RandomForest rf = fitted(small_config(), train, 3);
+  const std::vector<float> want = proba(rf, test);
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    std::vector<float> p(test.n * 3);
+    rf.predict_proba(test.x.data(), test.n, test.d, p.data(), pool);
+    EXPECT_EQ(p, want) << threads << " threads";
+  }
+  // Callers on several threads at once: one uses the forest's kept pool, the others pools of their own.
+  std::vector<std::vector<float>> got(4, std::vector<float>(test.n * 3));
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c)
+    callers.emplace_back([&, c] {
+      for (int rep = 0; rep < 3; ++rep) rf.predict_proba(test.x.data(), test.n, test.d, got[c].data());
+    });
+  for (auto& t : callers) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, want);
 }
 
 }  // namespace

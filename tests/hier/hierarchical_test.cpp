@@ -1,5 +1,5 @@
 // Tests for src/strata/hier/hierarchical.cpp: the product rule against node models fitted by hand, singleton
-// and absent classes, flat-tree equivalence, soft vs hard routing, and the model file.
+// and absent classes, flat-tree equivalence, soft vs hard routing, the model file, and cancellation.
 #include "strata/hier/hierarchical.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +11,9 @@
 #include <fstream>
 
 #include "strata/core/error.h"
+#include "strata/core/progress.h"
 #include "strata/core/rng.h"
+#include "recording_sink.h"
 
 namespace strata::hier {
 namespace {
@@ -352,6 +354,62 @@ TEST(Hierarchical, MismatchesAreBadInput) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kBadInput);
   }
+}
+
+// A centroid learner that counts its fits and requests cancellation once it is fitted, and never checks for
+// cancellation itself: the first node model finishes, then the classifier must stop before the next.
+class CancellingCentroid : public CentroidSoftmax {
+ public:
+  CancellingCentroid(ProgressSink& sink, int& fits) : sink_(sink), fits_(fits) {}
+  void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) override {
+    CentroidSoftmax::fit(x, n, d, y, n_classes);
+    ++fits_;
+    sink_.request_cancel();
+  }
+  void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes,
+           ProgressSink* /*progress*/) override {
+    fit(x, n, d, y, n_classes);
+  }
+
+ private:
+  ProgressSink& sink_;
+  int& fits_;
+};
+
+TEST(Hierarchical, CancelStopsBetweenNodeModelsAndLeavesItUnfitted) {
+  data::Dataset ds = circle_data(6, 20, 8);
+  const LabelTree tree = LabelTree::from_groups({0, 0, 1, 1, 2, 2}, ds.classes);  // root + 3 group models
+  HierarchicalClassifier h(HierarchicalConfig{}, centroid_factory());
+  h.fit(ds, tree);
+  ASSERT_EQ(h.num_node_models(), 4);
+  ProgressSink sink;
+  int fits = 0;
+  HierarchicalClassifier c(HierarchicalConfig{},
+                           [&](const LearnerConfig&) { return std::make_unique<CancellingCentroid>(sink, fits); });
+  EXPECT_THROW(c.fit(ds, tree, &sink), Cancelled);
+  EXPECT_EQ(fits, 1);
+  EXPECT_FALSE(c.fitted());
+  EXPECT_EQ(c.num_node_models(), 0);
+  // Refitting a fitted classifier and cancelling it leaves it unfitted too.
+  EXPECT_THROW(h.fit(ds, tree, &sink), Cancelled);
+  EXPECT_FALSE(h.fitted());
+  EXPECT_EQ(h.num_node_models(), 0);
+  std::vector<float> p(ds.n * 6);
+  EXPECT_THROW(h.predict_proba(ds.x.data(), ds.n, ds.d, p.data()), Error);
+}
+
+TEST(Hierarchical, CancelReachesTheForestOfANode) {
+  data::Dataset ds = circle_data(4, 200, 9);
+  HierarchicalConfig cfg;
+  cfg.learner.forest.n_trees = 50000;  // far more than 50 ms can grow
+  cfg.threads = 2;
+  HierarchicalClassifier h(cfg);
+  ProgressSink sink;
+  {
+    CancelLater canceller(sink, 50);
+    EXPECT_THROW(h.fit(ds, LabelTree::flat(ds.classes), &sink), Cancelled);
+  }
+  EXPECT_FALSE(h.fitted());
 }
 
 }  // namespace

@@ -11,26 +11,20 @@
 
 #include "strata/core/error.h"
 #include "strata/hier/kmeans.h"
+#include "strata/hier/named_choices.h"
 
 namespace strata::hier {
 
-Linkage parse_linkage(const std::string& name) {
-  if (name == "average") return Linkage::kAverage;
-  if (name == "ward") return Linkage::kWard;
-  if (name == "single") return Linkage::kSingle;
-  if (name == "complete") return Linkage::kComplete;
-  bad_input("linkage: expected one of average, ward, single, complete; got \"", name, "\"");
-}
+namespace {
+constexpr NamedChoices<Linkage, 4> kLinkages{"linkage",
+                                             {{{Linkage::kAverage, "average"},
+                                               {Linkage::kWard, "ward"},
+                                               {Linkage::kSingle, "single"},
+                                               {Linkage::kComplete, "complete"}}}};
+}  // namespace
 
-const char* linkage_name(Linkage l) {
-  switch (l) {
-    case Linkage::kAverage: return "average";
-    case Linkage::kWard: return "ward";
-    case Linkage::kSingle: return "single";
-    case Linkage::kComplete: return "complete";
-  }
-  return "?";
-}
+Linkage parse_linkage(const std::string& name) { return kLinkages.parse(name); }
+const char* linkage_name(Linkage l) { return kLinkages.name(l); }
 
 namespace {
 

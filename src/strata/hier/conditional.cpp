@@ -46,7 +46,8 @@ void check_dataset(const data::Dataset& ds, const char* what) {
   if (ds.y.size() != ds.n) bad_input(what, ": ", src, ": ", ds.y.size(), " labels for ", ds.n, " rows");
   const int k = ds.num_classes();
   for (std::size_t i = 0; i < ds.n; ++i)
-    if (ds.y[i] < 0 || ds.y[i] >= k) bad_input(what, ": ", src, ": row ", i, " has label ", ds.y[i], " outside [0, ", k, ")");
+    if (ds.y[i] < 0 || ds.y[i] >= k)
+      bad_input(what, ": ", src, ": row ", i, " has label ", ds.y[i], " outside [0, ", k, ")");
 }
 
 // Row indices of each class, in row order.
@@ -75,6 +76,13 @@ std::vector<std::vector<std::size_t>> sample_by_class(const data::Dataset& ds, s
 
 constexpr std::size_t kChunkRows = 4096;
 
+// buf (rows, d) = rows b .. b + rows of the data minus mu.
+void centre_rows(const data::Dataset& ds, const Eigen::VectorXd& mu, std::size_t b, int rows, float* buf) {
+  const std::size_t d = ds.d;
+  for (int r = 0; r < rows; ++r)
+    for (std::size_t f = 0; f < d; ++f) buf[r * d + f] = ds.row(b + r)[f] - static_cast<float>(mu[f]);
+}
+
 // out (d, l) = Xc^T Xc M for the centred data Xc = X - 1 mu^T, M (d, l); streamed in row chunks.
 Eigen::MatrixXd cov_apply(const data::Dataset& ds, const Eigen::VectorXd& mu, const Eigen::MatrixXd& m) {
   const int d = static_cast<int>(ds.d), l = static_cast<int>(m.cols());
@@ -86,8 +94,7 @@ Eigen::MatrixXd cov_apply(const data::Dataset& ds, const Eigen::VectorXd& mu, co
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(d, l);
   for (std::size_t b = 0; b < ds.n; b += kChunkRows) {
     const int rows = static_cast<int>(std::min(kChunkRows, ds.n - b));
-    for (int r = 0; r < rows; ++r)
-      for (int f = 0; f < d; ++f) buf[static_cast<std::size_t>(r) * d + f] = ds.row(b + r)[f] - static_cast<float>(mu[f]);
+    centre_rows(ds, mu, b, rows, buf.data());
     sgemm_rm(false, false, rows, l, d, 1.f, buf.data(), d, mf.data(), l, 0.f, t.data(), l);  // (rows, l)
     sgemm_rm(true, false, d, l, rows, 1.f, buf.data(), d, t.data(), l, 0.f, z.data(), l);    // (d, l)
     for (int i = 0; i < d; ++i)
@@ -104,8 +111,7 @@ Eigen::MatrixXd scatter_matrix(const data::Dataset& ds, const Eigen::VectorXd& m
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(d, d);
   for (std::size_t b = 0; b < ds.n; b += kChunkRows) {
     const int rows = static_cast<int>(std::min(kChunkRows, ds.n - b));
-    for (int r = 0; r < rows; ++r)
-      for (int f = 0; f < d; ++f) buf[static_cast<std::size_t>(r) * d + f] = ds.row(b + r)[f] - static_cast<float>(mu[f]);
+    centre_rows(ds, mu, b, rows, buf.data());
     // syrk: only the upper triangle, half the flops of the equivalent GEMM.
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, rows, 1.f, buf.data(), d, 0.f, z.data(), d);  // (d, d)
     for (int i = 0; i < d; ++i)
@@ -227,7 +233,8 @@ Eigen::MatrixXd mmd_matrix(const data::Dataset& ds, std::size_t max_per_class, s
     std::vector<double> dist;
     dist.reserve(s * (s - 1) / 2);
     for (std::size_t i = 0; i < s; ++i)
-      for (std::size_t j = i + 1; j < s; ++j) dist.push_back(std::max(0.0, sq[sub[i]] + sq[sub[j]] - 2.0 * g[i * s + j]));
+      for (std::size_t j = i + 1; j < s; ++j)
+        dist.push_back(std::max(0.0, sq[sub[i]] + sq[sub[j]] - 2.0 * g[i * s + j]));
     double med = 0;
     if (!dist.empty()) {
       auto mid = dist.begin() + dist.size() / 2;
@@ -288,6 +295,12 @@ namespace {
 constexpr int kBins = 64;
 
 // A depth-limited gini CART on binned features: a node sends a point left when its bin code <= thr.
+// Why not the forest's trees (forest.h): task similarity fits one tree per class pair on codes binned once for
+// the pooled points (64 bins), tries every feature at every node, breaks ties to the lowest (feature, bin) and
+// stops when no split lowers the gini. RandomForest bins each fit's rows anew (256 bins), visits a random subset
+// of features in random order and splits whenever a split exists; with one tree, max_features = d and no
+// bootstrap it would still choose other splits on ties, so the similarities (and every induced tree built from
+// them) would change, and re-binning per pair would cost k^2 binning passes. The two share the idea, not the code.
 struct SmallTree {
   struct Node {
     int feature = -1, thr = 0, left = -1, right = -1, leaf = -1;
@@ -489,7 +502,8 @@ Eigen::MatrixXd task_similarity(const data::Dataset& ds, int negatives, std::uin
     score[q] = s / negatives;
   });
   Eigen::MatrixXd out = Eigen::MatrixXd::Identity(k, k);
-  for (std::size_t q = 0; q < pairs.size(); ++q) out(pairs[q].first, pairs[q].second) = out(pairs[q].second, pairs[q].first) = score[q];
+  for (std::size_t q = 0; q < pairs.size(); ++q)
+    out(pairs[q].first, pairs[q].second) = out(pairs[q].second, pairs[q].first) = score[q];
   return out;
 }
 

@@ -26,91 +26,114 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // Fits a hierarchical classifier on `train` with `tree` and returns (test accuracy, fit seconds).
 std::pair<double, double> fit_and_score(const data::Dataset& train, const data::Dataset& test, const LabelTree& tree,
-                                        const LearnerConfig& learner, std::uint64_t seed, int threads) {
+                                        const LearnerConfig& learner, std::uint64_t seed, int threads,
+                                        ProgressSink& progress) {
   HierarchicalConfig hc;
   hc.learner = learner;
   hc.seed = seed;
   hc.threads = threads;
   HierarchicalClassifier clf(hc);
   auto t0 = std::chrono::steady_clock::now();
-  clf.fit(train, tree);
+  clf.fit(train, tree, &progress);
   double secs = seconds_since(t0);
   std::vector<int> pred = clf.predict(test.x.data(), test.n, test.d);
   std::vector<int> truth(test.y.begin(), test.y.end());
   return {accuracy(truth, pred), secs};
 }
 
-}  // namespace
-
-CompareResult run_compare(const data::Dataset& train_all, const data::Dataset& test, const CompareConfig& cfg,
-                          const ProgressFn& progress) {
+// Refuses data and a true tree that do not fit together; returns the true tree (if any) re-expressed in the
+// training data's class order.
+std::optional<LabelTree> check_compare_input(const data::Dataset& train_all, const data::Dataset& test,
+                                             const CompareConfig& cfg) {
   if (cfg.seeds < 1) bad_input("--seeds: expected >= 1, found ", cfg.seeds);
   if (test.d != train_all.d)
     bad_input(test.source, ": test data has ", test.d, " features, training data ", train_all.d);
   if (test.classes != train_all.classes)
     bad_input(test.source, ": test classes differ from the training classes of ", train_all.source);
-  if (cfg.true_tree && cfg.true_tree->class_names != train_all.classes) {
+  if (!cfg.true_tree) return std::nullopt;
+  if (cfg.true_tree->class_names != train_all.classes) {
     // Accept a tree whose class list is a permutation of the data's classes; refuse otherwise.
     std::vector<std::string> a = cfg.true_tree->class_names, b = train_all.classes;
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
     if (a != b) bad_input("--true-tree: its classes do not match the classes of ", train_all.source);
   }
-  std::optional<LabelTree> true_tree;
-  if (cfg.true_tree) {
-    // Re-express the true tree in the data's class order.
-    LabelTree t = *cfg.true_tree;
-    std::map<std::string, int> id;
-    for (int c = 0; c < train_all.num_classes(); ++c) id[train_all.classes[c]] = c;
-    for (auto& nd : t.nodes)
-      if (nd.class_id >= 0) nd.class_id = id.at(t.class_names[nd.class_id]);
-    t.class_names = train_all.classes;
-    t.validate("--true-tree");
-    true_tree = t;
-  }
-  std::vector<int> true_groups = true_tree ? true_tree->top_level_groups() : std::vector<int>();
+  LabelTree t = *cfg.true_tree;
+  std::map<std::string, int> id;
+  for (int c = 0; c < train_all.num_classes(); ++c) id[train_all.classes[c]] = c;
+  for (auto& nd : t.nodes)
+    if (nd.class_id >= 0) nd.class_id = id.at(t.class_names[nd.class_id]);
+  t.class_names = train_all.classes;
+  t.validate("--true-tree");
+  return t;
+}
 
+// One seed of `compare`: subsample, induce, then fit and score every row's tree; appends to res and returns the
+// induction's detail for the progress line.
+std::string compare_seed(const data::Dataset& train_all, const data::Dataset& test, const CompareConfig& cfg, int s,
+                         const std::optional<LabelTree>& true_tree, ProgressSink& progress, CompareResult& res) {
+  const std::uint64_t seed = derive_seed(cfg.seed, s);
+  data::Dataset train = cfg.per_class ? data::subsample_per_class(train_all, cfg.per_class, seed) : train_all;
+  InduceConfig ic = cfg.induce;
+  ic.seed = seed;
+  ic.threads = cfg.threads;
+  auto t0 = std::chrono::steady_clock::now();
+  InduceResult ind = induce(train, ic);
+  double induce_secs = seconds_since(t0);
+  res.induced_trees.push_back(ind.tree);
+  LabelTree random = random_tree_like(ind.tree, derive_seed(seed, 7));
+  const std::vector<int> true_groups = true_tree ? true_tree->top_level_groups() : std::vector<int>();
+
+  auto record = [&](CompareRow& row, const LabelTree& tree, const LearnerConfig& learner, double extra_secs) {
+    auto [acc, secs] = fit_and_score(train, test, tree, learner, seed, cfg.threads, progress);
+    row.accuracy.push_back(acc);
+    row.fit_seconds.push_back(secs + extra_secs);
+    row.groups.push_back(static_cast<double>(tree.nodes[0].children.size()));
+    if (true_tree && row.name != "flat") row.ari.push_back(adjusted_rand_index(tree.top_level_groups(), true_groups));
+  };
+  LearnerConfig flat_learner = matched_flat_learner(cfg.learner, ind.tree);
+  record(res.rows[0], LabelTree::flat(train.classes), flat_learner, 0);
+  res.rows[0].groups.back() = 1;
+  record(res.rows[1], ind.tree, cfg.learner, induce_secs);
+  record(res.rows[2], random, cfg.learner, 0);
+  if (true_tree) record(res.rows[3], *true_tree, cfg.learner, 0);
+  return ind.detail;
+}
+
+// Seed s's accuracies as a progress event; the summary is the line `compare` has always printed.
+ResultProgress compare_progress(const CompareResult& res, int s, int seeds, const std::string& detail, double secs) {
+  ResultProgress p;
+  p.experiment = "compare";
+  p.index = s + 1;
+  p.count = seeds;
+  p.label = cat("seed ", s + 1);
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(4) << "seed " << s + 1 << "/" << seeds << ": ";
+  for (const auto& r : res.rows) {
+    p.values.emplace_back(r.name, r.accuracy.back());
+    os << r.name << " " << r.accuracy.back() << "  ";
+  }
+  p.values.emplace_back("seconds", secs);
+  os << "(" << detail << "; " << std::setprecision(1) << secs << " s)";
+  p.summary = os.str();
+  return p;
+}
+
+}  // namespace
+
+CompareResult run_compare(const data::Dataset& train_all, const data::Dataset& test, const CompareConfig& cfg,
+                          ProgressSink& progress) {
+  const std::optional<LabelTree> true_tree = check_compare_input(train_all, test, cfg);
   CompareResult res;
   res.rows.push_back({"flat", {}, {}, {}, {}, 1.0});
   res.rows.push_back({"induced", {}, {}, {}, {}, 0});
   res.rows.push_back({"random", {}, {}, {}, {}, 0});
   if (true_tree) res.rows.push_back({"true", {}, {}, {}, {}, 0});
-
   for (int s = 0; s < cfg.seeds; ++s) {
+    progress.check_cancel();
     auto t_seed = std::chrono::steady_clock::now();
-    const std::uint64_t seed = derive_seed(cfg.seed, s);
-    data::Dataset train = cfg.per_class ? data::subsample_per_class(train_all, cfg.per_class, seed) : train_all;
-
-    InduceConfig ic = cfg.induce;
-    ic.seed = seed;
-    ic.threads = cfg.threads;
-    auto t0 = std::chrono::steady_clock::now();
-    InduceResult ind = induce(train, ic);
-    double induce_secs = seconds_since(t0);
-    res.induced_trees.push_back(ind.tree);
-    LabelTree random = random_tree_like(ind.tree, derive_seed(seed, 7));
-
-    auto record = [&](CompareRow& row, const LabelTree& tree, const LearnerConfig& learner, double extra_secs) {
-      auto [acc, secs] = fit_and_score(train, test, tree, learner, seed, cfg.threads);
-      row.accuracy.push_back(acc);
-      row.fit_seconds.push_back(secs + extra_secs);
-      row.groups.push_back(static_cast<double>(tree.nodes[0].children.size()));
-      if (true_tree && row.name != "flat") row.ari.push_back(adjusted_rand_index(tree.top_level_groups(), true_groups));
-    };
-    LearnerConfig flat_learner = matched_flat_learner(cfg.learner, ind.tree);
-    record(res.rows[0], LabelTree::flat(train.classes), flat_learner, 0);
-    res.rows[0].groups.back() = 1;
-    record(res.rows[1], ind.tree, cfg.learner, induce_secs);
-    record(res.rows[2], random, cfg.learner, 0);
-    if (true_tree) record(res.rows[3], *true_tree, cfg.learner, 0);
-
-    if (progress) {
-      std::ostringstream os;
-      os << std::fixed << std::setprecision(4) << "seed " << s + 1 << "/" << cfg.seeds << ": ";
-      for (const auto& r : res.rows) os << r.name << " " << r.accuracy.back() << "  ";
-      os << "(" << ind.detail << "; " << std::setprecision(1) << seconds_since(t_seed) << " s)";
-      progress(os.str());
-    }
+    const std::string detail = compare_seed(train_all, test, cfg, s, true_tree, progress, res);
+    progress.result(compare_progress(res, s, cfg.seeds, detail, seconds_since(t_seed)));
   }
   double err_flat = 1.0 - res.rows[0].acc().mean;
   for (auto& r : res.rows) r.learning_efficiency = learning_efficiency(err_flat, 1.0 - r.acc().mean);
@@ -189,7 +212,9 @@ void simulate_data(int groups, int classes_per_group, int n_train, int n_test, d
   fill(test, n_test, "simulation:test");
 }
 
-std::vector<SimulateRow> run_simulation(const SimulateConfig& cfg, const ProgressFn& progress) {
+namespace {
+
+void check_simulate_config(const SimulateConfig& cfg) {
   if (cfg.reps < 1) bad_input("--reps: expected >= 1, found ", cfg.reps);
   for (int c : cfg.classes_per_group)
     if (c < 1) bad_input("--classes-per-group: expected >= 1, found ", c);
@@ -198,63 +223,101 @@ std::vector<SimulateRow> run_simulation(const SimulateConfig& cfg, const Progres
   for (double v : cfg.sigma2_group)
     if (!(v >= 0)) bad_input("--sigma2-group: expected >= 0, found ", v);
   if (!(cfg.sigma2_class > 0)) bad_input("--sigma2-class: expected > 0, found ", cfg.sigma2_class);
+}
+
+// One setting of the simulation, as its replicates' numbers before averaging.
+struct SettingReps {
+  std::vector<double> ari, ari_perm, le_true, le_ind, acc_flat, acc_true, acc_ind;
+};
+
+// Replicate `seed` of a setting: simulate, induce by GMM on the class means, fit flat / true / induced.
+void simulate_rep(const SimulateConfig& cfg, const LearnerConfig& learner, double s2g, int cpg, int spc,
+                  std::uint64_t seed, ProgressSink& progress, SettingReps& out) {
+  data::Dataset train, test;
+  std::vector<int> truth;
+  simulate_data(cfg.groups, cpg, spc, cfg.test_per_class, s2g, cfg.sigma2_class, seed, train, test, truth);
+  InduceConfig ic;
+  ic.method = "means";
+  ic.embed = "none";
+  ic.cluster = "gmm";
+  ic.k_min = 2;
+  ic.k_max = std::min(train.num_classes() - 1, 2 * cfg.groups);
+  ic.seed = seed;
+  ic.threads = cfg.threads;
+  InduceResult ind = induce(train, ic);
+  out.ari.push_back(adjusted_rand_index(ind.groups, truth));
+  std::vector<int> perm = truth;
+  Rng prng(derive_seed(seed, 99));
+  std::shuffle(perm.begin(), perm.end(), prng);
+  out.ari_perm.push_back(adjusted_rand_index(perm, truth));
+  LabelTree true_tree = LabelTree::from_groups(truth, train.classes);
+  double af = fit_and_score(train, test, LabelTree::flat(train.classes), matched_flat_learner(learner, true_tree),
+                            seed, cfg.threads, progress).first;
+  double at = fit_and_score(train, test, true_tree, learner, seed, cfg.threads, progress).first;
+  double ai = fit_and_score(train, test, ind.tree, learner, seed, cfg.threads, progress).first;
+  out.acc_flat.push_back(af), out.acc_true.push_back(at), out.acc_ind.push_back(ai);
+  out.le_true.push_back(learning_efficiency(1 - af, 1 - at));
+  out.le_ind.push_back(learning_efficiency(1 - af, 1 - ai));
+}
+
+SimulateRow simulate_setting(const SimulateConfig& cfg, const LearnerConfig& learner, std::size_t setting,
+                             double s2g, int cpg, int spc, ProgressSink& progress) {
+  SettingReps reps;
+  for (int r = 0; r < cfg.reps; ++r) {
+    progress.check_cancel();
+    simulate_rep(cfg, learner, s2g, cpg, spc, derive_seed(cfg.seed, setting, r), progress, reps);
+  }
+  auto finite = [](std::vector<double> v) {
+    v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+    return v;
+  };
+  return SimulateRow{s2g,          cpg,
+                     spc,          cfg.reps,
+                     mean_se(reps.ari), mean_se(reps.ari_perm),
+                     mean_se(finite(reps.le_true)), mean_se(finite(reps.le_ind)),
+                     mean_se(reps.acc_flat), mean_se(reps.acc_true),
+                     mean_se(reps.acc_ind)};
+}
+
+// A setting's means as a progress event; the summary is the line `simulate` has always printed.
+ResultProgress simulate_progress(const SimulateRow& row, int index, int count) {
+  ResultProgress p;
+  p.experiment = "simulate";
+  p.index = index;
+  p.count = count;
+  p.label = cat("sigma2_group ", row.sigma2_group, ", ", row.classes_per_group, " classes/group, ",
+                row.samples_per_class, " samples/class");
+  p.values = {{"ari", row.ari.mean},          {"ari_permuted", row.ari_permuted.mean},
+              {"le_true", row.le_true.mean},  {"le_induced", row.le_induced.mean},
+              {"acc_flat", row.acc_flat.mean}, {"acc_true", row.acc_true.mean},
+              {"acc_induced", row.acc_induced.mean}};
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(3) << "sigma2_group " << row.sigma2_group << ", " << row.classes_per_group
+     << " classes/group, " << row.samples_per_class << " samples/class: ARI " << row.ari.mean << " (permuted "
+     << row.ari_permuted.mean << "), learning efficiency true " << row.le_true.mean << ", induced "
+     << row.le_induced.mean;
+  p.summary = os.str();
+  return p;
+}
+
+}  // namespace
+
+std::vector<SimulateRow> run_simulation(const SimulateConfig& cfg, ProgressSink& progress) {
+  check_simulate_config(cfg);
   std::vector<SimulateRow> rows;
   LearnerConfig learner;
   learner.kind = "forest";
   learner.forest.n_trees = cfg.trees;
+  const int count = static_cast<int>(cfg.sigma2_group.size() * cfg.classes_per_group.size() *
+                                     cfg.samples_per_class.size());
   std::size_t setting = 0;
   for (double s2g : cfg.sigma2_group)
     for (int cpg : cfg.classes_per_group)
       for (int spc : cfg.samples_per_class) {
-        std::vector<double> ari, ari_perm, le_true, le_ind, acc_flat, acc_true, acc_ind;
-        std::vector<double> err_flat, err_true, err_ind;
-        for (int r = 0; r < cfg.reps; ++r) {
-          const std::uint64_t seed = derive_seed(cfg.seed, setting, r);
-          data::Dataset train, test;
-          std::vector<int> truth;
-          simulate_data(cfg.groups, cpg, spc, cfg.test_per_class, s2g, cfg.sigma2_class, seed, train, test, truth);
-          InduceConfig ic;
-          ic.method = "means";
-          ic.embed = "none";
-          ic.cluster = "gmm";
-          ic.k_min = 2;
-          ic.k_max = std::min(train.num_classes() - 1, 2 * cfg.groups);
-          ic.seed = seed;
-          ic.threads = cfg.threads;
-          InduceResult ind = induce(train, ic);
-          ari.push_back(adjusted_rand_index(ind.groups, truth));
-          std::vector<int> perm = truth;
-          Rng prng(derive_seed(seed, 99));
-          std::shuffle(perm.begin(), perm.end(), prng);
-          ari_perm.push_back(adjusted_rand_index(perm, truth));
-          LabelTree true_tree = LabelTree::from_groups(truth, train.classes);
-          double af = fit_and_score(train, test, LabelTree::flat(train.classes),
-                                    matched_flat_learner(learner, true_tree), seed, cfg.threads).first;
-          double at = fit_and_score(train, test, true_tree, learner, seed, cfg.threads).first;
-          double ai = fit_and_score(train, test, ind.tree, learner, seed, cfg.threads).first;
-          acc_flat.push_back(af), acc_true.push_back(at), acc_ind.push_back(ai);
-          le_true.push_back(learning_efficiency(1 - af, 1 - at));
-          le_ind.push_back(learning_efficiency(1 - af, 1 - ai));
-        }
-        auto finite = [](std::vector<double> v) {
-          v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
-          return v;
-        };
-        SimulateRow row{s2g,          cpg,
-                        spc,          cfg.reps,
-                        mean_se(ari), mean_se(ari_perm),
-                        mean_se(finite(le_true)), mean_se(finite(le_ind)),
-                        mean_se(acc_flat), mean_se(acc_true),
-                        mean_se(acc_ind)};
-        rows.push_back(row);
+        progress.check_cancel();
+        rows.push_back(simulate_setting(cfg, learner, setting, s2g, cpg, spc, progress));
         ++setting;
-        if (progress) {
-          std::ostringstream os;
-          os << std::fixed << std::setprecision(3) << "sigma2_group " << s2g << ", " << cpg << " classes/group, "
-             << spc << " samples/class: ARI " << row.ari.mean << " (permuted " << row.ari_permuted.mean
-             << "), learning efficiency true " << row.le_true.mean << ", induced " << row.le_induced.mean;
-          progress(os.str());
-        }
+        progress.result(simulate_progress(rows.back(), static_cast<int>(setting), count));
       }
   return rows;
 }

@@ -1,22 +1,21 @@
 // Experiments that compare hierarchical and flat classifiers: `compare` on a real data set (flat with matched
 // resources, induced tree, random tree with the same group sizes, a given true tree) and `simulate`, the
 // authors' hierarchical-Gaussian simulation. Both return plain result structs; the CLI prints and saves them.
+// While they run, each seed / setting is reported to a ProgressSink, which can also cancel them.
 #pragma once
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "strata/core/label_tree.h"
+#include "strata/core/progress.h"
 #include "strata/data/dataset.h"
 #include "strata/hier/classifier.h"
 #include "strata/hier/induce.h"
 #include "strata/hier/metrics.h"
 
 namespace strata::hier {
-
-using ProgressFn = std::function<void(const std::string&)>;
 
 struct CompareConfig {
   LearnerConfig learner;             // per-node learner; the flat model gets matched resources
@@ -45,8 +44,11 @@ struct CompareResult {
   std::string to_json() const;
 };
 
+// Reports one ResultProgress per seed ("compare", label "seed S"; values: each row's accuracy by row name, then
+// "seconds" for the seed; summary: the line the CLI prints). Cancellation is checked between seeds and inside
+// every fit (between node models and trees); a cancelled run throws Cancelled.
 CompareResult run_compare(const data::Dataset& train, const data::Dataset& test, const CompareConfig& cfg,
-                          const ProgressFn& progress = nullptr);
+                          ProgressSink& progress = ProgressSink::none());
 
 struct SimulateConfig {
   std::vector<double> sigma2_group = {0.02, 0.1, 0.3};
@@ -72,7 +74,10 @@ void simulate_data(int groups, int classes_per_group, int n_train, int n_test, d
                    double sigma2_class, std::uint64_t seed, data::Dataset& train, data::Dataset& test,
                    std::vector<int>& group_of_class);
 
-std::vector<SimulateRow> run_simulation(const SimulateConfig& cfg, const ProgressFn& progress = nullptr);
+// Reports one ResultProgress per setting ("simulate"; values: ari, ari_permuted, le_true, le_induced, acc_flat,
+// acc_true, acc_induced, each the mean over replicates as in the returned row). Cancellation is checked between
+// settings and replicates and inside every fit; a cancelled run throws Cancelled.
+std::vector<SimulateRow> run_simulation(const SimulateConfig& cfg, ProgressSink& progress = ProgressSink::none());
 std::string simulation_csv(const std::vector<SimulateRow>& rows);
 std::string simulation_svg(const std::vector<SimulateRow>& rows);
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "strata/hier/classifier.h"
+#include "strata/hier/kept_pool.h"
 
 namespace strata::hier {
 
@@ -41,8 +42,13 @@ class RandomForest : public Classifier {
   std::string kind() const override { return "forest"; }
   int num_classes() const override { return n_classes_; }
   void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) override;
-  // Mean over trees of the leaf class distributions (as scikit-learn does).
+  // Checks for cancellation before binning and before each tree; a cancelled fit leaves the forest unfitted.
+  void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes,
+           ProgressSink* progress) override;
+  // Mean over trees of the leaf class distributions (as scikit-learn does). Blocks of rows run on a pool the
+  // forest keeps from its first call on (config().threads threads), or on the caller's pool.
   void predict_proba(const float* x, std::size_t n, std::size_t d, float* proba) const override;
+  void predict_proba(const float* x, std::size_t n, std::size_t d, float* proba, ThreadPool& pool) const override;
   void save(Writer& w) const override;
   void load(Reader& r) override;
 
@@ -79,7 +85,9 @@ class RandomForest : public Classifier {
 
   void check_fitted(std::size_t d, const char* what) const;
   void build_packed();
-  void predict_proba_float(const float* x, std::size_t n, std::size_t d, float* proba) const;
+  void predict_rows(const float* x, std::size_t n, std::size_t d, float* proba, ThreadPool* pool) const;
+  void predict_block_packed(const float* x, std::size_t rows, std::size_t d, float* out) const;
+  void predict_block_float(const float* x, std::size_t rows, std::size_t d, float* out) const;
 
   ForestConfig cfg_;
   int n_classes_ = 0;
@@ -87,6 +95,10 @@ class RandomForest : public Classifier {
   std::vector<Tree> trees_;
   std::vector<double> importances_;  // (d)
   Packed packed_;
+  // The model owns its prediction pool (not a process-wide one) so that forests predicting on different threads
+  // never wait for each other; it is created lazily because most forests inside a hierarchical classifier only
+  // ever predict on the classifier's pool. Rows never depend on its size.
+  KeptPool pool_;
 };
 
 }  // namespace strata::hier

@@ -13,26 +13,20 @@
 #include "strata/core/rng.h"
 #include "strata/core/thread_pool.h"
 #include "strata/hier/kmeans.h"
+#include "strata/hier/named_choices.h"
 
 namespace strata::hier {
 
-Covariance parse_covariance(const std::string& name) {
-  if (name == "spherical") return Covariance::kSpherical;
-  if (name == "diag") return Covariance::kDiag;
-  if (name == "tied") return Covariance::kTied;
-  if (name == "full") return Covariance::kFull;
-  bad_input("covariance type: expected one of spherical, diag, tied, full; got \"", name, "\"");
-}
+namespace {
+constexpr NamedChoices<Covariance, 4> kCovariances{"covariance type",
+                                                   {{{Covariance::kSpherical, "spherical"},
+                                                     {Covariance::kDiag, "diag"},
+                                                     {Covariance::kTied, "tied"},
+                                                     {Covariance::kFull, "full"}}}};
+}  // namespace
 
-const char* covariance_name(Covariance c) {
-  switch (c) {
-    case Covariance::kSpherical: return "spherical";
-    case Covariance::kDiag: return "diag";
-    case Covariance::kTied: return "tied";
-    case Covariance::kFull: return "full";
-  }
-  return "?";
-}
+Covariance parse_covariance(const std::string& name) { return kCovariances.parse(name); }
+const char* covariance_name(Covariance c) { return kCovariances.name(c); }
 
 int gmm_n_parameters(Covariance cov, int k, int d) {
   int cov_params = 0;

@@ -40,8 +40,7 @@ int HierarchicalClassifier::num_node_models() const {
   return m;
 }
 
-HierarchicalClassifier& HierarchicalClassifier::fit(const data::Dataset& ds, const LabelTree& tree) {
-  const auto t0 = std::chrono::steady_clock::now();
+std::vector<std::size_t> HierarchicalClassifier::check_fit_input(const data::Dataset& ds, const LabelTree& tree) {
   const std::string src = ds.source.empty() ? std::string("training data") : ds.source;
   tree.validate("hierarchical fit: label tree");
   if (tree.class_names != ds.classes)
@@ -57,7 +56,13 @@ HierarchicalClassifier& HierarchicalClassifier::fit(const data::Dataset& ds, con
     if (ds.y[i] < 0 || ds.y[i] >= k) bad_input("hierarchical fit: ", src, ": row ", i, " has label ", ds.y[i]);
     count[ds.y[i]]++;
   }
+  return count;
+}
 
+HierarchicalClassifier& HierarchicalClassifier::fit(const data::Dataset& ds, const LabelTree& tree,
+                                                    ProgressSink* progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<std::size_t> count = check_fit_input(ds, tree);
   // Renumbered as the JSON reader numbers nodes (depth-first), so node ids, node seeds and the per-node models
   // of a saved model line up with the tree embedded in the file.
   tree_ = LabelTree::from_json(tree.to_json(), "hierarchical fit: label tree");
@@ -67,61 +72,72 @@ HierarchicalClassifier& HierarchicalClassifier::fit(const data::Dataset& ds, con
   fitted_ = false;
   std::vector<float> xb;         // (rows, d) rows of the node's classes
   std::vector<std::int32_t> yb;  // (rows) local labels
-  std::vector<int> child_pos(k);
-  for (int v = 0; v < static_cast<int>(tree_.nodes.size()); ++v) {
-    const auto& children = tree_.nodes[v].children;
-    if (children.empty()) continue;
-    // child_pos[c]: which child subtree holds class c (-1 outside this node).
-    std::fill(child_pos.begin(), child_pos.end(), -1);
-    std::vector<std::size_t> child_rows(children.size(), 0);
-    for (std::size_t ch = 0; ch < children.size(); ++ch)
-      for (int c : tree_.classes_under(children[ch])) {
-        child_pos[c] = static_cast<int>(ch);
-        child_rows[ch] += count[c];
-      }
-    NodeModel& nm = nodes_[v];
-    std::vector<int> local_of_child(children.size(), -1);
-    for (std::size_t ch = 0; ch < children.size(); ++ch)
-      if (child_rows[ch] > 0) {
-        local_of_child[ch] = static_cast<int>(nm.local_child.size());
-        nm.local_child.push_back(static_cast<int>(ch));
-      }
-    if (nm.local_child.size() < 2) continue;  // nothing to learn: probability 1 (or uniform, unreachable)
-
-    std::size_t rows = 0;
-    for (std::size_t ch = 0; ch < children.size(); ++ch) rows += child_rows[ch];
-    const bool all_rows = rows == ds.n;  // the root of a tree: use the data in place
-    yb.resize(rows);
-    if (!all_rows) xb.resize(rows * ds.d);
-    std::size_t r = 0;
-    for (std::size_t i = 0; i < ds.n; ++i) {
-      const int ch = child_pos[ds.y[i]];
-      if (ch < 0) continue;
-      if (!all_rows) std::memcpy(xb.data() + r * ds.d, ds.row(i), ds.d * sizeof(float));
-      yb[r++] = local_of_child[ch];
+  try {
+    for (int v = 0; v < static_cast<int>(tree_.nodes.size()); ++v) {
+      if (progress) progress->check_cancel();
+      fit_node(v, ds, count, progress, xb, yb);
     }
-    LearnerConfig lc = cfg_.learner;
-    lc.forest.seed = node_seed(cfg_.seed, v);
-    if (lc.forest.threads == 0) lc.forest.threads = cfg_.threads;
-    if (lc.logistic.threads == 0) lc.logistic.threads = cfg_.threads;
-    nm.model = factory_ ? factory_(lc) : make_classifier(lc);
-    if (!nm.model) internal_error("hierarchical fit: the learner factory returned no model");
-    nm.model->fit(all_rows ? ds.x.data() : xb.data(), rows, ds.d, yb.data(),
-                  static_cast<int>(nm.local_child.size()));
+  } catch (const Cancelled&) {
+    nodes_.clear();  // no half-fitted node models behind an unfitted estimator
+    throw;
   }
   fitted_ = true;
   fit_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return *this;
 }
 
-void HierarchicalClassifier::child_proba(int v, const float* x, std::size_t n, std::vector<float>& out) const {
+void HierarchicalClassifier::fit_node(int v, const data::Dataset& ds, const std::vector<std::size_t>& count,
+                                      ProgressSink* progress, std::vector<float>& xb, std::vector<std::int32_t>& yb) {
+  const auto& children = tree_.nodes[v].children;
+  if (children.empty()) return;
+  // child_pos[c]: which child subtree holds class c (-1 outside this node).
+  std::vector<int> child_pos(count.size(), -1);
+  std::vector<std::size_t> child_rows(children.size(), 0);
+  for (std::size_t ch = 0; ch < children.size(); ++ch)
+    for (int c : tree_.classes_under(children[ch])) {
+      child_pos[c] = static_cast<int>(ch);
+      child_rows[ch] += count[c];
+    }
+  NodeModel& nm = nodes_[v];
+  std::vector<int> local_of_child(children.size(), -1);
+  for (std::size_t ch = 0; ch < children.size(); ++ch)
+    if (child_rows[ch] > 0) {
+      local_of_child[ch] = static_cast<int>(nm.local_child.size());
+      nm.local_child.push_back(static_cast<int>(ch));
+    }
+  if (nm.local_child.size() < 2) return;  // nothing to learn: probability 1 (or uniform, unreachable)
+
+  std::size_t rows = 0;
+  for (std::size_t ch = 0; ch < children.size(); ++ch) rows += child_rows[ch];
+  const bool all_rows = rows == ds.n;  // the root of a tree: use the data in place
+  yb.resize(rows);
+  if (!all_rows) xb.resize(rows * ds.d);
+  std::size_t r = 0;
+  for (std::size_t i = 0; i < ds.n; ++i) {
+    const int ch = child_pos[ds.y[i]];
+    if (ch < 0) continue;
+    if (!all_rows) std::memcpy(xb.data() + r * ds.d, ds.row(i), ds.d * sizeof(float));
+    yb[r++] = local_of_child[ch];
+  }
+  LearnerConfig lc = cfg_.learner;
+  lc.forest.seed = node_seed(cfg_.seed, v);
+  if (lc.forest.threads == 0) lc.forest.threads = cfg_.threads;
+  if (lc.logistic.threads == 0) lc.logistic.threads = cfg_.threads;
+  nm.model = factory_ ? factory_(lc) : make_classifier(lc);
+  if (!nm.model) internal_error("hierarchical fit: the learner factory returned no model");
+  nm.model->fit(all_rows ? ds.x.data() : xb.data(), rows, ds.d, yb.data(), static_cast<int>(nm.local_child.size()),
+                progress);
+}
+
+void HierarchicalClassifier::child_proba(int v, const float* x, std::size_t n, ThreadPool& pool,
+                                         std::vector<float>& out) const {
   const NodeModel& nm = nodes_[v];
   const std::size_t m = tree_.nodes[v].children.size();
   out.assign(n * m, 0.f);
   if (nm.model) {
     const std::size_t l = nm.local_child.size();
     std::vector<float> local(n * l);  // (n, l)
-    nm.model->predict_proba(x, n, d_, local.data());
+    nm.model->predict_proba(x, n, d_, local.data(), pool);
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < l; ++j) out[i * m + nm.local_child[j]] = local[i * l + j];
   } else if (nm.local_child.size() == 1) {
@@ -139,35 +155,47 @@ void HierarchicalClassifier::predict_proba(const float* x, std::size_t n, std::s
   const std::size_t k = static_cast<std::size_t>(tree_.num_classes());
   std::fill(proba, proba + n * k, 0.f);
   if (n == 0) return;
+  pool_.run(cfg_.threads, [&](ThreadPool& pool) {
+    if (cfg_.routing == HierarchicalConfig::Routing::kSoft)
+      predict_soft(x, n, pool, proba);
+    else
+      predict_hard(x, n, pool, proba);
+  });
+}
+
+// The product rule, breadth-first; reach[v] (n) = P(path to v | x), dropped once v's children have theirs.
+void HierarchicalClassifier::predict_soft(const float* x, std::size_t n, ThreadPool& pool, float* proba) const {
+  const std::size_t k = static_cast<std::size_t>(tree_.num_classes());
   std::vector<float> cp;
-  if (cfg_.routing == HierarchicalConfig::Routing::kSoft) {
-    // Breadth-first; reach[v] (n) = P(path to v | x), dropped once v's children have theirs.
-    std::vector<std::vector<float>> reach(tree_.nodes.size());
-    reach[tree_.root()].assign(n, 1.f);
-    std::deque<int> queue{tree_.root()};
-    while (!queue.empty()) {
-      const int v = queue.front();
-      queue.pop_front();
-      const auto& children = tree_.nodes[v].children;
-      if (children.empty()) {
-        const std::size_t c = static_cast<std::size_t>(tree_.nodes[v].class_id);
-        for (std::size_t i = 0; i < n; ++i) proba[i * k + c] = reach[v][i];
-        std::vector<float>().swap(reach[v]);
-        continue;
-      }
-      child_proba(v, x, n, cp);
-      const std::size_t m = children.size();
-      for (std::size_t ch = 0; ch < m; ++ch) {
-        auto& r = reach[children[ch]];
-        r.resize(n);
-        for (std::size_t i = 0; i < n; ++i) r[i] = reach[v][i] * cp[i * m + ch];
-        queue.push_back(children[ch]);
-      }
+  std::vector<std::vector<float>> reach(tree_.nodes.size());
+  reach[tree_.root()].assign(n, 1.f);
+  std::deque<int> queue{tree_.root()};
+  while (!queue.empty()) {
+    const int v = queue.front();
+    queue.pop_front();
+    const auto& children = tree_.nodes[v].children;
+    if (children.empty()) {
+      const std::size_t c = static_cast<std::size_t>(tree_.nodes[v].class_id);
+      for (std::size_t i = 0; i < n; ++i) proba[i * k + c] = reach[v][i];
       std::vector<float>().swap(reach[v]);
+      continue;
     }
-    return;
+    child_proba(v, x, n, pool, cp);
+    const std::size_t m = children.size();
+    for (std::size_t ch = 0; ch < m; ++ch) {
+      auto& r = reach[children[ch]];
+      r.resize(n);
+      for (std::size_t i = 0; i < n; ++i) r[i] = reach[v][i] * cp[i * m + ch];
+      queue.push_back(children[ch]);
+    }
+    std::vector<float>().swap(reach[v]);
   }
-  // Hard routing: rows descend to the argmax child; each node predicts only the rows that reached it.
+}
+
+// Hard routing: rows descend to the argmax child; each node predicts only the rows that reached it.
+void HierarchicalClassifier::predict_hard(const float* x, std::size_t n, ThreadPool& pool, float* proba) const {
+  const std::size_t k = static_cast<std::size_t>(tree_.num_classes()), d = d_;
+  std::vector<float> cp;
   std::vector<std::vector<std::size_t>> at(tree_.nodes.size());
   at[tree_.root()].resize(n);
   for (std::size_t i = 0; i < n; ++i) at[tree_.root()][i] = i;
@@ -189,7 +217,7 @@ void HierarchicalClassifier::predict_proba(const float* x, std::size_t n, std::s
       for (std::size_t r = 0; r < rows.size(); ++r) std::memcpy(xb.data() + r * d, x + rows[r] * d, d * sizeof(float));
       xv = xb.data();
     }
-    child_proba(v, xv, rows.size(), cp);
+    child_proba(v, xv, rows.size(), pool, cp);
     const std::size_t m = children.size();
     for (std::size_t r = 0; r < rows.size(); ++r) {
       const float* p = cp.data() + r * m;

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "strata/core/label_tree.h"
+#include "strata/core/progress.h"
 #include "strata/data/dataset.h"
 #include "strata/hier/classifier.h"
+#include "strata/hier/kept_pool.h"
 
 namespace strata::hier {
 
@@ -40,9 +42,12 @@ class HierarchicalClassifier {
   // node's classes, labelled by the child subtree holding the row's class. A node with one such child passes
   // probability 1 to it without training; a child without training rows gets probability 0. tree.class_names
   // must equal ds.classes. Throws bad_input on mismatches.
-  HierarchicalClassifier& fit(const data::Dataset& ds, const LabelTree& tree);
+  // progress (optional, never changes the result) is checked for cancellation between node models and, through
+  // the learner, inside them (between trees); a cancelled fit throws Cancelled and leaves the estimator unfitted.
+  HierarchicalClassifier& fit(const data::Dataset& ds, const LabelTree& tree, ProgressSink* progress = nullptr);
 
-  // x: (n, d) row-major; proba: (n, K), rows sum to 1. Each node model predicts its rows in one batch.
+  // x: (n, d) row-major; proba: (n, K), rows sum to 1. Each node model predicts its rows in one batch, all on
+  // one thread pool (config().threads) that the classifier creates on its first prediction and keeps.
   void predict_proba(const float* x, std::size_t n, std::size_t d, float* proba) const;
   std::vector<int> predict(const float* x, std::size_t n, std::size_t d) const;  // argmax, ties to the lower id
 
@@ -73,8 +78,15 @@ class HierarchicalClassifier {
     std::vector<int> local_child;        // local label -> position in the node's children
     std::unique_ptr<Classifier> model;   // null: no training (one or no child with examples)
   };
+  // Per-class training row counts; bad_input unless ds and tree fit together.
+  static std::vector<std::size_t> check_fit_input(const data::Dataset& ds, const LabelTree& tree);
+  // Fits node v's model on the rows of its classes (xb, yb: scratch kept across nodes).
+  void fit_node(int v, const data::Dataset& ds, const std::vector<std::size_t>& count, ProgressSink* progress,
+                std::vector<float>& xb, std::vector<std::int32_t>& yb);
   // (n, m) probabilities of the m children of node v for the given rows.
-  void child_proba(int v, const float* x, std::size_t n, std::vector<float>& out) const;
+  void child_proba(int v, const float* x, std::size_t n, ThreadPool& pool, std::vector<float>& out) const;
+  void predict_soft(const float* x, std::size_t n, ThreadPool& pool, float* proba) const;
+  void predict_hard(const float* x, std::size_t n, ThreadPool& pool, float* proba) const;
 
   HierarchicalConfig cfg_;
   LearnerFactory factory_;
@@ -83,6 +95,10 @@ class HierarchicalClassifier {
   std::vector<NodeModel> nodes_;  // index = tree node id
   double fit_seconds_ = 0;
   bool fitted_ = false;
+  // One pool for every node model's predict_proba: with a pool per call, a forest per node would start and stop
+  // its threads once per node per prediction. Owned by the classifier (not process-wide) so that classifiers
+  // predicting on different threads never wait for each other; rows never depend on the pool's size.
+  KeptPool pool_;
 };
 
 }  // namespace strata::hier

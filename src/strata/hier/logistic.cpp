@@ -255,9 +255,7 @@ void LogisticRegression::predict_proba(const float* x, std::size_t n, std::size_
 }
 
 void LogisticRegression::save(Writer& w) const {
-  w.pod<std::uint32_t>(kFormatVersion);
-  w.pod<std::int32_t>(n_classes_);
-  w.pod<std::uint64_t>(d_);
+  write_payload_header(w, kFormatVersion, n_classes_, d_);
   w.pod(cfg_.l2);
   w.pod(cfg_.max_iter);
   w.pod(cfg_.tol);
@@ -268,13 +266,8 @@ void LogisticRegression::save(Writer& w) const {
 }
 
 void LogisticRegression::load(Reader& r) {
-  const auto version = r.pod<std::uint32_t>("logistic format version");
-  r.expect(version == kFormatVersion, cat("logistic: expected format version ", kFormatVersion, ", found ", version));
+  const auto [n_classes, d] = read_payload_header(r, "logistic", kFormatVersion);
   LogisticConfig cfg = cfg_;
-  const int n_classes = r.pod<std::int32_t>("logistic n_classes");
-  r.expect(n_classes >= 1, cat("logistic: n_classes must be >= 1, found ", n_classes));
-  const auto d = r.pod<std::uint64_t>("logistic feature count");
-  r.expect(d >= 1 && d < (1ull << 31), cat("logistic: feature count out of range: ", d));
   cfg.l2 = r.pod<double>("logistic l2");
   cfg.max_iter = r.pod<int>("logistic max_iter");
   cfg.tol = r.pod<double>("logistic tol");

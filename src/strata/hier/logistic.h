@@ -13,6 +13,8 @@ class LogisticRegression : public Classifier {
  public:
   explicit LogisticRegression(LogisticConfig cfg = {}) : cfg_(cfg) {}
 
+  using Classifier::fit;            // the cancellable overload: checks once, before fitting
+  using Classifier::predict_proba;  // the pooled overload: BLAS brings its own threads
   std::string kind() const override { return "logistic"; }
   int num_classes() const override { return n_classes_; }
   // Minimises (1/n) sum_i -log p(y_i | x_i) + l2/2 |W|^2 (W in standardized units when standardize is on;
