@@ -221,7 +221,7 @@ TEST(CpuBackend, ForwardsKernels) {
       for (int i = 0; i < 4; ++i) s += in[r * 4 + i] * w[o * 4 + i];
       EXPECT_NEAR(lin[r * 3 + o], s, 1e-5);
     }
-  EXPECT_GT(be.attention_scratch_floats(2, 8, 16, 2), 0u);
+  EXPECT_EQ(attention_scratch_floats(2, 8, 16, 2), 2u * (2 * 2 * 8 * 8) + 2 * 8 * 16);  // the backend-wide contract
 }
 
 TEST(CpuBackend, SetThreadsResizesThePool) {
