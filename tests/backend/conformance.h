@@ -4,6 +4,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -28,7 +29,16 @@ inline constexpr double kBf16Storage = 1e-5;  // an fp32 value stored as bf16 (8
 
 inline constexpr std::size_t kGuardBytes = 256;
 
-inline unsigned char guard_byte(std::size_t i) { return static_cast<unsigned char>(0xA5u ^ (i * 29u)); }
+// Guard byte i of an array: a pattern that differs between arrays (salt) and between the two sides, so an op that
+// copies one array's guard into another's (an overrun reading past an input) is caught too.
+inline unsigned char guard_byte(std::uint64_t salt, std::size_t i) {
+  std::uint64_t state = salt * 0x9E3779B97F4A7C15ull + i;
+  return static_cast<unsigned char>(splitmix64(state) >> 56);
+}
+inline std::uint64_t next_guard_salt() {
+  static std::atomic<std::uint64_t> salt{1};
+  return salt++;
+}
 
 // One array of n T's in a memory space of the backend, with kGuardBytes of a known pattern on each side. An input
 // array must also come back unchanged; an output array starts as NaN-like poison (0xFF bytes) so an element the op
@@ -42,8 +52,10 @@ class DevArray {
       : be_(&be), n_(init.size()), role_(role), what_(std::move(what)), space_(space), init_(init) {
     buf_ = be.alloc(space, total_bytes(), what_);
     std::vector<unsigned char> staged(total_bytes());
-    for (std::size_t i = 0; i < kGuardBytes; ++i)
-      staged[i] = staged[kGuardBytes + payload_bytes() + i] = guard_byte(i);
+    for (std::size_t i = 0; i < kGuardBytes; ++i) {
+      staged[i] = guard_byte(salt_, i);
+      staged[kGuardBytes + payload_bytes() + i] = guard_byte(salt_, kGuardBytes + i);
+    }
     if (role == Role::kOutput) std::memset(staged.data() + kGuardBytes, 0xFF, payload_bytes());
     else if (n_) std::memcpy(staged.data() + kGuardBytes, init.data(), payload_bytes());
     be.copy_async(buf_.data(), space, staged.data(), Space::kHost, total_bytes()).wait();
@@ -54,13 +66,13 @@ class DevArray {
   DevArray& operator=(const DevArray&) = delete;
   ~DevArray() {
     std::vector<unsigned char> all = read_all();
-    std::size_t bad = 0, first = 0;
+    std::size_t before = 0, after = 0;  // overwritten guard bytes on each side
     for (std::size_t i = 0; i < kGuardBytes; ++i) {
-      const bool hit = all[i] != guard_byte(i) || all[kGuardBytes + payload_bytes() + i] != guard_byte(i);
-      if (hit && bad++ == 0) first = i;
+      before += all[i] != guard_byte(salt_, i);
+      after += all[kGuardBytes + payload_bytes() + i] != guard_byte(salt_, kGuardBytes + i);
     }
-    EXPECT_EQ(bad, 0u) << what_ << ": " << bad << " guard byte(s) overwritten (first at distance " << first
-                       << " from the array)";
+    EXPECT_EQ(before + after, 0u) << what_ << ": guard bytes overwritten, " << before << " before the array and "
+                                  << after << " after it";
     if (role_ == Role::kInput && n_) {
       EXPECT_EQ(0, std::memcmp(all.data() + kGuardBytes, init_.data(), payload_bytes())) << what_ << ": input changed";
     }
@@ -92,6 +104,7 @@ class DevArray {
   std::string what_;
   Space space_;
   std::vector<T> init_;
+  std::uint64_t salt_ = next_guard_salt();
   Buffer buf_;
 };
 
