@@ -22,6 +22,8 @@ inline std::uint64_t dropout_key(std::uint64_t seed, std::int64_t step, int laye
 
 // The mask rule every backend implements: element i of a stream keyed by `key` is dropped when
 // philox_uniform(key, i) < p (kept ones are scaled by 1/(1-p)). Counter-based, so a GPU draws the same mask.
+// dropout_forward/backward use i = the element's index; attention's dropout on the probabilities (B, NH, T, T) uses
+// i = ((b*NH + h)*T + q)*T + k, the element's index in the probabilities.
 inline bool dropout_dropped(std::uint64_t key, std::uint64_t i, float p) { return philox_uniform(key, i) < p; }
 
 // Floats of the scratch every backend's attention_forward/backward is handed (a layer sizes its workspace with this,

@@ -22,8 +22,9 @@ struct ParamSpec {
 };
 
 // Where a call runs and which random stream its dropout sites draw from. Dropout site s of a call uses
-// backend::dropout_key(seed, step, layer_index, micro_batch, s) (backend/kernel_contract.h), so calling forward again with the same Ctx
-// (recompute) draws the same masks, and backward regenerates them without storing them.
+// backend::dropout_key(seed, step, layer_index, micro_batch, s) (backend/kernel_contract.h, the same on every
+// backend), so calling forward again with the same Ctx (recompute) draws the same masks, and backward regenerates
+// them without storing them.
 struct Ctx {
   backend::Backend* be = nullptr;
   std::uint64_t seed = 0;
