@@ -22,8 +22,10 @@ TEST_P(CopyConformance, CopiesBetweenEverySpacePairAreExactAndCounted) {
       F32 a(be(), src, Role::kInput, "source", from);
       F32 b(be(), n, "destination", to);
       be().reset_traffic();
-      be().copy_async(b.get(), to, a.get(), from, n * sizeof(float)).wait();
+      be().wait(be().copy_async(b.get(), to, a.get(), from, n * sizeof(float)));
       const Traffic t = be().traffic();
+      EXPECT_EQ(be().bytes_to_device(), t.to_device);
+      EXPECT_EQ(be().bytes_from_device(), t.from_device);
       EXPECT_EQ(b.read(), src) << space_name(from) << " -> " << space_name(to);
       EXPECT_EQ(t.copies, 1u);
       const std::size_t bytes = n * sizeof(float);

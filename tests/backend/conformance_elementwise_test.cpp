@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "conformance.h"
+#include "strata/core/error.h"
 
 namespace strata::backend::conformance {
 namespace {
@@ -91,6 +92,7 @@ TEST_P(ElementwiseConformance, DropoutDrawsTheKeyedMask) {
       EXPECT_TRUE(nmse_below("dropout_forward" + tag, out.read(), ry, kElementwise));
       EXPECT_TRUE(nmse_below("dropout_backward" + tag, dx.read(), plus(g0, rdx), kElementwise));
       if (n > 1000 && p == 0.3f) {
+        EXPECT_THROW(be().dropout_forward(out.get(), in.get(), n, 1.5f, key), Error) << "p outside [0, 1]";
         EXPECT_NEAR(static_cast<double>(dropped) / n, 0.3, 0.01);  // the stream is uniform
       }
     }
