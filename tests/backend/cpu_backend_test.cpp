@@ -18,6 +18,9 @@ namespace strata::backend {
 namespace {
 
 TEST(MakeBackend, CpuAndClearErrors) {
+  ASSERT_FALSE(registered_backends().empty());
+  EXPECT_EQ(std::string(registered_backends()[0].name), "cpu");  // always built, listed first
+  EXPECT_EQ(registered_backends()[0].unavailable(), "");
   auto be = make_backend("cpu", BackendOptions{2, 1 << 20});
   EXPECT_EQ(be->name(), "cpu");
   EXPECT_EQ(be->threads(), 2);
@@ -35,6 +38,7 @@ TEST(MakeBackend, CpuAndClearErrors) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kBadInput);
     EXPECT_NE(std::string(e.what()).find("'tpu'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cpu"), std::string::npos) << "lists the registered backends: " << e.what();
   }
 }
 
@@ -221,7 +225,7 @@ TEST(CpuBackend, ForwardsKernels) {
       for (int i = 0; i < 4; ++i) s += in[r * 4 + i] * w[o * 4 + i];
       EXPECT_NEAR(lin[r * 3 + o], s, 1e-5);
     }
-  EXPECT_GT(be.attention_scratch_floats(2, 8, 16, 2), 0u);
+  EXPECT_EQ(attention_scratch_floats(2, 8, 16, 2), 2u * (2 * 2 * 8 * 8) + 2 * 8 * 16);  // the backend-wide contract
 }
 
 TEST(CpuBackend, SetThreadsResizesThePool) {

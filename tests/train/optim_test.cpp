@@ -1,5 +1,5 @@
-// Fused AdamW and LAMB against scalar references, decoupled weight decay, gradient norms and clipping, and
-// independence of the thread count.
+// Fused AdamW and LAMB against scalar references, decoupled weight decay, gradient norms and clipping, independence
+// of the thread count, and the Backend form (the CPU backend's update ops) bit-identical to the host form the EPS runs.
 #include "strata/train/optim.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "strata/backend/backend.h"
 #include "strata/core/error.h"
 #include "strata/core/rng.h"
 #include "strata/core/tensor.h"
@@ -241,6 +242,32 @@ TEST(GradNorm, ClipFactorAsTorch) {
   EXPECT_DOUBLE_EQ(norm, 5.0);
   float f = clip_factor(norm, 1.0);
   EXPECT_NEAR(g[0] * f, 0.6, 1e-6);
+}
+
+// The baseline executor moves from optimizer_step(pool, ...) to optimizer_step(backend, ...): on the CPU backend the
+// parameters, moments, bf16 copy and norms must not change by a bit.
+TEST(OptimizerStep, CpuBackendFormIsBitIdenticalToHostForm) {
+  const std::size_t n = 40003;
+  auto be = backend::make_backend("cpu", backend::BackendOptions{2});
+  ThreadPool pool(3);
+  for (const char* name : {"adamw", "lamb"}) {
+    OptimConfig c;
+    c.name = name;
+    Slab a = random_slab(n, 5), b = random_slab(n, 5);
+    std::vector<std::uint16_t> abf(n), bbf(n);
+    for (int step = 1; step <= 3; ++step) {
+      optimizer_step(pool, c, a.p.data(), a.g.data(), a.m.data(), a.v.data(), n, 1e-3, step, 0.5f, abf.data());
+      optimizer_step(*be, c, b.p.data(), b.g.data(), b.m.data(), b.v.data(), n, 1e-3, step, 0.5f, bbf.data());
+    }
+    EXPECT_EQ(0, std::memcmp(a.p.data(), b.p.data(), n * sizeof(float))) << name;
+    EXPECT_EQ(0, std::memcmp(a.m.data(), b.m.data(), n * sizeof(float))) << name;
+    EXPECT_EQ(0, std::memcmp(a.v.data(), b.v.data(), n * sizeof(float))) << name;
+    EXPECT_EQ(abf, bbf) << name;
+  }
+  Slab g = random_slab(n, 6);
+  const GradSpan spans[] = {{g.g.data(), n}, {g.p.data(), 17}};
+  EXPECT_EQ(be->global_grad_norm(spans), global_grad_norm(pool, spans));
+  EXPECT_EQ(be->sum_squares(g.g.data(), n), sum_squares(pool, g.g.data(), n));
 }
 
 }  // namespace

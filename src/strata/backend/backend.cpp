@@ -1,7 +1,8 @@
-// Backend parts common to all backends: bounds-checked buffer copies, traffic counters, and the factory.
+// Backend parts common to all backends: bounds-checked buffer copies, traffic counters, and the factory over the
+// backends registered in this build.
 #include "strata/backend/backend.h"
 
-#include "strata/backend/cpu/cpu_backend.h"
+#include "strata/backend/registry.h"
 #include "strata/core/error.h"
 
 namespace strata::backend {
@@ -48,10 +49,29 @@ void Backend::reset_traffic() {
   copies_.store(0);
 }
 
+namespace {
+std::string always_available() { return {}; }
+
+const BackendEntry kBackends[] = {
+    {"cpu", make_cpu_backend, always_available},
+#if defined(STRATA_HAVE_CUDA)
+    {"cuda", make_cuda_backend, cuda_unavailable},
+#endif
+};
+}  // namespace
+
+std::span<const BackendEntry> registered_backends() { return kBackends; }
+
 std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options) {
-  if (name == "cpu") return std::make_unique<CpuBackend>(options);
+  for (const BackendEntry& e : registered_backends()) {
+    if (name != e.name) continue;
+    if (const std::string why = e.unavailable(); !why.empty()) bad_input("backend '", name, "': ", why);
+    return e.make(options);
+  }
   if (name == "cuda") bad_input("backend 'cuda': this build has no CUDA backend (configure with -DSTRATA_CUDA=ON)");
-  bad_input("unknown backend '", name, "' (expected cpu or cuda)");
+  std::string known;
+  for (const BackendEntry& e : registered_backends()) known += (known.empty() ? "" : ", ") + std::string(e.name);
+  bad_input("unknown backend '", name, "' (this build has: ", known, ")");
 }
 
 }  // namespace strata::backend

@@ -9,9 +9,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "strata/backend/kernel_contract.h"
+#include "strata/backend/optim.h"
 #include "strata/core/memory.h"
 #include "strata/core/thread_pool.h"
 
@@ -134,7 +137,9 @@ class Backend {
                                      std::ptrdiff_t stride_b, float beta, float* c, int ldc,
                                      std::ptrdiff_t stride_c, int batch) = 0;
 
-  // --- kernels (same contract as strata::backend::cpu in cpu/kernels.h; every backward ACCUMULATES) -------------
+  // --- kernels (every backward ACCUMULATES; the contract is spelled out on the CPU kernels, cpu/kernels.h, and the
+  // parts layers rely on without a backend at hand -- dropout keys and masks, the attention scratch size -- are
+  // backend-wide, kernel_contract.h) ------------------------------------------------------------------------------
   virtual void embedding_forward(float* out /*(B*T,C)*/, const int32_t* ids /*(B*T)*/,
                                  const int32_t* segs /*(B*T) or null*/, const float* wte /*(V,C)*/,
                                  const float* wpe /*(maxT,C)*/, const float* wse /*(S,C) or null*/, int B, int T,
@@ -158,7 +163,7 @@ class Backend {
   virtual void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
                                   const float* k, const float* v, const float* probs, const float* key_mask, int B,
                                   int T, int C, int NH, float dropout_p, uint64_t dropout_key, float* scratch) = 0;
-  virtual size_t attention_scratch_floats(int B, int T, int C, int NH) = 0;
+  // (scratch: attention_scratch_floats(B, T, C, NH) floats, kernel_contract.h)
   virtual void gelu_forward(float* out, const float* in, size_t N) = 0;
   virtual void gelu_backward(float* din, const float* in, const float* dout, size_t N) = 0;
   virtual void dropout_forward(float* out, const float* in, size_t N, float p, uint64_t key) = 0;
@@ -177,6 +182,23 @@ class Backend {
   virtual void f32_to_bf16(std::uint16_t* out, const float* in, size_t N) = 0;
   virtual void bf16_to_f32(float* out, const std::uint16_t* in, size_t N) = 0;
 
+  // --- optimizer updates and gradient norms, on slabs in memory the backend computes on ---------------------------
+  // Fused (one pass reads p, g, m, v and writes p, m, v and the optional bf16 copy of the new p), synchronous with
+  // respect to compute, results independent of the thread count. Formulas: backend/host_optim.h, which is what the
+  // CPU backend runs (bit for bit); another backend matches it to float rounding. step is 1-based; grad_scale
+  // multiplies g first (clip_factor of the global norm, backend/optim.h).
+  virtual void adamw_step(float* p /*(n)*/, const float* g /*(n)*/, float* m /*(n)*/, float* v /*(n)*/, size_t n,
+                          const AdamWParams& hp, std::int64_t step, float grad_scale,
+                          std::uint16_t* p_bf16_out /*(n) or null*/) = 0;
+  // LAMB with one trust ratio per segment (empty: one over [0, n)); elements outside every segment are untouched.
+  virtual void lamb_step(float* p /*(n)*/, const float* g /*(n)*/, float* m /*(n)*/, float* v /*(n)*/, size_t n,
+                         const LambParams& hp, std::int64_t step, std::span<const Segment> segments,
+                         float grad_scale, std::uint16_t* p_bf16_out /*(n) or null*/) = 0;
+  // Σ x² over x (n), accumulated in double; global_grad_norm = sqrt of Σ over every span (one norm for clipping).
+  // Returned to the host: the caller decides on clipping and skipping non-finite steps.
+  virtual double sum_squares(const float* x /*(n)*/, size_t n) = 0;
+  virtual double global_grad_norm(std::span<const GradSpan> grads) = 0;
+
  protected:
   explicit Backend(const MemoryBudgets& budgets, RawAllocator* host_raw = nullptr, RawAllocator* device_raw = nullptr,
                    RawAllocator* stash_raw = nullptr)
@@ -189,7 +211,19 @@ class Backend {
   std::atomic<std::size_t> to_device_{0}, from_device_{0}, within_device_{0}, host_side_{0}, copies_{0};
 };
 
-// "cpu" -> CpuBackend. "cuda" -> bad_input unless this build has the CUDA backend. Anything else -> bad_input.
+// One backend compiled into this build. make builds it; unavailable() is empty when it can run here, otherwise why
+// not (e.g. no device) -- the conformance suite skips such a backend with that message.
+struct BackendEntry {
+  const char* name;
+  std::unique_ptr<Backend> (*make)(const BackendOptions& options);
+  std::string (*unavailable)();
+};
+// Every backend of this build, "cpu" first. Each backend folder defines its maker (backend/registry.h); this list is
+// the only place that names them all.
+std::span<const BackendEntry> registered_backends();
+
+// A registered backend by name. "cuda" in a build without it -> bad_input saying how to build it; a registered
+// backend that cannot run here -> bad_input with its reason; anything else -> bad_input.
 std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& options = {});
 
 }  // namespace strata::backend

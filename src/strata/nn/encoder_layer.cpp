@@ -61,10 +61,13 @@ struct Work {
   float* region;  // attention scratch, or the two (B, T, I) FFN gradients at region and region + round16(N*I)
 };
 
-Work carve_work(Carver& c, std::size_t N, std::size_t C, std::size_t I, std::size_t scratch) {
+// The attention scratch is sized by the backend-wide contract, so the workspace a layer asks for (without a backend)
+// is the workspace every backend's attention gets.
+Work carve_work(Carver& c, int B, int T, int C, int NH, int I) {
+  const std::size_t N = static_cast<std::size_t>(B) * T;
   Work w{};
   for (auto& p : w.w) p = c.floats(N * C);
-  w.region = c.floats(std::max(2 * round16(N * I), scratch));
+  w.region = c.floats(std::max(2 * round16(N * I), backend::attention_scratch_floats(B, T, C, NH)));
   return w;
 }
 
@@ -105,9 +108,7 @@ std::size_t EncoderLayer::saved_bytes(int B, int T) const {
 
 std::size_t EncoderLayer::workspace_bytes(int B, int T) const {
   Carver c(nullptr);
-  const std::size_t N = static_cast<std::size_t>(B) * T;
-  carve_work(c, N, cfg_.hidden, cfg_.intermediate,
-             backend::cpu::attention_scratch_floats(B, T, cfg_.hidden, cfg_.heads));
+  carve_work(c, B, T, cfg_.hidden, cfg_.heads, cfg_.intermediate);
   return c.bytes();
 }
 
@@ -122,7 +123,7 @@ void EncoderLayer::forward(const Ctx& ctx, const float* params, const Activation
   const auto w = tensors(params, specs_);
   Carver cs(saved), cw(workspace);
   const Saved s = carve_saved(cs, N, C, I, static_cast<std::size_t>(N) * NH * T);
-  const Work k = carve_work(cw, N, C, I, be.attention_scratch_floats(B, T, C, NH));
+  const Work k = carve_work(cw, B, T, C, NH, I);
   const float* x = in.x;  // (B, T, C)
 
   be.linear_forward(s.q, x, w[kQw], w[kQb], N, C, C);
@@ -154,7 +155,7 @@ void EncoderLayer::backward(const Ctx& ctx, const float* params, const Activatio
   const auto dw = tensors(dparams, specs_);
   Carver cs(const_cast<void*>(saved)), cw(workspace);
   const Saved s = carve_saved(cs, N, C, I, static_cast<std::size_t>(N) * NH * T);
-  const Work k = carve_work(cw, N, C, I, be.attention_scratch_floats(B, T, C, NH));
+  const Work k = carve_work(cw, B, T, C, NH, I);
   float *A = k.w[0], *Bf = k.w[1], *Cf = k.w[2], *D = k.w[3];
   float *F1 = k.region, *F2 = k.region + round16(NI);
   auto zero = [&](float* p, std::size_t n) { be.zero(p, Space::kDevice, n * sizeof(float)); };

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "strata/backend/backend.h"
-#include "strata/backend/cpu/kernels.h"
 
 namespace strata::nn {
 
@@ -23,8 +22,9 @@ struct ParamSpec {
 };
 
 // Where a call runs and which random stream its dropout sites draw from. Dropout site s of a call uses
-// backend::cpu::dropout_key(seed, step, layer_index, micro_batch, s), so calling forward again with the same Ctx
-// (recompute) draws the same masks, and backward regenerates them without storing them.
+// backend::dropout_key(seed, step, layer_index, micro_batch, s) (backend/kernel_contract.h, the same on every
+// backend), so calling forward again with the same Ctx (recompute) draws the same masks, and backward regenerates
+// them without storing them.
 struct Ctx {
   backend::Backend* be = nullptr;
   std::uint64_t seed = 0;
@@ -43,7 +43,7 @@ struct Ctx {
   float dropout_p(float configured) const { return !training ? 0.0f : dropout >= 0.0f ? dropout : configured; }
 
   std::uint64_t dropout_key(int site) const {
-    return backend::cpu::dropout_key(seed, step, layer_index, micro_batch, site);
+    return backend::dropout_key(seed, step, layer_index, micro_batch, site);
   }
 };
 

@@ -1,22 +1,22 @@
-// CpuBackend: a copy thread draining a FIFO of memcpy jobs, each completing a HostEvent; compute forwards to OpenBLAS
-// and to the kernels of cpu/kernels.h.
+// CpuBackend: a copy thread draining a FIFO of memcpy jobs, each completing a HostEvent; compute forwards to OpenBLAS,
+// to the kernels of cpu/kernels.h and to the host optimizer kernels (backend/host_optim.h).
 #include "strata/backend/cpu/cpu_backend.h"
 
 #include <cstdint>
 #include <cstring>
 
-#include "strata/backend/gemm.h"
-#include "strata/core/tensor.h"
-#include "strata/core/error.h"
-
-#if __has_include("strata/backend/cpu/kernels.h")
 #include "strata/backend/cpu/kernels.h"
-#define STRATA_HAVE_CPU_KERNELS 1
-#else
-#define STRATA_HAVE_CPU_KERNELS 0
-#endif
+#include "strata/backend/gemm.h"
+#include "strata/backend/host_optim.h"
+#include "strata/backend/registry.h"
+#include "strata/core/error.h"
+#include "strata/core/tensor.h"
 
 namespace strata::backend {
+
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options) {
+  return std::make_unique<CpuBackend>(options);
+}
 
 CpuBackend::CpuBackend(const BackendOptions& options)
     : Backend(MemoryBudgets{options.host_budget, options.device_budget, options.stash_budget}),
@@ -123,12 +123,8 @@ void CpuBackend::sgemm_strided_batched(bool trans_a, bool trans_b, int m, int n,
                                            c, ldc, stride_c, batch);
 }
 
-// Kernels: forward to cpu::<name>(pool, args...). Until cpu/kernels.h exists they raise an internal error.
-#if STRATA_HAVE_CPU_KERNELS
+// Kernels: forward to cpu::<name>(pool, args...).
 #define STRATA_FORWARD(name, ...) return cpu::name(*pool_, __VA_ARGS__)
-#else
-#define STRATA_FORWARD(name, ...) internal_error("cpu kernel " #name " is not built yet (no cpu/kernels.h)")
-#endif
 
 void CpuBackend::embedding_forward(float* out, const int32_t* ids, const int32_t* segs, const float* wte,
                                    const float* wpe, const float* wse, int B, int T, int C) {
@@ -163,14 +159,6 @@ void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float
                                     int T, int C, int NH, float dropout_p, uint64_t dropout_key, float* scratch) {
   STRATA_FORWARD(attention_backward, dq, dk, dv, dout, q, k, v, probs, key_mask, B, T, C, NH, dropout_p, dropout_key,
                  scratch);
-}
-size_t CpuBackend::attention_scratch_floats(int B, int T, int C, int NH) {
-#if STRATA_HAVE_CPU_KERNELS
-  return cpu::attention_scratch_floats(B, T, C, NH);
-#else
-  (void)B, (void)T, (void)C, (void)NH;
-  internal_error("cpu kernel attention_scratch_floats is not built yet (no cpu/kernels.h)");
-#endif
 }
 void CpuBackend::gelu_forward(float* out, const float* in, size_t N) { STRATA_FORWARD(gelu_forward, out, in, N); }
 void CpuBackend::gelu_backward(float* din, const float* in, const float* dout, size_t N) {
@@ -215,5 +203,18 @@ void CpuBackend::f32_to_bf16(std::uint16_t* out, const float* in, size_t N) {
 void CpuBackend::bf16_to_f32(float* out, const std::uint16_t* in, size_t N) {
   pool_->parallel_chunks(N, [&](std::size_t b, std::size_t e) { strata::bf16_to_f32(in + b, out + b, e - b); });
 }
+
+
+void CpuBackend::adamw_step(float* p, const float* g, float* m, float* v, size_t n, const AdamWParams& hp,
+                            std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
+  host::adamw_step(*pool_, p, g, m, v, n, hp, step, grad_scale, p_bf16_out);
+}
+void CpuBackend::lamb_step(float* p, const float* g, float* m, float* v, size_t n, const LambParams& hp,
+                           std::int64_t step, std::span<const Segment> segments, float grad_scale,
+                           std::uint16_t* p_bf16_out) {
+  host::lamb_step(*pool_, p, g, m, v, n, hp, step, segments, grad_scale, p_bf16_out);
+}
+double CpuBackend::sum_squares(const float* x, size_t n) { return host::sum_squares(*pool_, x, n); }
+double CpuBackend::global_grad_norm(std::span<const GradSpan> grads) { return host::global_grad_norm(*pool_, grads); }
 
 }  // namespace strata::backend

@@ -56,7 +56,6 @@ class CpuBackend final : public Backend {
   void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                           const float* v, const float* probs, const float* key_mask, int B, int T, int C, int NH,
                           float dropout_p, uint64_t dropout_key, float* scratch) override;
-  size_t attention_scratch_floats(int B, int T, int C, int NH) override;
   void gelu_forward(float* out, const float* in, size_t N) override;
   void gelu_backward(float* din, const float* in, const float* dout, size_t N) override;
   void dropout_forward(float* out, const float* in, size_t N, float p, uint64_t key) override;
@@ -73,6 +72,13 @@ class CpuBackend final : public Backend {
                              float scale) override;
   void f32_to_bf16(std::uint16_t* out, const float* in, size_t N) override;
   void bf16_to_f32(float* out, const std::uint16_t* in, size_t N) override;
+
+  void adamw_step(float* p, const float* g, float* m, float* v, size_t n, const AdamWParams& hp, std::int64_t step,
+                  float grad_scale, std::uint16_t* p_bf16_out) override;
+  void lamb_step(float* p, const float* g, float* m, float* v, size_t n, const LambParams& hp, std::int64_t step,
+                 std::span<const Segment> segments, float grad_scale, std::uint16_t* p_bf16_out) override;
+  double sum_squares(const float* x, size_t n) override;
+  double global_grad_norm(std::span<const GradSpan> grads) override;
 
  private:
   struct CopyJob {

@@ -4,22 +4,17 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 
-#include "strata/core/rng.h"
+#include "strata/backend/kernel_contract.h"
 #include "strata/core/thread_pool.h"
 
 namespace strata::backend::cpu {
 
-// Added to the score of a padded key (mask 0), as Hugging Face does ((1 - mask) * finfo(float32).min): the score is
-// absorbed, a partly masked row gives padded keys probability 0, and a fully masked row gives uniform probabilities.
-inline constexpr float kMaskedScore = -std::numeric_limits<float>::max();
-
-// Key of one dropout site's counter-based stream: the same (seed, step, layer, micro-batch, site) draws the same mask,
-// so a recomputed forward (L2L) and the backward regenerate it without storing it.
-inline std::uint64_t dropout_key(std::uint64_t seed, std::int64_t step, int layer, int micro_batch, int site) {
-  return derive_seed(seed, step, layer, micro_batch, site);
-}
+// kMaskedScore, dropout_key, the dropout mask rule and attention_scratch_floats are the backend-wide contract
+// (backend/kernel_contract.h); the kernels below follow it.
+using ::strata::backend::attention_scratch_floats;
+using ::strata::backend::dropout_key;
+using ::strata::backend::kMaskedScore;
 
 // out = wte[id] + wse[seg] + wpe[t] (Hugging Face's order). segs null with wse given means segment 0 for every
 // token (as Hugging Face does without token_type_ids); wse null: no segment embedding.
@@ -49,7 +44,6 @@ void linear_backward(ThreadPool& pool, float* din /*(N,IC) or null*/, float* dw 
 // (1 - key_mask)·kMaskedScore, softmax over keys, dropout on the probabilities (element (b,h,i,j) dropped when
 // philox_uniform(dropout_key, ((b*NH+h)*T+i)*T+j) < p, kept ones scaled by 1/(1-p)), out = probs·v.
 // Head h is columns [h*HS, (h+1)*HS) of q, k, v and out, HS = C/NH. probs saves the softmax before dropout.
-std::size_t attention_scratch_floats(int B, int T, int C, int NH);
 void attention_forward(ThreadPool& pool, float* out /*(B,T,C)*/, float* probs /*(B,NH,T,T)*/, const float* q,
                        const float* k, const float* v /*each (B,T,C)*/, const float* key_mask /*(B,T) or null*/, int B,
                        int T, int C, int NH, float dropout_p, std::uint64_t dropout_key,

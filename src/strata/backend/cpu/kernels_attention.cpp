@@ -102,13 +102,6 @@ void transpose_head(float* dst, const float* src, int T, int C, int HS) {
 
 }  // namespace
 
-std::size_t attention_scratch_floats(int B, int T, int C, int NH) {
-  // Dropped probabilities and their gradient (then the score gradient), each (B, NH, T, T), plus one transposed
-  // (HS, T) panel of k (forward) or v (backward) per head: (B, NH, HS, T).
-  const std::size_t tt = static_cast<std::size_t>(B) * NH * T * T;
-  return 2 * tt + static_cast<std::size_t>(B) * T * C;
-}
-
 void attention_forward(ThreadPool& pool, float* out, float* probs, const float* q, const float* k, const float* v,
                        const float* key_mask, int B, int T, int C, int NH, float dropout_p, std::uint64_t dropout_key,
                        float* scratch) {
