@@ -289,14 +289,14 @@ class BaselineExecutor final : public Executor {
  private:
   std::size_t state_bytes() const { return model_.total_floats() * sizeof(float); }
 
-  // The gradient's global norm, then (when finite) the clipped optimizer update of every layer slab. These run on
-  // host threads over the device buffers for now; they are to become backend operations.
+  // The gradient's global norm, then (when finite) the clipped optimizer update of every layer slab: backend
+  // operations, so they run where the slabs live.
   void clip_and_update(StepStats& st, double lr) {
     const int L = model_.num_layers();
     float *params = state_.params.f32(), *grads = state_.grads.f32(), *m = state_.m.f32(), *v = state_.v.f32();
     std::vector<GradSpan> spans;
     for (int i = 0; i < L; ++i) spans.emplace_back(grads + model_.slab_offset(i), model_.slab_floats(i));
-    st.grad_norm = global_grad_norm(be_.pool(), spans);
+    st.grad_norm = be_.global_grad_norm(spans);
     if (!std::isfinite(st.grad_norm) || !std::isfinite(st.loss)) {
       st.updated = false;
       return;
@@ -305,7 +305,7 @@ class BaselineExecutor final : public Executor {
     ++updates_;
     for (int i = 0; i < L; ++i) {
       const std::size_t off = model_.slab_offset(i);
-      optimizer_step(be_.pool(), opt_.optim, params + off, grads + off, m + off, v + off, model_.slab_floats(i), lr,
+      optimizer_step(be_, opt_.optim, params + off, grads + off, m + off, v + off, model_.slab_floats(i), lr,
                      updates_, scale);
     }
   }
