@@ -1,0 +1,199 @@
+// The world group over Open MPI. Every MPI call of a collective runs on one communication thread, in the order the
+// process issued them, so all ranks issue the same collectives in the same order while the caller goes on.
+// Reductions are a ring (reduce-scatter, then all-gather) over point-to-point messages: a fixed order of
+// summation, and no buffer larger than one chunk besides the caller's.
+#ifdef STRATA_HAVE_MPI
+#include <mpi.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "strata/core/error.h"
+#include "strata/dist/process_group.h"
+
+namespace strata::dist {
+
+void complete_request(const std::shared_ptr<Request::State>& s, std::exception_ptr error);
+std::shared_ptr<Request::State> new_request_state();
+
+namespace {
+
+constexpr int kTag = 7301;
+
+void check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) internal_error("MPI ", what, " failed (code ", rc, ")");
+}
+
+class MpiWorld final : public ProcessGroup {
+ public:
+  MpiWorld() {
+    int provided = 0;
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "init");
+    if (provided < MPI_THREAD_SERIALIZED) internal_error("MPI provides no thread support (level ", provided, ")");
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~MpiWorld() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    MPI_Finalize();
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  Request all_reduce_sum_async(float* data, std::size_t n, std::function<void()> before) override {
+    return enqueue([this, data, n, before = std::move(before)] {
+      if (before) before();
+      const auto t0 = std::chrono::steady_clock::now();
+      ring_all_reduce(data, n);
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      stats_.reduce_bytes += n * sizeof(float);
+      stats_.reduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+  }
+
+  void all_reduce_sum(double* data, std::size_t n) override {
+    enqueue([this, data, n] {
+      std::vector<double> all(n * static_cast<std::size_t>(size_));
+      check(MPI_Allgather(data, static_cast<int>(n), MPI_DOUBLE, all.data(), static_cast<int>(n), MPI_DOUBLE,
+                          MPI_COMM_WORLD),
+            "allgather");
+      for (std::size_t i = 0; i < n; ++i) {  // rank order: the same sum on every rank
+        double s = 0.0;
+        for (int r = 0; r < size_; ++r) s += all[static_cast<std::size_t>(r) * n + i];
+        data[i] = s;
+      }
+    }).wait();
+  }
+
+  void broadcast(void* data, std::size_t bytes, int root) override {
+    enqueue([data, bytes, root] {
+      auto* p = static_cast<char*>(data);
+      for (std::size_t off = 0; off < bytes; off += kMaxMessage) {
+        const int len = static_cast<int>(std::min(kMaxMessage, bytes - off));
+        check(MPI_Bcast(p + off, len, MPI_BYTE, root, MPI_COMM_WORLD), "bcast");
+      }
+    }).wait();
+  }
+
+  std::vector<std::string> all_gather(const std::string& mine) override {
+    std::vector<std::string> out;
+    enqueue([this, &mine, &out] {
+      const int len = static_cast<int>(mine.size());
+      std::vector<int> lens(static_cast<std::size_t>(size_)), offs(static_cast<std::size_t>(size_));
+      check(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD), "allgather");
+      int total = 0;
+      for (int r = 0; r < size_; ++r) offs[r] = total, total += lens[r];
+      std::string all(static_cast<std::size_t>(total), '\0');
+      check(MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR,
+                           MPI_COMM_WORLD),
+            "allgatherv");
+      for (int r = 0; r < size_; ++r) out.push_back(all.substr(offs[r], lens[r]));
+    }).wait();
+    return out;
+  }
+
+  void barrier() override {
+    enqueue([] { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }).wait();
+  }
+
+  CommStats stats() const override {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    return stats_;
+  }
+
+  [[noreturn]] void abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);
+  }
+
+ private:
+  static constexpr std::size_t kMaxMessage = std::size_t{1} << 30;
+
+  Request enqueue(std::function<void()> fn) {
+    auto state = new_request_state();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back({std::move(fn), state});
+    }
+    cv_.notify_all();
+    return Request(state);
+  }
+
+  void loop() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      std::exception_ptr error;
+      try {
+        job.fn();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      complete_request(job.state, error);
+    }
+  }
+
+  // Ring all-reduce: N - 1 reduce-scatter steps (rank r ends with the sum of chunk r + 1), then N - 1 all-gather
+  // steps. Chunk c's sum always accumulates in the same ring order.
+  void ring_all_reduce(float* data, std::size_t n) {
+    const int N = size_, r = rank_;
+    if (N == 1 || n == 0) return;
+    auto off = [&](int c) { return n * static_cast<std::size_t>(c) / static_cast<std::size_t>(N); };
+    auto len = [&](int c) { return static_cast<int>(off(c + 1) - off(c)); };
+    const int left = (r - 1 + N) % N, right = (r + 1) % N;
+    tmp_.resize(n / static_cast<std::size_t>(N) + 1);
+    for (int s = 0; s < N - 1; ++s) {
+      const int send_c = (r - s + N) % N, recv_c = (r - s - 1 + N) % N;
+      check(MPI_Sendrecv(data + off(send_c), len(send_c), MPI_FLOAT, right, kTag, tmp_.data(), len(recv_c),
+                         MPI_FLOAT, left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+            "sendrecv");
+      float* dst = data + off(recv_c);
+      for (int i = 0; i < len(recv_c); ++i) dst[i] = tmp_[i] + dst[i];
+    }
+    for (int s = 0; s < N - 1; ++s) {
+      const int send_c = (r + 1 - s + N) % N, recv_c = (r - s + N) % N;
+      check(MPI_Sendrecv(data + off(send_c), len(send_c), MPI_FLOAT, right, kTag, data + off(recv_c), len(recv_c),
+                         MPI_FLOAT, left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+            "sendrecv");
+    }
+  }
+
+  struct Job {
+    std::function<void()> fn;
+    std::shared_ptr<Request::State> state;
+  };
+
+  int rank_ = 0, size_ = 1;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool stop_ = false;
+  std::vector<float> tmp_;  // one chunk: the neighbour's partial sums
+  mutable std::mutex stats_mu_;
+  CommStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<ProcessGroup> make_mpi_world() { return std::make_unique<MpiWorld>(); }
+
+}  // namespace strata::dist
+
+#endif  // STRATA_HAVE_MPI
