@@ -18,6 +18,7 @@
 #include "strata/core/file.h"
 #include "strata/core/memory.h"
 #include "strata/data/tokenizer.h"
+#include "strata/dist/process_group.h"
 #include "strata/train/checkpoint.h"
 #include "strata/train/schedule.h"
 
@@ -165,6 +166,18 @@ struct RunData {
   std::unique_ptr<TempDir> tokenizer_dir;  // holds a tokenizer trained for a run without --save
 };
 
+// Rank 0's file `path` as a file on every rank (non-root ranks write it to `dest`); returns the local path.
+std::string share_file(dist::ProcessGroup& g, const std::string& path, const std::string& dest) {
+  std::string bytes = g.is_root() ? read_file(path) : std::string();
+  std::uint64_t n = bytes.size();
+  g.broadcast(&n, sizeof n, 0);
+  bytes.resize(n);
+  g.broadcast(bytes.data(), n, 0);
+  if (g.is_root()) return path;
+  write_file_atomic(dest, bytes);
+  return dest;
+}
+
 // The resumed run's tokenizer, --tokenizer, or one trained on the training texts.
 void find_tokenizer(const RunSetup& run, const data::TextDataset& texts, RunData& d, const Say& say) {
   const TrainOptions& o = run.o;
@@ -176,9 +189,14 @@ void find_tokenizer(const RunSetup& run, const data::TextDataset& texts, RunData
     d.tokenizer_path = o.tokenizer;
   } else {
     d.tokenizer_dir = std::make_unique<TempDir>();
-    say(cat("training a SentencePiece tokenizer (", o.vocab_size, " pieces) on ", texts.texts.size(),
-            " training texts"));
-    d.tokenizer_path = data::Tokenizer::train(texts.texts, o.vocab_size, d.tokenizer_dir->path(), o.seed).model_path();
+    dist::ProcessGroup& w = dist::world();
+    if (w.is_root()) {  // data parallel: one process trains it, the others receive the file
+      say(cat("training a SentencePiece tokenizer (", o.vocab_size, " pieces) on ", texts.texts.size(),
+              " training texts"));
+      d.tokenizer_path =
+          data::Tokenizer::train(texts.texts, o.vocab_size, d.tokenizer_dir->path(), o.seed).model_path();
+    }
+    if (w.size() > 1) d.tokenizer_path = share_file(w, d.tokenizer_path, d.tokenizer_dir->path() + "/shared.model");
   }
 }
 
@@ -205,6 +223,8 @@ RunData load_run_data(const RunSetup& run, const Say& say) {
 // ---- stage 3: model, backend, executor, initial state --------------------------------------------------------------
 
 struct Engine {
+  dist::ProcessGroup* group = nullptr;  // data parallel over the world group, or null (one process)
+  int local_batch = 0;                  // this process's rows of each global batch
   model::BertConfig config;
   std::unique_ptr<model::Bert> model;
   std::unique_ptr<backend::Backend> backend;
@@ -222,6 +242,22 @@ model::BertConfig model_config(const RunSetup& run, const data::TokenDataset& tr
   if (o.seq_len > cfg.max_position_embeddings)
     bad_input("--seq-len ", o.seq_len, " exceeds max_position_embeddings ", cfg.max_position_embeddings);
   return cfg;
+}
+
+// Under mpirun: the world group, once --batch splits into equal shares of whole micro-batches.
+dist::ProcessGroup* data_parallel_group(const TrainOptions& o) {
+  dist::ProcessGroup& w = dist::world();
+  const int N = w.size();
+  if (N == 1) return nullptr;
+  const int unit = N * std::max(1, o.micro_batch);
+  if (o.batch % unit != 0) {
+    std::string ok;
+    for (int b = unit; b <= std::max(o.batch, unit) * 2 && ok.size() < 60; b += unit) ok += cat(ok.empty() ? "" : ", ", b);
+    bad_input("--batch ", o.batch, " does not split over ", N, " processes",
+              o.micro_batch > 0 ? cat(" x --micro-batch ", o.micro_batch) : std::string(),
+              "; values that do: ", ok, ", ...");
+  }
+  return &w;
 }
 
 train::ExecutorOptions executor_options(const TrainOptions& o) {
@@ -264,8 +300,11 @@ Engine build_engine(RunSetup& run, const RunData& d) {
   bo.device_budget = o.device_memory;
   bo.stash_budget = o.stash_memory;
   e.backend = backend::make_backend(o.backend, bo);
-  e.executor = train::make_executor(o.executor, *e.model, *e.backend, executor_options(o));
-  e.micro_batch = e.executor->prepare(o.batch, o.seq_len);  // exit 3 here, before any step, when nothing fits
+  train::ExecutorOptions eo = executor_options(o);
+  eo.group = e.group = data_parallel_group(o);
+  e.local_batch = o.batch / (e.group ? e.group->size() : 1);
+  e.executor = train::make_executor(o.executor, *e.model, *e.backend, eo);
+  e.micro_batch = e.executor->prepare(e.local_batch, o.seq_len);  // exit 3 here, before any step, when nothing fits
   write_initial_state(run, e);
   return e;
 }
@@ -298,7 +337,8 @@ std::string describe_run(const TrainOptions& o, const RunData& d, const Engine& 
   std::string s = cat(o.executor, " executor, ", c.num_hidden_layers, " layers, hidden ", c.hidden_size, ", ",
                       e.model->total_floats(), " parameter floats; ", d.train.tokens.n, " training rows, ",
                       d.test.tokens.n, " test rows, ", c.num_labels, " classes; steps ", p.start, "..", p.end, " of ",
-                      p.total, " (", p.per_epoch, " per epoch), batch ", o.batch, " = ", o.batch / e.micro_batch,
+                      p.total, " (", p.per_epoch, " per epoch), batch ", o.batch, " = ",
+                      e.group ? cat(e.group->size(), " processes x ") : std::string(), e.local_batch / e.micro_batch,
                       " x ", e.micro_batch);
   if (o.device_memory)
     s += cat(", device budget ", format_bytes(o.device_memory), ", plan ",
@@ -399,8 +439,10 @@ class TrainLoop {
       order_ = epoch_order(static_cast<std::size_t>(d_.train.tokens.n), o_.seed, epoch);
       order_epoch_ = epoch;
     }
-    const std::size_t* rows = order_.data() + (s % p_.per_epoch) * o_.batch;
-    return batch_.fill(d_.train.tokens, d_.train.tokens.y.data(), rows, o_.batch);
+    // Data parallel: rank r takes its share of the global batch, in rank order.
+    const int rank = e_.group ? e_.group->rank() : 0;
+    const std::size_t* rows = order_.data() + (s % p_.per_epoch) * o_.batch + rank * e_.local_batch;
+    return batch_.fill(d_.train.tokens, d_.train.tokens.y.data(), rows, e_.local_batch);
   }
 
   // The first and last steps, every 5 % of the schedule, and at least every 30 s.
@@ -417,15 +459,22 @@ class TrainLoop {
   }
 
   // A cancel lands between steps: the state is consistent there, so it is saved (with --save) before stopping.
+  // Data parallel: the processes agree first (a cancel on any stops all at the same step).
   void stop_if_cancelled() const {
-    if (!say_.sink.cancel_requested()) return;
+    bool cancel = say_.sink.cancel_requested();
+    if (e_.group) {
+      double c = cancel ? 1.0 : 0.0;
+      e_.group->all_reduce_sum(&c, 1);
+      cancel = c > 0;
+    }
+    if (!cancel) return;
     if (!o_.save.empty()) {
       checkpoint();
       say_(cat("cancelled at step ", e_.executor->steps_done(), "; saved ", o_.save));
     } else {
       log_.write();
     }
-    say_.sink.check_cancel();
+    throw Cancelled();
   }
 
   const TrainOptions& o_;
@@ -493,6 +542,12 @@ nlohmann::json make_report(const TrainOptions& o, const RunData& d, const Engine
   rep["stash_peak_bytes"] = mem.stash().peak();
   rep["bytes_to_device"] = e.backend->bytes_to_device();
   rep["bytes_from_device"] = e.backend->bytes_from_device();
+  rep["ranks"] = e.group ? e.group->size() : 1;
+  if (e.group) {
+    const dist::CommStats cs = e.group->stats();
+    rep["reduce_bytes"] = cs.reduce_bytes;
+    rep["reduce_seconds"] = cs.reduce_seconds;
+  }
   rep["final_loss"] = loop.last_loss;
   rep["truncated_texts"] = d.train.truncated + d.test.truncated;
   return rep;
@@ -526,6 +581,12 @@ void evaluate_test(nlohmann::json& rep, const RunData& d, Engine& e, const Say& 
 TrainResult train(const TrainOptions& options, const std::set<std::string>& explicit_flags, ProgressSink& progress) {
   const auto wall0 = std::chrono::steady_clock::now();
   RunSetup run = resolve_run(options, explicit_flags);
+  if (!dist::world().is_root()) {  // data parallel: rank 0 alone prints and writes the log, report and checkpoints
+    run.o.quiet = true;
+    run.o.save.clear();
+    run.o.log.clear();
+    run.o.report.clear();
+  }
   const TrainOptions& o = run.o;
   const Say say{progress, o.quiet};
   const RunData data = load_run_data(run, say);

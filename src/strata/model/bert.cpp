@@ -148,7 +148,7 @@ double FullModelRunner::run(const float* params, float* grads, const Batch& batc
     tok.labels = batch.labels ? batch.labels + static_cast<std::size_t>(m) * b : nullptr;
     nn::Ctx ctx = ctx_in;
     ctx.micro_batch = m;
-    ctx.loss_scale = 1.0f / static_cast<float>(batch.B);
+    ctx.loss_scale = 1.0f / static_cast<float>(batch.B * ctx_in.ranks);
     // acts[i] of layer i: its input is the previous layer's output.
     std::vector<nn::Activation> in(L, tok), out(L, tok);
     for (int i = 0; i < L; ++i) {

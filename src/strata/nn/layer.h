@@ -31,6 +31,10 @@ struct Ctx {
   std::int64_t step = 0;
   int layer_index = 0;   // position of the layer in its stack (embeddings 0, encoder layer i is i + 1, head L + 1)
   int micro_batch = 0;
+  // Data parallel: this process runs global micro-batches micro_batch_base + micro_batch of the step, and its batch
+  // is one of `ranks` equal shares of the global batch (the loss is a mean over all of them).
+  int micro_batch_base = 0;
+  int ranks = 1;
   bool training = false;  // false: every dropout is off
   // < 0: each site uses its layer's configured probability (HF configs have separate hidden and attention dropout);
   // >= 0: this probability at every dropout site (when training).
@@ -43,7 +47,7 @@ struct Ctx {
   float dropout_p(float configured) const { return !training ? 0.0f : dropout >= 0.0f ? dropout : configured; }
 
   std::uint64_t dropout_key(int site) const {
-    return backend::dropout_key(seed, step, layer_index, micro_batch, site);
+    return backend::dropout_key(seed, step, layer_index, micro_batch_base + micro_batch, site);
   }
 };
 

@@ -37,6 +37,7 @@ EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& b
   }
   const int L = model.num_layers();
   grad_ready_.resize(L);
+  grad_reduced_.resize(L);
   pending_.assign(L, 0);
   sumsq_.assign(L, 0.0);
   thread_ = std::thread([this] { worker(); });
@@ -76,19 +77,27 @@ void EagerParamServer::begin_step(double lr) {
   applied_ = true;
   std::fill(sumsq_.begin(), sumsq_.end(), 0.0);
   std::fill(grad_ready_.begin(), grad_ready_.end(), backend::Event());
+  std::fill(grad_reduced_.begin(), grad_reduced_.end(), dist::Request());
+}
+
+dist::Request EagerParamServer::reduce_grad(int layer, const backend::Event& copied) {
+  if (!options_.group || options_.group->size() == 1) return {};
+  return options_.group->all_reduce_sum_async(grad_slab(layer), model_.slab_floats(layer), [copied] { copied.wait(); });
 }
 
 void EagerParamServer::push_grad(int layer, backend::Event copied) {
+  const dist::Request reduced = reduce_grad(layer, copied);  // queued at once: overlaps the layers below
   {
     std::lock_guard<std::mutex> lock(mu_);
     STRATA_CHECK(!pending_[layer], "EPS: layer ", layer, " pushed twice in one step");
     pending_[layer] = 1;
     ++pushed_;
     if (eager()) {
-      queue_.push_back(Task{layer, {copied}, lr_, t_});
+      queue_.push_back(Task{layer, {copied}, {reduced}, lr_, t_});
     } else {
       grad_ready_[layer] = copied;
-      if (pushed_ == model_.num_layers()) queue_.push_back(Task{-1, grad_ready_, lr_, t_});
+      grad_reduced_[layer] = reduced;
+      if (pushed_ == model_.num_layers()) queue_.push_back(Task{-1, grad_ready_, grad_reduced_, lr_, t_});
     }
   }
   cv_.notify_all();
@@ -145,6 +154,7 @@ void EagerParamServer::worker() {
 
 void EagerParamServer::run(Task& task) {
   for (const backend::Event& e : task.ready) e.wait();
+  for (const dist::Request& r : task.reduced) r.wait();
   const int L = model_.num_layers();
   if (task.layer >= 0) {  // eager: measure, then update this layer alone
     const int l = task.layer;

@@ -20,6 +20,7 @@
 #include "strata/backend/backend.h"
 #include "strata/core/tensor.h"
 #include "strata/core/thread_pool.h"
+#include "strata/dist/process_group.h"
 #include "strata/model/bert.h"
 #include "strata/train/optim.h"
 
@@ -29,6 +30,9 @@ struct EpsOptions {
   int threads = 2;                   // optimizer threads
   OptimConfig optim;
   DType device_dtype = DType::kF32;  // what fetch() hands out
+  // Data parallel: each pushed gradient slab is summed over the group (on its communication thread, as soon as the
+  // slab's copy completes) before the layer is measured or updated. Null or a group of one: no reduction.
+  dist::ProcessGroup* group = nullptr;
 };
 
 class EagerParamServer {
@@ -92,11 +96,13 @@ class EagerParamServer {
   struct Task {
     int layer;                          // -1: the clipping pass (norm of all layers, then updates in forward order)
     std::vector<backend::Event> ready;  // the gradient copies to wait for (one, or one per layer)
+    std::vector<dist::Request> reduced;  // data parallel: their sums over the group
     double lr;
     std::int64_t t;                     // 1-based optimizer step (bias correction)
   };
   void worker();
   void run(Task& task);
+  dist::Request reduce_grad(int layer, const backend::Event& copied);  // data parallel: sum over the group
   void update_layer(int layer, double lr, float scale, std::int64_t t);
   void update_rows_first(double lr, std::int64_t t);  // layer 0, serving wait_rows() requests between chunks
   void set_norm(double sumsq_total);  // with mu_ held
@@ -111,6 +117,7 @@ class EagerParamServer {
   mutable std::condition_variable cv_;
   std::deque<Task> queue_;
   std::vector<backend::Event> grad_ready_;   // per layer, this step (clipping mode)
+  std::vector<dist::Request> grad_reduced_;  // per layer, this step (clipping mode, data parallel)
   std::vector<char> pending_;                // per layer: an update is queued or running
   std::vector<double> sumsq_;                // per layer, this step
   int pushed_ = 0, measured_ = 0;

@@ -81,6 +81,12 @@ model::Batch batch_rows(const model::Batch& b, int r0, int n) {
   return out;
 }
 
+double global_mean_loss(const ExecutorOptions& o, double loss_sum, int B) {
+  double v[2] = {loss_sum, static_cast<double>(B)};
+  if (ranks_of(o) > 1) o.group->all_reduce_sum(v, 2);
+  return v[0] / v[1];
+}
+
 std::string divisors_of(int n) {
   std::string s;
   for (int d = 1; d <= n; ++d)
@@ -223,7 +229,13 @@ class BaselineExecutor final : public Executor {
     ctx.seed = opt_.seed;
     ctx.step = steps_;
     ctx.training = true;
-    st.loss = runner_.run(state_.params.f32(), state_.grads.f32(), d, ctx, batch.B / mb_);  // forward + backward
+    ctx.ranks = ranks_of(opt_);
+    ctx.micro_batch_base = rank_of(opt_) * (batch.B / mb_);
+    const double local_mean = runner_.run(state_.params.f32(), state_.grads.f32(), d, ctx, batch.B / mb_);
+    st.loss = global_mean_loss(opt_, local_mean * batch.B, batch.B);
+    // Data parallel: the baseline sums the whole gradient over the group after its backward (the device memory of
+    // the CPU backend is host memory the group reads in place).
+    if (ranks_of(opt_) > 1) opt_.group->all_reduce_sum(state_.grads.f32(), model_.total_floats());
     clip_and_update(st, lr);
     ++steps_;
     be_.synchronize();

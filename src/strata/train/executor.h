@@ -10,6 +10,7 @@
 
 #include "strata/backend/backend.h"
 #include "strata/core/tensor.h"
+#include "strata/dist/process_group.h"
 #include "strata/model/bert.h"
 #include "strata/train/optim.h"
 
@@ -24,6 +25,10 @@ struct ExecutorOptions {
   std::uint64_t seed = 0;    // dropout stream (with step, layer and micro-batch)
   OptimConfig optim;
   bool inference_only = false;  // no gradients or optimizer state (evaluate, embed)
+  // Data parallel (null or a group of one: a single process). Each process steps on its equal share of every
+  // global batch, in rank order: micro-batch dropout keys and the loss's mean are those of the global batch, and the
+  // gradient is summed over the group before clipping and the update, so every process holds the same model.
+  dist::ProcessGroup* group = nullptr;
   // L2L only:
   Space stash = Space::kStash;  // where layer-boundary activations wait between forward and backward
   DType device_dtype = DType::kF32;  // slabs (and stashed activations) sent to the device as f32 or bf16
@@ -101,6 +106,12 @@ class Executor {
 // bad_input for an unknown name or a bad option; resource_error (exit 3) when the device budget cannot hold it.
 std::unique_ptr<Executor> make_executor(const std::string& name, const model::Bert& model, backend::Backend& be,
                                         const ExecutorOptions& options);
+
+// The group's size and this process's rank (1 and 0 without a group).
+inline int ranks_of(const ExecutorOptions& o) { return o.group ? o.group->size() : 1; }
+inline int rank_of(const ExecutorOptions& o) { return o.group ? o.group->rank() : 0; }
+// The step's loss: the mean over the global batch of the per-example losses (loss_sum over this process's B rows).
+double global_mean_loss(const ExecutorOptions& o, double loss_sum, int B);
 
 // Divisors of n, "1, 2, 4, 8" (for messages about micro-batches).
 std::string divisors_of(int n);

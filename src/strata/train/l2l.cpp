@@ -54,9 +54,9 @@ class L2LExecutor final : public Executor {
       : model_(model),
         be_(be),
         opt_(o),
-        eps_(model, be, EpsOptions{o.eps_threads, o.optim, o.device_dtype}),
+        eps_(model, be, EpsOptions{o.eps_threads, o.optim, o.device_dtype, o.group}),
         planner_(model, o),
-        embeddings_(model),
+        embeddings_(model, ranks_of(o) > 1),
         stashed_(planner_.initial_stashed()) {
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
@@ -93,7 +93,7 @@ class L2LExecutor final : public Executor {
     bool applied = true;
     st.grad_norm = eps_.wait_grad_norm(&applied);
     st.updated = applied;
-    st.loss = loss_sum / B_;
+    st.loss = global_mean_loss(opt_, loss_sum, B_);
     ++steps_;
     overlap_.account(eps_, 4 * static_cast<std::size_t>(model_.num_layers()));
     st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -159,7 +159,9 @@ class L2LExecutor final : public Executor {
     ctx.seed = opt_.seed;
     ctx.step = steps_;
     ctx.training = training;
-    ctx.loss_scale = 1.0f / static_cast<float>(B_);
+    ctx.ranks = ranks_of(opt_);
+    ctx.loss_scale = 1.0f / static_cast<float>(B_ * ctx.ranks);
+    ctx.micro_batch_base = rank_of(opt_) * (B_ / mb_);
     return ctx;
   }
 

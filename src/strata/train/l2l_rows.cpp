@@ -18,11 +18,12 @@ std::size_t compact_embedding_floats(const model::Bert& model, std::size_t rows)
   return rows * static_cast<std::size_t>(model.embeddings().config().hidden) + rest_of_embeddings(model);
 }
 
-CompactEmbeddings::CompactEmbeddings(const model::Bert& model)
+CompactEmbeddings::CompactEmbeddings(const model::Bert& model, bool summed_over_ranks)
     : model_(model),
       table_rows_(static_cast<std::size_t>(model.embeddings().config().vocab)),
       row_floats_(static_cast<std::size_t>(model.embeddings().config().hidden)),
-      rest_floats_(rest_of_embeddings(model)) {}
+      rest_floats_(rest_of_embeddings(model)),
+      summed_over_ranks_(summed_over_ranks) {}
 
 std::size_t CompactEmbeddings::slab_floats() const { return compact_embedding_floats(model_, rows_.size()); }
 
@@ -57,8 +58,10 @@ backend::Event CompactEmbeddings::fetch(backend::Backend& be, EagerParamServer& 
 
 backend::Event CompactEmbeddings::push_grad(backend::Backend& be, EagerParamServer& eps, const float* grad) {
   float* g = eps.grad_slab(0);
-  for (const std::int32_t r : grad_rows_) std::memset(g + r * row_floats_, 0, row_floats_ * sizeof(float));
+  if (whole_table_dirty_) std::memset(g, 0, table_rows_ * row_floats_ * sizeof(float));
+  else for (const std::int32_t r : grad_rows_) std::memset(g + r * row_floats_, 0, row_floats_ * sizeof(float));
   grad_rows_ = rows_;
+  whole_table_dirty_ = summed_over_ranks_;
   be.scatter_rows_async(g, Space::kHost, grad, Space::kDevice, rows_, row_floats_ * sizeof(float));
   return be.copy_async(g + table_rows_ * row_floats_, Space::kHost, grad + rows_.size() * row_floats_,
                        Space::kDevice, rest_floats_ * sizeof(float));

@@ -19,7 +19,9 @@ std::size_t compact_embedding_floats(const model::Bert& model, std::size_t rows)
 
 class CompactEmbeddings {
  public:
-  explicit CompactEmbeddings(const model::Bert& model);
+  // summed_over_ranks: the EPS sums the gradient slab over a data-parallel group, so after a step any row some
+  // rank read is non-zero, not only this process's rows.
+  CompactEmbeddings(const model::Bert& model, bool summed_over_ranks);
 
   // Takes the batch's distinct token ids (sorted), copies its ids remapped to them into `ids` (device, (B, T)
   // int32) and builds the embeddings layer over that packed table. Checks the tokens as the embeddings' forward does.
@@ -43,6 +45,8 @@ class CompactEmbeddings {
   std::vector<std::int32_t> rows_;             // the current batch's word rows
   std::vector<std::int32_t> host_ids_;         // (B, T) its ids remapped to them
   std::vector<std::int32_t> grad_rows_;        // rows of the EPS's word-table gradient that are non-zero
+  bool whole_table_dirty_ = false;             // summed over ranks: any row may be non-zero
+  bool summed_over_ranks_ = false;
 };
 
 }  // namespace strata::train
