@@ -1,0 +1,102 @@
+# Data-parallel training under mpirun (L2Lp): 2 ranks give one process's losses and final parameters (within 1e-5,
+# both executors, eager AdamW / LAMB / AdamW with clipping, 4 micro-batches per rank), two 2-rank runs give the same
+# bits, a run resumes across process counts, a SIGKILLed rank ends the job quickly with no process left and an
+# intact checkpoint, and bad input gives the whole job exit 2 with its message.
+source "$(dirname "$0")/lib.sh"
+S=$STRATA
+command -v mpirun >/dev/null || { echo "SKIP: mpirun not installed (apt openmpi-bin; scripts/setup-deps.sh)"; exit 77; }
+PY=/usr/bin/python3
+MPI=(mpirun --allow-run-as-root --oversubscribe -np 2)
+losses() { grep -o '"loss":[^,]*' "$1" | sed 's/"loss"://'; }
+json_num() { grep -o "\"$1\": *[-0-9.e+]*" "$2" | head -1 | sed 's/.*: *//'; }
+# close A B TOL: the two files' numbers (one per line) agree within TOL, relative to max(1, |a|).
+close() {
+  paste "$1" "$2" | awk -v t="$3" '{d=$1-$2; if (d<0) d=-d; m=($1<0?-$1:$1); if (m<1) m=1; if (d/m>t) bad=1; n++}
+    END{exit (bad || n == 0)}'
+}
+# same_params DIR1 DIR2 TOL: every tensor of model.safetensors within TOL, relative to the tensor's max |value|. Not
+# the attention key biases: their true gradient is exactly zero (softmax ignores a score shift q.b shared by all
+# keys), so what they get is rounding noise whose bits depend on the order of summation, and AdamW turns any noise
+# into steps of about lr. They never change the model's outputs.
+same_params() {
+  $PY - "$1/model.safetensors" "$2/model.safetensors" "$3" <<'PYEOF'
+import json, struct, sys, array
+def load(p):
+    b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n]); out = {}
+    for k, v in h.items():
+        if k == "__metadata__": continue
+        s, e = v["data_offsets"]; a = array.array("f"); a.frombytes(b[8 + n + s:8 + n + e]); out[k] = a
+    return out
+a, b, tol = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
+assert a.keys() == b.keys(), "different tensors"
+for k in a:
+    if k.endswith("attention.self.key.bias"): continue
+    scale = max(1e-12, max(abs(x) for x in a[k]))
+    err = max(abs(x - y) for x, y in zip(a[k], b[k])) / scale
+    if err > tol: sys.exit(f"{k}: relative difference {err:.3g} > {tol}")
+PYEOF
+}
+
+A=(--data "synthetic:vocab=64,classes=4,n=256" --model tiny --layers 2 --seq-len 12 --batch 32 --micro-batch 4
+   --steps 10 --dropout 0.1 --threads 1 --seed 3 --quiet)
+for ex in baseline l2l; do
+  for opt in "adamw --clip 0" "lamb --clip 0" "adamw --clip 1"; do
+    tag="$ex-${opt// /}"
+    # shellcheck disable=SC2086
+    expect_rc 0 "one process $tag" -- $S train "${A[@]}" --executor $ex --optimizer $opt --log "$WORK/1-$tag.jsonl" \
+      --save "$WORK/1-$tag"
+    # shellcheck disable=SC2086
+    expect_rc 0 "two ranks $tag" -- "${MPI[@]}" $S train "${A[@]}" --executor $ex --optimizer $opt \
+      --log "$WORK/2-$tag.jsonl" --save "$WORK/2-$tag" --report "$WORK/2-$tag.json"
+    close <(losses "$WORK/1-$tag.jsonl") <(losses "$WORK/2-$tag.jsonl") 1e-5 || fail "$tag: losses differ at 2 ranks"
+    same_params "$WORK/1-$tag" "$WORK/2-$tag" 1e-5 || fail "$tag: final parameters differ at 2 ranks"
+  done
+done
+grep -q '"ranks": 2' "$WORK/2-l2l-adamw--clip0.json" || fail "the report lacks ranks 2"
+expect_ge "$(json_num reduce_bytes "$WORK/2-l2l-adamw--clip0.json")" 1 "reduce_bytes"
+# Two runs at 2 ranks: the same bits, whatever the timing.
+expect_rc 0 "two ranks again" -- "${MPI[@]}" $S train "${A[@]}" --executor l2l --optimizer adamw --clip 0 \
+  --log "$WORK/2b.jsonl"
+cmp -s <(losses "$WORK/2-l2l-adamw--clip0.jsonl") <(losses "$WORK/2b.jsonl") || fail "two 2-rank runs differ"
+
+# Resume across process counts: 2 ranks then 1, and 1 then 2, follow the uninterrupted run.
+R=("${A[@]}" --executor l2l --optimizer adamw --clip 1)
+expect_rc 0 "2 ranks, stop at 4" -- "${MPI[@]}" $S train "${R[@]}" --stop-at 4 --save "$WORK/r2" --log "$WORK/r2.jsonl"
+expect_rc 0 "resume at 1" -- $S train --resume "$WORK/r2" --log "$WORK/r2.jsonl" --quiet
+close <(losses "$WORK/1-l2l-adamw--clip1.jsonl") <(losses "$WORK/r2.jsonl") 1e-5 || fail "resume 2 -> 1 ranks differs from the uninterrupted run"
+expect_rc 0 "1 process, stop at 4" -- $S train "${R[@]}" --stop-at 4 --save "$WORK/r1" --log "$WORK/r1.jsonl"
+expect_rc 0 "resume at 2" -- "${MPI[@]}" $S train --resume "$WORK/r1" --log "$WORK/r1.jsonl" --quiet
+close <(losses "$WORK/1-l2l-adamw--clip1.jsonl") <(losses "$WORK/r1.jsonl") 1e-5 ||
+  fail "resume 1 -> 2 ranks differs from the uninterrupted run"
+
+# Bad input: the whole job exits 2 with the message (no hang).
+expect_rc 2 "batch not splitting" -- timeout 60 "${MPI[@]}" $S train "${A[@]}" --batch 24 --micro-batch 8
+expect_out "does not split over 2 processes" "batch not splitting"
+expect_rc 2 "missing data file" -- timeout 60 "${MPI[@]}" $S train "${A[@]}" --data "$WORK/none.tsv"
+expect_out "none.tsv" "missing data file"
+
+# A rank killed mid-run: the job ends non-zero within 30 s, no process is left, the checkpoint resumes exactly.
+K=(--data "synthetic:vocab=64,classes=4,n=256" --model tiny --layers 2 --seq-len 32 --batch 32 --micro-batch 4
+   --steps 2000 --threads 1 --seed 5 --quiet --executor l2l)
+"${MPI[@]}" $S train "${K[@]}" --save "$WORK/k" --save-every 5 >"$WORK/kill.out" 2>&1 &
+job=$!
+for _ in $(seq 1 600); do
+  s=$(json_num step "$WORK/k/trainer_state.json" 2>/dev/null)
+  [[ -n "$s" && "$s" -ge 10 ]] && break
+  sleep 0.05
+done
+victim=$(pgrep -f -- "--save $WORK/k" | grep -v "^$job\$" | tail -1)
+t0=$(date +%s)
+kill -9 "$victim" 2>/dev/null
+for _ in $(seq 1 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
+if kill -0 $job 2>/dev/null; then fail "kill: the job still runs 30 s after a rank died"; kill -9 $job; fi
+wait $job; rc=$?
+echo "a killed rank ended the job in $(( $(date +%s) - t0 )) s with exit $rc"
+[[ $rc -ne 0 ]] || fail "kill: the job exited 0 after a rank died"
+sleep 1
+[[ -z $(pgrep -f -- "--save $WORK/k") ]] || { fail "kill: processes left running"; pkill -9 -f -- "--save $WORK/k"; }
+s=$(json_num step "$WORK/k/trainer_state.json")
+expect_rc 0 "resume after a killed rank" -- $S train --resume "$WORK/k" --steps $((s + 3)) --quiet --log "$WORK/k.jsonl"
+[[ $(losses "$WORK/k.jsonl" | wc -l) -eq 3 ]] || fail "kill: the resumed run should run 3 steps from the checkpoint"
+
+finish
