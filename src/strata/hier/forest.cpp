@@ -113,109 +113,85 @@ class DistinctValues {
 // Binning reads x row-major in tiles of kTileRows rows: each thread owns a contiguous range of features, so it
 // streams through its part of every row once per pass (two passes: distinct values / edges, then bins) instead
 // of striding down columns, which on a 60000 x 784 matrix costs a TLB and cache miss per element.
-constexpr std::size_t kTileRows = 256;
-// At most kGroup features at a time bound the distinct-value tables (5 KB each) and the tile, whatever d is.
-constexpr std::size_t kGroup = 256;
-
-// The per-feature state of binning a group of w features f0 .. f0 + w.
-struct FeatureGroup {
-  std::size_t f0, w;
-  std::vector<float> tile;               // (w, kTileRows) rows i0 .. i1 of the group, transposed
-  std::vector<DistinctValues> distinct;  // (w) the feature's distinct values while it has <= kMaxBins
-  std::vector<std::uint8_t> exact;       // (w) 1 while the feature has <= kMaxBins distinct values
-};
-
-// Transposes rows i0 .. i1 of the group's features of x (n, d) into g.tile.
-void load_tile(const float* x, std::size_t d, std::size_t i0, std::size_t i1, FeatureGroup& g) {
-  for (std::size_t i = i0; i < i1; ++i) {
-    const float* row = x + i * d + g.f0;
-    for (std::size_t f = 0; f < g.w; ++f) g.tile[f * kTileRows + (i - i0)] = row[f];
-  }
-}
-
-// Pass 1: rejects NaN and collects each feature's distinct values until it has more than kMaxBins (exact = 0).
-void scan_distinct(const float* x, std::size_t n, std::size_t d, FeatureGroup& g) {
-  for (std::size_t i0 = 0; i0 < n; i0 += kTileRows) {
-    const std::size_t i1 = std::min(n, i0 + kTileRows);
-    load_tile(x, d, i0, i1, g);
-    for (std::size_t f = 0; f < g.w; ++f) {
-      const float* t = g.tile.data() + f * kTileRows;
-      float last = std::numeric_limits<float>::quiet_NaN();  // runs of equal values (zeros) skip the probe
-      for (std::size_t i = 0; i < i1 - i0; ++i) {
-        const float v = t[i];
-        if (v == last) continue;
-        if (std::isnan(v)) bad_input("forest fit: x[", i0 + i, ", ", g.f0 + f, "] is NaN; expected finite features");
-        if (g.exact[f] && !g.distinct[f].insert(v)) g.exact[f] = 0;
-        last = v;
-      }
-    }
-  }
-}
-
-// The bin edges of the group's features into b.edges: exact ones from their distinct values, the others
-// (more than kMaxBins distinct values) quantile edges from min(n, kBinSample) evenly strided rows.
-void set_edges(const float* x, std::size_t n, std::size_t d, FeatureGroup& g, Binned& b) {
-  const std::size_t m = std::min(n, kBinSample);
-  std::vector<std::size_t> wide;
-  for (std::size_t f = 0; f < g.w; ++f) {
-    if (g.exact[f])
-      b.edges[g.f0 + f] = g.distinct[f].finish();
-    else
-      wide.push_back(f);
-  }
-  if (wide.empty()) return;
-  std::vector<std::vector<float>> vals(wide.size(), std::vector<float>(m));
-  for (std::size_t k = 0; k < m; ++k) {
-    const float* row = x + (k * n / m) * d + g.f0;
-    for (std::size_t q = 0; q < wide.size(); ++q) vals[q][k] = row[wide[q]];
-  }
-  for (std::size_t q = 0; q < wide.size(); ++q) b.edges[g.f0 + wide[q]] = quantile_edges(vals[q]);
-}
-
-// Pass 2: the bin of every value of the group's features into b.bins (exact features by table look-up, runs of
-// equal values looked up once; the others by binary search in their edges).
-void write_bins(const float* x, std::size_t n, std::size_t d, FeatureGroup& g, Binned& b) {
-  for (std::size_t i0 = 0; i0 < n; i0 += kTileRows) {
-    const std::size_t i1 = std::min(n, i0 + kTileRows);
-    load_tile(x, d, i0, i1, g);
-    for (std::size_t f = 0; f < g.w; ++f) {
-      const float* t = g.tile.data() + f * kTileRows;
-      std::uint8_t* out = b.bins.data() + (g.f0 + f) * n + i0;
-      if (g.exact[f]) {
-        float last = std::numeric_limits<float>::quiet_NaN();
-        std::uint8_t last_bin = 0;
-        for (std::size_t i = 0; i < i1 - i0; ++i) {
-          if (t[i] != last) {
-            last = t[i];
-            last_bin = g.distinct[f].bin(last);
-          }
-          out[i] = last_bin;
-        }
-      } else {
-        const auto& e = b.edges[g.f0 + f];
-        for (std::size_t i = 0; i < i1 - i0; ++i)
-          out[i] = static_cast<std::uint8_t>(std::lower_bound(e.begin(), e.end(), t[i]) - e.begin());
-      }
-    }
-  }
-}
-
-// x (n, d) row-major binned feature by feature (see Binned); threaded over groups of features.
+// One function on purpose: split into one function per pass it fitted Fashion-MNIST ~7% slower (GCC 12, -O2).
 Binned bin_features(const float* x, std::size_t n, std::size_t d, ThreadPool& pool) {
   Binned b;
   b.n = n;
   b.d = d;
   b.edges.resize(d);
   b.bins.resize(n * d);
-  pool.parallel_chunks(d, [&](std::size_t f0, std::size_t f1) {
-    for (std::size_t g0 = f0; g0 < f1; g0 += kGroup) {
-      const std::size_t w = std::min(f1, g0 + kGroup) - g0;
-      FeatureGroup g{g0, w, std::vector<float>(w * kTileRows), std::vector<DistinctValues>(w),
-                     std::vector<std::uint8_t>(w, 1)};
-      scan_distinct(x, n, d, g);
-      set_edges(x, n, d, g, b);
-      write_bins(x, n, d, g, b);
+  const std::size_t m = std::min(n, kBinSample);
+  constexpr std::size_t kTileRows = 256;
+  // At most kGroup features at a time bound the distinct-value tables (5 KB each) and the tile, whatever d is.
+  constexpr std::size_t kGroup = 256;
+  auto bin_range = [&](std::size_t f0, std::size_t f1) {
+    const std::size_t w = f1 - f0;
+    std::vector<float> tile(w * kTileRows);  // (w, kTileRows) the tile transposed
+    auto load_tile = [&](std::size_t i0, std::size_t i1) {
+      for (std::size_t i = i0; i < i1; ++i) {
+        const float* row = x + i * d + f0;
+        for (std::size_t f = 0; f < w; ++f) tile[f * kTileRows + (i - i0)] = row[f];
+      }
+    };
+    std::vector<DistinctValues> distinct(w);
+    std::vector<std::uint8_t> exact(w, 1);
+    for (std::size_t i0 = 0; i0 < n; i0 += kTileRows) {
+      const std::size_t i1 = std::min(n, i0 + kTileRows);
+      load_tile(i0, i1);
+      for (std::size_t f = 0; f < w; ++f) {
+        const float* t = tile.data() + f * kTileRows;
+        float last = std::numeric_limits<float>::quiet_NaN();  // runs of equal values (zeros) skip the probe
+        for (std::size_t i = 0; i < i1 - i0; ++i) {
+          const float v = t[i];
+          if (v == last) continue;
+          if (std::isnan(v)) bad_input("forest fit: x[", i0 + i, ", ", f0 + f, "] is NaN; expected finite features");
+          if (exact[f] && !distinct[f].insert(v)) exact[f] = 0;
+          last = v;
+        }
+      }
     }
+    // Features with more than kMaxBins distinct values: quantile edges from evenly strided rows.
+    std::vector<std::size_t> wide;
+    for (std::size_t f = 0; f < w; ++f) {
+      if (exact[f])
+        b.edges[f0 + f] = distinct[f].finish();
+      else
+        wide.push_back(f);
+    }
+    if (!wide.empty()) {
+      std::vector<std::vector<float>> vals(wide.size(), std::vector<float>(m));
+      for (std::size_t k = 0; k < m; ++k) {
+        const float* row = x + (k * n / m) * d + f0;
+        for (std::size_t q = 0; q < wide.size(); ++q) vals[q][k] = row[wide[q]];
+      }
+      for (std::size_t q = 0; q < wide.size(); ++q) b.edges[f0 + wide[q]] = quantile_edges(vals[q]);
+    }
+    for (std::size_t i0 = 0; i0 < n; i0 += kTileRows) {
+      const std::size_t i1 = std::min(n, i0 + kTileRows);
+      load_tile(i0, i1);
+      for (std::size_t f = 0; f < w; ++f) {
+        const float* t = tile.data() + f * kTileRows;
+        std::uint8_t* out = b.bins.data() + (f0 + f) * n + i0;
+        if (exact[f]) {
+          float last = std::numeric_limits<float>::quiet_NaN();
+          std::uint8_t last_bin = 0;
+          for (std::size_t i = 0; i < i1 - i0; ++i) {
+            if (t[i] != last) {
+              last = t[i];
+              last_bin = distinct[f].bin(last);
+            }
+            out[i] = last_bin;
+          }
+        } else {
+          const auto& e = b.edges[f0 + f];
+          for (std::size_t i = 0; i < i1 - i0; ++i)
+            out[i] = static_cast<std::uint8_t>(std::lower_bound(e.begin(), e.end(), t[i]) - e.begin());
+        }
+      }
+    }
+  };
+  pool.parallel_chunks(d, [&](std::size_t f0, std::size_t f1) {
+    for (std::size_t g = f0; g < f1; g += kGroup) bin_range(g, std::min(f1, g + kGroup));
   });
   return b;
 }
