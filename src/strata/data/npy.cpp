@@ -150,10 +150,13 @@ std::string shape_str(const std::vector<std::size_t>& s) {
   return o + (s.size() == 1 ? ",)" : ")");
 }
 
-}  // namespace
+// Where the header dict of a .npy file lies: bytes [begin, end) of the file.
+struct HeaderSpan {
+  std::size_t begin, end;
+};
 
-NpyHeader parse_npy_header(const std::string& b, const std::string& path, std::size_t file_size) {
-  const std::size_t fsize = file_size == SIZE_MAX ? b.size() : file_size;
+// Checks the magic and the format version and reads the header length; fsize is the whole file's size.
+HeaderSpan read_preamble(const std::string& b, const std::string& path, std::size_t fsize) {
   if (b.empty()) bad_input(path, ": file is empty; expected a NumPy .npy file");
   if (b.size() < kMagicLen + 4 || std::memcmp(b.data(), kMagic, kMagicLen) != 0)
     bad_input(path, ": offset 0: not a NumPy .npy file (expected the magic \\x93NUMPY)");
@@ -175,11 +178,14 @@ NpyHeader parse_npy_header(const std::string& b, const std::string& path, std::s
   if (header_end > b.size())
     bad_input(path, ": truncated .npy header: it declares ", header_len, " bytes from offset ", header_begin,
               " but the file has ", fsize, " bytes");
+  return {header_begin, header_end};
+}
 
-  NpyHeader h;
+// Parses the header dict into h.descr and h.shape; requires all three keys and C order.
+void parse_header_dict(const std::string& b, HeaderSpan span, const std::string& path, NpyHeader& h) {
   bool have_descr = false, have_order = false, have_shape = false, fortran = false;
-  DictParser P(b, header_begin, header_end, path);
-  P.set_header_begin(header_begin);
+  DictParser P(b, span.begin, span.end, path);
+  P.set_header_begin(span.begin);
   P.expect('{');
   while (!P.peek('}')) {
     std::string key = P.str();
@@ -206,8 +212,11 @@ NpyHeader parse_npy_header(const std::string& b, const std::string& path, std::s
   if (fortran)
     bad_input(path, ": the array is stored in Fortran (column-major) order; save it in C order, e.g. "
               "np.save(path, np.ascontiguousarray(a))");
+}
 
-  // descr: byte order ('<' little, '>' big, '|' not applicable, '=' native), kind, item size.
+// h.kind, h.item_size and h.swap from h.descr: byte order ('<' little, '>' big, '|' not applicable, '=' native),
+// kind, item size.
+void parse_descr(NpyHeader& h, const std::string& path) {
   const std::string& ds = h.descr;
   std::size_t k = 0;
   char order = '=';
@@ -221,20 +230,35 @@ NpyHeader parse_npy_header(const std::string& b, const std::string& path, std::s
   h.item_size = size;
   const bool little = std::endian::native == std::endian::little;
   h.swap = size > 1 && ((order == '<' && !little) || (order == '>' && little));
-  h.data_offset = header_end;
+}
 
+// Checks that the fsize-byte file holds exactly prod(shape) * item_size bytes after h.data_offset.
+void check_data_size(const NpyHeader& h, const std::string& path, std::size_t fsize) {
   std::size_t count = 1;
   for (auto dim : h.shape)
     if (__builtin_mul_overflow(count, dim, &count)) bad_input(path, ": shape ", shape_str(h.shape), " is too large");
   std::size_t need;
-  if (__builtin_mul_overflow(count, h.item_size, &need)) bad_input(path, ": shape ", shape_str(h.shape), " is too large");
-  const std::size_t have = fsize - header_end;
+  if (__builtin_mul_overflow(count, h.item_size, &need))
+    bad_input(path, ": shape ", shape_str(h.shape), " is too large");
+  const std::size_t have = fsize - h.data_offset;
   if (have < need)
-    bad_input(path, ": truncated: shape ", shape_str(h.shape), " of '", ds, "' needs ", need,
-              " bytes of data after the header (offset ", header_end, "), found ", have);
+    bad_input(path, ": truncated: shape ", shape_str(h.shape), " of '", h.descr, "' needs ", need,
+              " bytes of data after the header (offset ", h.data_offset, "), found ", have);
   if (have > need)
-    bad_input(path, ": ", have - need, " unexpected bytes after the data at offset ", header_end + need,
-              " (shape ", shape_str(h.shape), " of '", ds, "' needs ", need, ")");
+    bad_input(path, ": ", have - need, " unexpected bytes after the data at offset ", h.data_offset + need,
+              " (shape ", shape_str(h.shape), " of '", h.descr, "' needs ", need, ")");
+}
+
+}  // namespace
+
+NpyHeader parse_npy_header(const std::string& b, const std::string& path, std::size_t file_size) {
+  const std::size_t fsize = file_size == SIZE_MAX ? b.size() : file_size;
+  const HeaderSpan span = read_preamble(b, path, fsize);
+  NpyHeader h;
+  parse_header_dict(b, span, path, h);
+  parse_descr(h, path);
+  h.data_offset = span.end;
+  check_data_size(h, path, fsize);
   return h;
 }
 
@@ -253,7 +277,8 @@ bool read_f32_direct(const std::string& path, std::size_t& n, std::size_t& d, st
   const int major = static_cast<unsigned char>(head[6]);
   std::size_t header_end;
   if (major == 1) {
-    header_end = 10 + (static_cast<unsigned char>(head[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(head[9])) << 8));
+    header_end = 10 + (static_cast<unsigned char>(head[8]) |
+                       (static_cast<std::size_t>(static_cast<unsigned char>(head[9])) << 8));
   } else if (major == 2 || major == 3) {
     std::size_t len = 0;
     for (int k = 3; k >= 0; --k) len = (len << 8) | static_cast<unsigned char>(head[8 + k]);

@@ -196,58 +196,73 @@ Eigen::MatrixXd class_means(const data::Dataset& ds, int pca_dims, std::uint64_t
   return (sums.rowwise() - mu.transpose()) * comps;
 }
 
-Eigen::MatrixXd mmd_matrix(const data::Dataset& ds, std::size_t max_per_class, std::uint64_t seed, int threads) {
-  check_dataset(ds, "mmd_matrix");
-  const int k = ds.num_classes();
-  const std::size_t d = ds.d;
-  auto idx = sample_by_class(ds, max_per_class, derive_seed(seed, 1), 2, "mmd_matrix");
-  std::vector<std::size_t> off(k + 1, 0);
-  for (int c = 0; c < k; ++c) off[c + 1] = off[c] + idx[c].size();
-  const std::size_t p = off[k];
-  std::vector<float> pool(p * d);  // (P, d) pooled, class-major
-  std::vector<int> cls(p);
-  std::vector<double> sq(p);
-  for (int c = 0; c < k; ++c)
+namespace {
+
+// Start of each class's rows in the class-major pooled sample: off[c] .. off[c + 1] (k + 1 entries).
+std::vector<std::size_t> class_offsets(const std::vector<std::vector<std::size_t>>& idx) {
+  std::vector<std::size_t> off(idx.size() + 1, 0);
+  for (std::size_t c = 0; c < idx.size(); ++c) off[c + 1] = off[c] + idx[c].size();
+  return off;
+}
+
+// The sampled rows of every class pooled class-major, with their squared norms.
+struct PooledRows {
+  std::vector<float> x;    // (P, d)
+  std::vector<double> sq;  // (P) |x_r|^2
+};
+
+// Copies the rows idx[c] of each class into one class-major (P, d) block, off from class_offsets(idx).
+PooledRows pool_rows(const data::Dataset& ds, const std::vector<std::vector<std::size_t>>& idx,
+                     const std::vector<std::size_t>& off) {
+  const std::size_t d = ds.d, p = off.back();
+  PooledRows pr{std::vector<float>(p * d), std::vector<double>(p)};
+  for (std::size_t c = 0; c < idx.size(); ++c)
     for (std::size_t a = 0; a < idx[c].size(); ++a) {
       const std::size_t r = off[c] + a;
-      std::copy_n(ds.row(idx[c][a]), d, pool.data() + r * d);
-      cls[r] = c;
+      std::copy_n(ds.row(idx[c][a]), d, pr.x.data() + r * d);
       double s = 0;
-      for (std::size_t f = 0; f < d; ++f) s += static_cast<double>(pool[r * d + f]) * pool[r * d + f];
-      sq[r] = s;
+      for (std::size_t f = 0; f < d; ++f) s += static_cast<double>(pr.x[r * d + f]) * pr.x[r * d + f];
+      pr.sq[r] = s;
     }
+  return pr;
+}
 
-  // Median heuristic over a seeded subsample of pooled points.
-  double gamma;
-  {
-    std::vector<std::size_t> sub(p);
-    std::iota(sub.begin(), sub.end(), 0);
-    const std::size_t s = std::min<std::size_t>(p, 1000);
-    Rng rng(derive_seed(seed, 2));
-    for (std::size_t i = 0; i < s; ++i) std::swap(sub[i], sub[i + rng.below(p - i)]);
-    sub.resize(s);
-    std::vector<float> xs(s * d), g(s * s);
-    for (std::size_t i = 0; i < s; ++i) std::copy_n(pool.data() + sub[i] * d, d, xs.data() + i * d);
-    sgemm_rm(false, true, static_cast<int>(s), static_cast<int>(s), static_cast<int>(d), 1.f, xs.data(),
-                   static_cast<int>(d), xs.data(), static_cast<int>(d), 0.f, g.data(), static_cast<int>(s));
-    std::vector<double> dist;
-    dist.reserve(s * (s - 1) / 2);
-    for (std::size_t i = 0; i < s; ++i)
-      for (std::size_t j = i + 1; j < s; ++j)
-        dist.push_back(std::max(0.0, sq[sub[i]] + sq[sub[j]] - 2.0 * g[i * s + j]));
-    double med = 0;
-    if (!dist.empty()) {
-      auto mid = dist.begin() + dist.size() / 2;
-      std::nth_element(dist.begin(), mid, dist.end());
-      med = *mid;
-    }
-    gamma = 1.0 / (2.0 * (med > 0 ? med : 1.0));
+// Gaussian kernel gamma = 1 / (2 sigma^2), sigma^2 the median squared distance among up to 1000 pooled points
+// drawn with seed (1 when that median is 0).
+double median_gamma(const PooledRows& pr, std::size_t d, std::uint64_t seed) {
+  const std::size_t p = pr.sq.size();
+  std::vector<std::size_t> sub(p);
+  std::iota(sub.begin(), sub.end(), 0);
+  const std::size_t s = std::min<std::size_t>(p, 1000);
+  Rng rng(seed);
+  for (std::size_t i = 0; i < s; ++i) std::swap(sub[i], sub[i + rng.below(p - i)]);
+  sub.resize(s);
+  std::vector<float> xs(s * d), g(s * s);
+  for (std::size_t i = 0; i < s; ++i) std::copy_n(pr.x.data() + sub[i] * d, d, xs.data() + i * d);
+  sgemm_rm(false, true, static_cast<int>(s), static_cast<int>(s), static_cast<int>(d), 1.f, xs.data(),
+           static_cast<int>(d), xs.data(), static_cast<int>(d), 0.f, g.data(), static_cast<int>(s));
+  std::vector<double> dist;
+  dist.reserve(s * (s - 1) / 2);
+  for (std::size_t i = 0; i < s; ++i)
+    for (std::size_t j = i + 1; j < s; ++j)
+      dist.push_back(std::max(0.0, pr.sq[sub[i]] + pr.sq[sub[j]] - 2.0 * g[i * s + j]));
+  double med = 0;
+  if (!dist.empty()) {
+    auto mid = dist.begin() + dist.size() / 2;
+    std::nth_element(dist.begin(), mid, dist.end());
+    med = *mid;
   }
+  return 1.0 / (2.0 * (med > 0 ? med : 1.0));
+}
 
-  // ksum(i, j) = Σ k(x, y) over x in class i, y in class j (j >= i; x != y when i == j). Row blocks of class i
-  // against the pooled points from class i on; each row's per-class sums land in its own slot, then are added in
-  // row order.
-  ThreadPool pool_threads(threads);
+// ksum(i, j) = Σ k(x, y) over x in class i, y in class j (j >= i; x != y when i == j); the lower triangle stays 0.
+// Row blocks of class i against the pooled points from class i on; each row's per-class sums land in its own
+// slot, then are added in row order, so the result does not depend on the thread count.
+Eigen::MatrixXd kernel_sums(const PooledRows& pr, const std::vector<std::size_t>& off, std::size_t d, double gamma,
+                            ThreadPool& pool) {
+  const int k = static_cast<int>(off.size()) - 1;
+  const std::size_t p = off[k];
+  const std::vector<double>& sq = pr.sq;
   Eigen::MatrixXd ksum = Eigen::MatrixXd::Zero(k, k);
   constexpr std::size_t kBlock = 256;
   std::vector<float> g;
@@ -258,10 +273,10 @@ Eigen::MatrixXd mmd_matrix(const data::Dataset& ds, std::size_t max_per_class, s
       const std::size_t rows = std::min(kBlock, off[i + 1] - a0);
       g.resize(rows * cols);
       sgemm_rm(false, true, static_cast<int>(rows), static_cast<int>(cols), static_cast<int>(d), 1.f,
-                     pool.data() + a0 * d, static_cast<int>(d), pool.data() + off[i] * d, static_cast<int>(d), 0.f,
-                     g.data(), static_cast<int>(cols));  // (rows, cols)
+               pr.x.data() + a0 * d, static_cast<int>(d), pr.x.data() + off[i] * d, static_cast<int>(d), 0.f,
+               g.data(), static_cast<int>(cols));  // (rows, cols)
       part.assign(rows * k, 0.0);
-      pool_threads.parallel_for(rows, [&](std::size_t r) {
+      pool.parallel_for(rows, [&](std::size_t r) {
         const std::size_t a = a0 + r;
         const float* gr = g.data() + r * cols;
         double* out = part.data() + r * k;
@@ -279,6 +294,20 @@ Eigen::MatrixXd mmd_matrix(const data::Dataset& ds, std::size_t max_per_class, s
         for (int j = i; j < k; ++j) ksum(i, j) += part[r * k + j];
     }
   }
+  return ksum;
+}
+
+}  // namespace
+
+Eigen::MatrixXd mmd_matrix(const data::Dataset& ds, std::size_t max_per_class, std::uint64_t seed, int threads) {
+  check_dataset(ds, "mmd_matrix");
+  const int k = ds.num_classes();
+  auto idx = sample_by_class(ds, max_per_class, derive_seed(seed, 1), 2, "mmd_matrix");
+  const std::vector<std::size_t> off = class_offsets(idx);
+  const PooledRows pooled = pool_rows(ds, idx, off);
+  const double gamma = median_gamma(pooled, ds.d, derive_seed(seed, 2));
+  ThreadPool pool(threads);
+  const Eigen::MatrixXd ksum = kernel_sums(pooled, off, ds.d, gamma, pool);
   Eigen::MatrixXd out = Eigen::MatrixXd::Zero(k, k);
   auto m = [&](int c) { return static_cast<double>(idx[c].size()); };
   for (int i = 0; i < k; ++i)
@@ -390,28 +419,16 @@ SmallTree fit_small_tree(const std::vector<std::uint8_t>& codes, std::size_t d, 
   return t;
 }
 
-}  // namespace
-
-Eigen::MatrixXd task_similarity(const data::Dataset& ds, int negatives, std::uint64_t seed, int max_depth,
-                                std::size_t max_per_class, int threads) {
-  check_dataset(ds, "task_similarity");
-  const int k = ds.num_classes();
-  if (k < 3) bad_input("task_similarity: needs at least 3 classes (a third class is the reference), got ", k);
-  if (negatives < 1) bad_input("task_similarity: negatives must be >= 1, got ", negatives);
-  if (max_depth < 1) bad_input("task_similarity: max_depth must be >= 1, got ", max_depth);
-  const std::size_t d = ds.d;
-  auto idx = sample_by_class(ds, max_per_class, derive_seed(seed, 1), 1, "task_similarity");
-  std::vector<std::size_t> off(k + 1, 0);
-  for (int c = 0; c < k; ++c) off[c + 1] = off[c] + idx[c].size();
-  const std::size_t p = off[k];
-  ThreadPool pool(threads);
-
-  // Bin codes of the pooled points: up to 63 quantile edges per feature (every distinct value when there are
-  // at most 64), code = number of edges below the value, so "code <= t" is "x <= edge[t]".
+// Bin codes (P, d) of the pooled points (class-major, off from class_offsets): up to 63 quantile edges per
+// feature (every distinct value when there are at most 64), code = number of edges below the value, so
+// "code <= t" is "x <= edge[t]". Threaded over features.
+std::vector<std::uint8_t> pooled_bin_codes(const data::Dataset& ds, const std::vector<std::vector<std::size_t>>& idx,
+                                           const std::vector<std::size_t>& off, ThreadPool& pool) {
+  const std::size_t d = ds.d, p = off.back();
   std::vector<std::uint8_t> codes(p * d);  // (P, d)
   pool.parallel_for(d, [&](std::size_t f) {
     std::vector<float> col(p);
-    for (int c = 0; c < k; ++c)
+    for (std::size_t c = 0; c < idx.size(); ++c)
       for (std::size_t a = 0; a < idx[c].size(); ++a) col[off[c] + a] = ds.row(idx[c][a])[f];
     std::vector<float> sorted = col;
     std::sort(sorted.begin(), sorted.end());
@@ -427,30 +444,48 @@ Eigen::MatrixXd task_similarity(const data::Dataset& ds, int negatives, std::uin
       codes[r * d + f] =
           static_cast<std::uint8_t>(std::lower_bound(edges.begin(), edges.end(), col[r]) - edges.begin());
   });
+  return codes;
+}
 
-  // The reference class of each (pair, draw), then every tree those draws need, fitted once.
-  std::vector<std::pair<int, int>> pairs;
+// The class pairs (i < j), the reference classes drawn for each, and the one-vs-one trees those draws need.
+struct ReferenceDraws {
+  std::vector<std::pair<int, int>> pairs;       // (i, j), i < j, in row-major order
+  std::vector<int> ref;                         // (pairs, negatives) the third class of each draw
+  std::map<std::pair<int, int>, int> tree_id;   // (a, b), a < b -> index into tree_pairs
+  std::vector<std::pair<int, int>> tree_pairs;  // the class pairs to fit a tree on, in key order
+};
+
+// For every pair (i, j) of the k classes, `negatives` seeded draws of a third class c, and the set of (i, c) and
+// (j, c) trees they need.
+ReferenceDraws draw_references(int k, int negatives, std::uint64_t seed) {
+  ReferenceDraws rd;
   for (int i = 0; i < k; ++i)
-    for (int j = i + 1; j < k; ++j) pairs.emplace_back(i, j);
-  std::vector<int> ref(pairs.size() * negatives);
-  std::map<std::pair<int, int>, int> tree_id;
-  for (std::size_t q = 0; q < pairs.size(); ++q) {
-    auto [i, j] = pairs[q];
+    for (int j = i + 1; j < k; ++j) rd.pairs.emplace_back(i, j);
+  rd.ref.resize(rd.pairs.size() * negatives);
+  for (std::size_t q = 0; q < rd.pairs.size(); ++q) {
+    auto [i, j] = rd.pairs[q];
     for (int r = 0; r < negatives; ++r) {
       Rng rng(derive_seed(seed, 3, i, j, r));
       int c = static_cast<int>(rng.below(static_cast<std::uint64_t>(k - 2)));
       for (int skip : {std::min(i, j), std::max(i, j)})
         if (c >= skip) ++c;
-      ref[q * negatives + r] = c;
-      tree_id.emplace(std::minmax(i, c), 0);
-      tree_id.emplace(std::minmax(j, c), 0);
+      rd.ref[q * negatives + r] = c;
+      rd.tree_id.emplace(std::minmax(i, c), 0);
+      rd.tree_id.emplace(std::minmax(j, c), 0);
     }
   }
-  std::vector<std::pair<int, int>> tree_pairs;
-  for (auto& [key, id] : tree_id) {
-    id = static_cast<int>(tree_pairs.size());
-    tree_pairs.push_back(key);
+  for (auto& [key, id] : rd.tree_id) {
+    id = static_cast<int>(rd.tree_pairs.size());
+    rd.tree_pairs.push_back(key);
   }
+  return rd;
+}
+
+// One SmallTree per class pair (a, b) of tree_pairs, fitted on the pooled codes of a (positive) and b; threaded.
+std::vector<SmallTree> fit_pair_trees(const std::vector<std::uint8_t>& codes, std::size_t d,
+                                      const std::vector<std::size_t>& off,
+                                      const std::vector<std::pair<int, int>>& tree_pairs, int max_depth,
+                                      ThreadPool& pool) {
   std::vector<SmallTree> trees(tree_pairs.size());
   pool.parallel_for(tree_pairs.size(), [&](std::size_t t) {
     auto [a, b] = tree_pairs[t];
@@ -463,47 +498,80 @@ Eigen::MatrixXd task_similarity(const data::Dataset& ds, int negatives, std::uin
       }
     trees[t] = fit_small_tree(codes, d, std::move(pts), std::move(y), max_depth);
   });
+  return trees;
+}
 
-  // Agreement of the own partition's and the other partition's predictions on the i-vs-c examples.
-  auto agreement = [&](int i, int other, int c) {
-    const SmallTree& own = trees[tree_id.at(std::minmax(i, c))];
-    const SmallTree& oth = trees[tree_id.at(std::minmax(other, c))];
-    std::vector<int> la, lb;
-    std::vector<std::uint8_t> y;
-    for (int cl : {i, c})
-      for (std::size_t r = off[cl]; r < off[cl + 1]; ++r) {
-        la.push_back(own.leaf_of(codes.data() + r * d));
-        lb.push_back(oth.leaf_of(codes.data() + r * d));
-        y.push_back(cl == i);
-      }
-    auto predict = [&](const std::vector<int>& leaf, int n_leaves) {
-      std::vector<int> n(n_leaves, 0), ni(n_leaves, 0);
-      for (std::size_t e = 0; e < leaf.size(); ++e) {
-        n[leaf[e]]++;
-        ni[leaf[e]] += y[e];
-      }
-      std::vector<std::uint8_t> out(leaf.size());
-      for (std::size_t e = 0; e < leaf.size(); ++e) out[e] = 2 * ni[leaf[e]] >= n[leaf[e]];
-      return out;
-    };
-    auto pa = predict(la, own.n_leaves), pb = predict(lb, oth.n_leaves);
-    std::size_t same = 0;
-    for (std::size_t e = 0; e < pa.size(); ++e) same += pa[e] == pb[e];
-    return static_cast<double>(same) / static_cast<double>(pa.size());
-  };
-  std::vector<double> score(pairs.size(), 0.0);
-  pool.parallel_for(pairs.size(), [&](std::size_t q) {
-    auto [i, j] = pairs[q];
+// Per example, the majority label (1 when ties) of its leaf among the examples in that leaf.
+std::vector<std::uint8_t> leaf_majority(const std::vector<int>& leaf, int n_leaves,
+                                        const std::vector<std::uint8_t>& y) {
+  std::vector<int> n(n_leaves, 0), ni(n_leaves, 0);
+  for (std::size_t e = 0; e < leaf.size(); ++e) {
+    n[leaf[e]]++;
+    ni[leaf[e]] += y[e];
+  }
+  std::vector<std::uint8_t> out(leaf.size());
+  for (std::size_t e = 0; e < leaf.size(); ++e) out[e] = 2 * ni[leaf[e]] >= n[leaf[e]];
+  return out;
+}
+
+// The fitted partitions over the pooled codes that partition_agreement compares.
+struct Partitions {
+  const std::vector<std::uint8_t>& codes;  // (P, d)
+  std::size_t d;
+  const std::vector<std::size_t>& off;     // class offsets into the pooled rows
+  const std::vector<SmallTree>& trees;
+  const std::map<std::pair<int, int>, int>& tree_id;
+};
+
+// Agreement of the own partition's (i vs c) and the other partition's (other vs c) predictions on the i-vs-c
+// examples, each partition labelling its leaves by their i-vs-c majority.
+double partition_agreement(const Partitions& pt, int i, int other, int c) {
+  const SmallTree& own = pt.trees[pt.tree_id.at(std::minmax(i, c))];
+  const SmallTree& oth = pt.trees[pt.tree_id.at(std::minmax(other, c))];
+  std::vector<int> la, lb;
+  std::vector<std::uint8_t> y;
+  for (int cl : {i, c})
+    for (std::size_t r = pt.off[cl]; r < pt.off[cl + 1]; ++r) {
+      la.push_back(own.leaf_of(pt.codes.data() + r * pt.d));
+      lb.push_back(oth.leaf_of(pt.codes.data() + r * pt.d));
+      y.push_back(cl == i);
+    }
+  auto pa = leaf_majority(la, own.n_leaves, y), pb = leaf_majority(lb, oth.n_leaves, y);
+  std::size_t same = 0;
+  for (std::size_t e = 0; e < pa.size(); ++e) same += pa[e] == pb[e];
+  return static_cast<double>(same) / static_cast<double>(pa.size());
+}
+
+}  // namespace
+
+Eigen::MatrixXd task_similarity(const data::Dataset& ds, int negatives, std::uint64_t seed, int max_depth,
+                                std::size_t max_per_class, int threads) {
+  check_dataset(ds, "task_similarity");
+  const int k = ds.num_classes();
+  if (k < 3) bad_input("task_similarity: needs at least 3 classes (a third class is the reference), got ", k);
+  if (negatives < 1) bad_input("task_similarity: negatives must be >= 1, got ", negatives);
+  if (max_depth < 1) bad_input("task_similarity: max_depth must be >= 1, got ", max_depth);
+  auto idx = sample_by_class(ds, max_per_class, derive_seed(seed, 1), 1, "task_similarity");
+  const std::vector<std::size_t> off = class_offsets(idx);
+  ThreadPool pool(threads);
+  const std::vector<std::uint8_t> codes = pooled_bin_codes(ds, idx, off, pool);
+  // The reference class of each (pair, draw), then every tree those draws need, fitted once.
+  const ReferenceDraws rd = draw_references(k, negatives, seed);
+  const std::vector<SmallTree> trees = fit_pair_trees(codes, ds.d, off, rd.tree_pairs, max_depth, pool);
+  const Partitions pt{codes, ds.d, off, trees, rd.tree_id};
+  std::vector<double> score(rd.pairs.size(), 0.0);
+  pool.parallel_for(rd.pairs.size(), [&](std::size_t q) {
+    auto [i, j] = rd.pairs[q];
     double s = 0;
     for (int r = 0; r < negatives; ++r) {
-      const int c = ref[q * negatives + r];
-      s += 0.5 * (agreement(i, j, c) + agreement(j, i, c));
+      const int c = rd.ref[q * negatives + r];
+      s += 0.5 * (partition_agreement(pt, i, j, c) + partition_agreement(pt, j, i, c));
     }
     score[q] = s / negatives;
   });
   Eigen::MatrixXd out = Eigen::MatrixXd::Identity(k, k);
-  for (std::size_t q = 0; q < pairs.size(); ++q)
-    out(pairs[q].first, pairs[q].second) = out(pairs[q].second, pairs[q].first) = score[q];
+  for (std::size_t q = 0; q < rd.pairs.size(); ++q)
+    out(rd.pairs[q].first, rd.pairs[q].second) = out(rd.pairs[q].second, rd.pairs[q].first) = score[q];
   return out;
 }
 

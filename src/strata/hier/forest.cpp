@@ -113,6 +113,7 @@ class DistinctValues {
 // Binning reads x row-major in tiles of kTileRows rows: each thread owns a contiguous range of features, so it
 // streams through its part of every row once per pass (two passes: distinct values / edges, then bins) instead
 // of striding down columns, which on a 60000 x 784 matrix costs a TLB and cache miss per element.
+// One function on purpose: split into one function per pass it fitted Fashion-MNIST ~7% slower (GCC 12, -O2).
 Binned bin_features(const float* x, std::size_t n, std::size_t d, ThreadPool& pool) {
   Binned b;
   b.n = n;
@@ -220,28 +221,8 @@ class TreeGrower {
 
   void grow(std::uint64_t seed, RandomForest::Tree& tree, std::vector<double>& importance) {
     Rng rng(seed);
-    const std::size_t n = data_.n;
-    // Bootstrap as multiplicities: rows drawn k times carry weight k instead of being copied.
-    std::vector<std::uint32_t> mult(n, cfg_.bootstrap ? 0u : 1u);
-    if (cfg_.bootstrap)
-      for (std::size_t i = 0; i < n; ++i) ++mult[rng.below(n)];
-    std::vector<Sample> in_bag;
-    in_bag.reserve(n);
-    for (std::size_t i = 0; i < n; ++i)
-      if (mult[i]) in_bag.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(y_[i]), mult[i]});
     std::vector<Sample> estimation;
-    if (cfg_.honest && in_bag.size() >= 2) {
-      // Shuffle the distinct in-bag rows, grow on the first honest_fraction, estimate leaves on the rest.
-      for (std::size_t i = in_bag.size() - 1; i > 0; --i) std::swap(in_bag[i], in_bag[rng.below(i + 1)]);
-      std::size_t n_struct = static_cast<std::size_t>(std::llround(cfg_.honest_fraction * in_bag.size()));
-      n_struct = std::clamp<std::size_t>(n_struct, 1, in_bag.size() - 1);
-      estimation.assign(in_bag.begin() + n_struct, in_bag.end());
-      in_bag.resize(n_struct);
-      // Ascending rows keep the column reads of each node in memory order.
-      auto by_row = [](const Sample& a, const Sample& b) { return a.row < b.row; };
-      std::sort(in_bag.begin(), in_bag.end(), by_row);
-    }
-    samples_ = std::move(in_bag);
+    samples_ = draw_samples(rng, estimation);
     scratch_.resize(samples_.size());
     std::iota(feats_.begin(), feats_.end(), 0);
 
@@ -304,6 +285,32 @@ class TreeGrower {
   }
 
  private:
+  // The rows this tree grows on, as (row, class, bootstrap multiplicity), drawn from rng; honest trees put the
+  // rest of their distinct in-bag rows in `estimation` (left empty otherwise).
+  std::vector<Sample> draw_samples(Rng& rng, std::vector<Sample>& estimation) const {
+    const std::size_t n = data_.n;
+    // Bootstrap as multiplicities: rows drawn k times carry weight k instead of being copied.
+    std::vector<std::uint32_t> mult(n, cfg_.bootstrap ? 0u : 1u);
+    if (cfg_.bootstrap)
+      for (std::size_t i = 0; i < n; ++i) ++mult[rng.below(n)];
+    std::vector<Sample> in_bag;
+    in_bag.reserve(n);
+    for (std::size_t i = 0; i < n; ++i)
+      if (mult[i]) in_bag.push_back({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(y_[i]), mult[i]});
+    if (cfg_.honest && in_bag.size() >= 2) {
+      // Shuffle the distinct in-bag rows, grow on the first honest_fraction, estimate leaves on the rest.
+      for (std::size_t i = in_bag.size() - 1; i > 0; --i) std::swap(in_bag[i], in_bag[rng.below(i + 1)]);
+      std::size_t n_struct = static_cast<std::size_t>(std::llround(cfg_.honest_fraction * in_bag.size()));
+      n_struct = std::clamp<std::size_t>(n_struct, 1, in_bag.size() - 1);
+      estimation.assign(in_bag.begin() + n_struct, in_bag.end());
+      in_bag.resize(n_struct);
+      // Ascending rows keep the column reads of each node in memory order.
+      auto by_row = [](const Sample& a, const Sample& b) { return a.row < b.row; };
+      std::sort(in_bag.begin(), in_bag.end(), by_row);
+    }
+    return in_bag;
+  }
+
   int new_node(int parent) {
     split_bins_.push_back(0);
     parents_.push_back(parent);

@@ -99,13 +99,13 @@ class Objective {
   std::vector<float> w_, b_, logits_, gx_;  // w_: (k, d), logits_: (n, k), gx_: (k, d)
 };
 
-}  // namespace
-
-void LogisticRegression::fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) {
+// Checks fit's arguments and labels; returns which of the n_classes classes occur in y.
+std::vector<std::uint8_t> check_fit_inputs(const LogisticConfig& cfg, std::size_t n, std::size_t d,
+                                           const std::int32_t* y, int n_classes) {
   if (n == 0 || d == 0) bad_input("logistic fit: expected a non-empty data set, got ", n, " rows x ", d, " features");
   if (n_classes < 1) bad_input("logistic fit: n_classes must be >= 1, got ", n_classes);
-  if (!(cfg_.l2 >= 0)) bad_input("logistic config: l2 must be >= 0, got ", cfg_.l2);
-  if (cfg_.max_iter < 0) bad_input("logistic config: max_iter must be >= 0, got ", cfg_.max_iter);
+  if (!(cfg.l2 >= 0)) bad_input("logistic config: l2 must be >= 0, got ", cfg.l2);
+  if (cfg.max_iter < 0) bad_input("logistic config: max_iter must be >= 0, got ", cfg.max_iter);
   if (n > static_cast<std::size_t>(INT32_MAX) || d > static_cast<std::size_t>(INT32_MAX))
     bad_input("logistic fit: at most 2^31-1 rows and features supported, got ", n, " x ", d);
   std::vector<std::uint8_t> present(n_classes, 0);
@@ -114,14 +114,25 @@ void LogisticRegression::fit(const float* x, std::size_t n, std::size_t d, const
       bad_input("logistic fit: y[", i, "] = ", y[i], ", expected a class id in [0, ", n_classes, ")");
     present[y[i]] = 1;
   }
+  return present;
+}
+
+// Per-feature mean and scale of the standardization (0 and 1 when it is off).
+struct Scaling {
+  std::vector<double> mean, scale;
+};
+
+// Checks that every feature is finite and, when standardize is on, computes each feature's mean and standard
+// deviation (constant features keep scale 1).
+Scaling feature_scaling(const float* x, std::size_t n, std::size_t d, bool standardize) {
   std::vector<double> mean(d, 0.0), scale(d, 1.0);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < d; ++j) {
       const float v = x[i * d + j];
       if (!std::isfinite(v)) bad_input("logistic fit: x[", i, ", ", j, "] = ", v, "; expected finite features");
-      if (cfg_.standardize) mean[j] += v;
+      if (standardize) mean[j] += v;
     }
-  if (cfg_.standardize) {
+  if (standardize) {
     std::vector<double> var(d, 0.0);
     for (auto& m : mean) m /= static_cast<double>(n);
     for (std::size_t i = 0; i < n; ++i)
@@ -135,98 +146,152 @@ void LogisticRegression::fit(const float* x, std::size_t n, std::size_t d, const
       scale[j] = sd > 1e-12 ? sd : 1.0;
     }
   }
-  // Optimise over the classes that occur; the others get probability exactly 0.
-  std::vector<int> to_k(n_classes, -1), from_k;
-  for (int c = 0; c < n_classes; ++c)
-    if (present[c]) {
-      to_k[c] = static_cast<int>(from_k.size());
-      from_k.push_back(c);
-    }
-  const int k = static_cast<int>(from_k.size());
-  std::vector<int> yk(n);
-  for (std::size_t i = 0; i < n; ++i) yk[i] = to_k[y[i]];
+  return {std::move(mean), std::move(scale)};
+}
 
-  Objective obj(x, n, d, std::move(yk), k, mean, scale, cfg_.l2);
-  std::vector<double> theta(static_cast<std::size_t>(k) * d + k, 0.0), grad;
-  double f = obj(theta, grad);
-  int iter = 0;
-  if (k > 1) {
-    std::deque<std::vector<double>> ss, ys;
-    std::deque<double> rhos;
-    std::vector<double> dir(theta.size()), trial(theta.size()), g_new;
-    for (; iter < cfg_.max_iter; ++iter) {
-      double gmax = 0;
-      for (double g : grad) gmax = std::max(gmax, std::abs(g));
-      if (gmax <= cfg_.tol) break;
-      // Two-loop recursion: dir = -H grad.
-      for (std::size_t i = 0; i < dir.size(); ++i) dir[i] = -grad[i];
-      std::vector<double> alpha(ss.size());
-      for (int m = static_cast<int>(ss.size()) - 1; m >= 0; --m) {
-        alpha[m] = rhos[m] * dot(ss[m], dir);
-        for (std::size_t i = 0; i < dir.size(); ++i) dir[i] -= alpha[m] * ys[m][i];
-      }
-      if (!ss.empty()) {
-        const double gamma = dot(ss.back(), ys.back()) / dot(ys.back(), ys.back());
-        for (auto& v : dir) v *= gamma;
-      }
-      for (std::size_t m = 0; m < ss.size(); ++m) {
-        const double beta = rhos[m] * dot(ys[m], dir);
-        for (std::size_t i = 0; i < dir.size(); ++i) dir[i] += (alpha[m] - beta) * ss[m][i];
-      }
-      double slope = dot(grad, dir);
-      if (!(slope < 0)) {  // not a descent direction: restart from steepest descent
-        ss.clear();
-        ys.clear();
-        rhos.clear();
-        for (std::size_t i = 0; i < dir.size(); ++i) dir[i] = -grad[i];
-        slope = dot(grad, dir);
-      }
-      double step = ss.empty() ? std::min(1.0, 1.0 / std::sqrt(dot(grad, grad))) : 1.0;
-      double f_new = f;
-      bool accepted = false;
-      for (int ls = 0; ls < 40; ++ls) {
-        for (std::size_t i = 0; i < theta.size(); ++i) trial[i] = theta[i] + step * dir[i];
-        f_new = obj(trial, g_new);
-        if (std::isfinite(f_new) && f_new <= f + 1e-4 * step * slope) {
-          accepted = true;
-          break;
-        }
-        step *= 0.5;
-      }
-      if (!accepted) break;  // no decrease representable at float precision: we are at the optimum
-      std::vector<double> s(theta.size()), yv(theta.size());
-      for (std::size_t i = 0; i < theta.size(); ++i) {
-        s[i] = trial[i] - theta[i];
-        yv[i] = g_new[i] - grad[i];
-      }
-      const double sy = dot(s, yv);
-      if (sy > 1e-12 * std::sqrt(dot(s, s) * dot(yv, yv))) {
-        ss.push_back(std::move(s));
-        ys.push_back(std::move(yv));
-        rhos.push_back(1.0 / sy);
-        if (static_cast<int>(ss.size()) > kHistory) {
-          ss.pop_front();
-          ys.pop_front();
-          rhos.pop_front();
-        }
-      }
-      const double rel = (f - f_new) / std::max({std::abs(f), std::abs(f_new), 1e-300});
-      theta.swap(trial);
-      grad.swap(g_new);
-      f = f_new;
-      if (rel < cfg_.tol * 1e-3) {
-        ++iter;
-        break;
+// Class ids in [0, n_classes) to dense ids over the classes present (-1 for absent ones), and back.
+struct ClassMap {
+  std::vector<int> to_k, from_k;
+};
+
+// The dense numbering of the present classes, in class-id order.
+ClassMap compact_classes(const std::vector<std::uint8_t>& present) {
+  ClassMap m;
+  m.to_k.assign(present.size(), -1);
+  for (std::size_t c = 0; c < present.size(); ++c)
+    if (present[c]) {
+      m.to_k[c] = static_cast<int>(m.from_k.size());
+      m.from_k.push_back(static_cast<int>(c));
+    }
+  return m;
+}
+
+// The last kHistory L-BFGS correction pairs (s, y) with rho = 1 / s.y, oldest first.
+class LbfgsHistory {
+ public:
+  bool empty() const { return ss_.empty(); }
+
+  void clear() {
+    ss_.clear();
+    ys_.clear();
+    rhos_.clear();
+  }
+
+  // dir = -H grad by the two-loop recursion over the stored pairs (-grad when there are none).
+  void direction(const std::vector<double>& grad, std::vector<double>& dir) const {
+    for (std::size_t i = 0; i < dir.size(); ++i) dir[i] = -grad[i];
+    std::vector<double> alpha(ss_.size());
+    for (int m = static_cast<int>(ss_.size()) - 1; m >= 0; --m) {
+      alpha[m] = rhos_[m] * dot(ss_[m], dir);
+      for (std::size_t i = 0; i < dir.size(); ++i) dir[i] -= alpha[m] * ys_[m][i];
+    }
+    if (!ss_.empty()) {
+      const double gamma = dot(ss_.back(), ys_.back()) / dot(ys_.back(), ys_.back());
+      for (auto& v : dir) v *= gamma;
+    }
+    for (std::size_t m = 0; m < ss_.size(); ++m) {
+      const double beta = rhos_[m] * dot(ys_[m], dir);
+      for (std::size_t i = 0; i < dir.size(); ++i) dir[i] += (alpha[m] - beta) * ss_[m][i];
+    }
+  }
+
+  // Records the step theta -> trial (gradients grad -> g_new) when its curvature s.y is safely positive.
+  void add(const std::vector<double>& theta, const std::vector<double>& trial, const std::vector<double>& grad,
+           const std::vector<double>& g_new) {
+    std::vector<double> s(theta.size()), yv(theta.size());
+    for (std::size_t i = 0; i < theta.size(); ++i) {
+      s[i] = trial[i] - theta[i];
+      yv[i] = g_new[i] - grad[i];
+    }
+    const double sy = dot(s, yv);
+    if (sy > 1e-12 * std::sqrt(dot(s, s) * dot(yv, yv))) {
+      ss_.push_back(std::move(s));
+      ys_.push_back(std::move(yv));
+      rhos_.push_back(1.0 / sy);
+      if (static_cast<int>(ss_.size()) > kHistory) {
+        ss_.pop_front();
+        ys_.pop_front();
+        rhos_.pop_front();
       }
     }
   }
+
+ private:
+  std::deque<std::vector<double>> ss_, ys_;
+  std::deque<double> rhos_;
+};
+
+// Armijo backtracking along dir from theta (value f, directional slope < 0), starting at step and halving at most
+// 40 times. On success trial, g_new and f_new hold the accepted point; false when no step decreases f enough.
+bool backtrack(Objective& obj, const std::vector<double>& theta, const std::vector<double>& dir, double f,
+               double slope, double step, std::vector<double>& trial, std::vector<double>& g_new, double& f_new) {
+  for (int ls = 0; ls < 40; ++ls) {
+    for (std::size_t i = 0; i < theta.size(); ++i) trial[i] = theta[i] + step * dir[i];
+    f_new = obj(trial, g_new);
+    if (std::isfinite(f_new) && f_new <= f + 1e-4 * step * slope) return true;
+    step *= 0.5;
+  }
+  return false;
+}
+
+// L-BFGS from theta (grad and f: the objective's gradient and value there) until the largest gradient entry is
+// <= tol, the relative decrease drops below tol * 1e-3, no step decreases f, or max_iter iterations. Leaves the
+// solution in theta, grad and f; returns the iterations done.
+int minimise_lbfgs(Objective& obj, std::vector<double>& theta, std::vector<double>& grad, double& f, int max_iter,
+                   double tol) {
+  LbfgsHistory history;
+  std::vector<double> dir(theta.size()), trial(theta.size()), g_new;
+  int iter = 0;
+  for (; iter < max_iter; ++iter) {
+    double gmax = 0;
+    for (double g : grad) gmax = std::max(gmax, std::abs(g));
+    if (gmax <= tol) break;
+    history.direction(grad, dir);
+    double slope = dot(grad, dir);
+    if (!(slope < 0)) {  // not a descent direction: restart from steepest descent
+      history.clear();
+      for (std::size_t i = 0; i < dir.size(); ++i) dir[i] = -grad[i];
+      slope = dot(grad, dir);
+    }
+    const double step = history.empty() ? std::min(1.0, 1.0 / std::sqrt(dot(grad, grad))) : 1.0;
+    double f_new = f;
+    // No decrease representable at float precision: we are at the optimum.
+    if (!backtrack(obj, theta, dir, f, slope, step, trial, g_new, f_new)) break;
+    history.add(theta, trial, grad, g_new);
+    const double rel = (f - f_new) / std::max({std::abs(f), std::abs(f_new), 1e-300});
+    theta.swap(trial);
+    grad.swap(g_new);
+    f = f_new;
+    if (rel < tol * 1e-3) {
+      ++iter;
+      break;
+    }
+  }
+  return iter;
+}
+
+}  // namespace
+
+void LogisticRegression::fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) {
+  std::vector<std::uint8_t> present = check_fit_inputs(cfg_, n, d, y, n_classes);
+  Scaling scaling = feature_scaling(x, n, d, cfg_.standardize);
+  // Optimise over the classes that occur; the others get probability exactly 0.
+  const ClassMap classes = compact_classes(present);
+  const int k = static_cast<int>(classes.from_k.size());
+  std::vector<int> yk(n);
+  for (std::size_t i = 0; i < n; ++i) yk[i] = classes.to_k[y[i]];
+
+  Objective obj(x, n, d, std::move(yk), k, std::move(scaling.mean), std::move(scaling.scale), cfg_.l2);
+  std::vector<double> theta(static_cast<std::size_t>(k) * d + k, 0.0), grad;
+  double f = obj(theta, grad);
+  const int iter = k > 1 ? minimise_lbfgs(obj, theta, grad, f, cfg_.max_iter, cfg_.tol) : 0;
   std::vector<float> wk, bk;
   obj.raw(theta, wk, bk);
   w_.assign(static_cast<std::size_t>(n_classes) * d, 0.0f);
   b_.assign(n_classes, 0.0f);
   for (int c = 0; c < k; ++c) {
-    std::copy(wk.begin() + c * d, wk.begin() + (c + 1) * d, w_.begin() + from_k[c] * d);
-    b_[from_k[c]] = bk[c];
+    std::copy(wk.begin() + c * d, wk.begin() + (c + 1) * d, w_.begin() + classes.from_k[c] * d);
+    b_[classes.from_k[c]] = bk[c];
   }
   present_ = std::move(present);
   n_classes_ = n_classes;
