@@ -36,8 +36,9 @@ def test_python_thread_runs_during_fit():
     t.join()
     during = [x for x in ticks if t0 < x < t1]
     assert t1 - t0 > 0.3, "the fit should take long enough to observe"
-    # a ticker starved by the GIL would tick a handful of times at most
-    assert len(during) > 0.3 * (t1 - t0) / 0.005
+    # a fit holding the GIL would let the ticker in at most once (at the start); a loaded machine may slow the
+    # ticks down, so ask only for a clear number of them
+    assert len(during) >= 20, f"{len(during)} ticks during a {t1 - t0:.2f} s fit"
 
 
 def test_keyboard_interrupt_stops_a_fit_within_a_second():
