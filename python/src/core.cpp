@@ -207,8 +207,8 @@ hier::InduceConfig induce_config(const py::dict& p) {
 // The hierarchical classifier as Python holds it: fitted in C++, saved and loaded as strata's .strata file.
 class Model {
  public:
-  void fit(const F32& x, const I32& y, const std::string& tree_json, const py::dict& learner, const std::string& routing,
-           std::uint64_t seed, int threads, py::object callback) {
+  void fit(const F32& x, const I32& y, const std::string& tree_json, const py::dict& learner,
+           const std::string& routing, std::uint64_t seed, int threads, py::object callback) {
     check_rows(x, "X");
     const std::size_t n = static_cast<std::size_t>(x.shape(0)), d = static_cast<std::size_t>(x.shape(1));
     check_labels(y, n, "y");
@@ -300,8 +300,8 @@ py::dict induce(const F32& x, const I32& y, const std::vector<std::string>& clas
   return out;
 }
 
-py::dict compare(const F32& xtr, const I32& ytr, const F32& xte, const I32& yte, const std::vector<std::string>& classes,
-                 const py::dict& learner, const py::dict& induce_params, std::size_t per_class, int seeds,
+py::dict compare(const F32& xtr, const I32& ytr, const F32& xte, const I32& yte,
+                 const std::vector<std::string>& classes, const py::dict& learner, const py::dict& induce_params, std::size_t per_class, int seeds,
                  std::uint64_t seed, std::optional<std::string> true_tree, int threads, py::object callback) {
   const data::Dataset train = make_dataset(xtr, ytr, classes, "X_train");
   const data::Dataset test = make_dataset(xte, yte, classes, "X_test");

@@ -7,7 +7,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_X_y
 
 from . import _core
-from ._common import as_f32, progress_callback, threads_of
+from ._common import as_f32, progress_callback, seed_of, threads_of
 from .tree import LabelTree, induce_params
 
 
@@ -32,7 +32,7 @@ def compare(X_train, y_train, X_test, y_test, *, per_class=0, seeds=10, random_s
     yte = np.searchsorted(classes, y_test)
     names = [str(c) for c in classes]
     threads = threads_of(n_jobs)
-    seed = int(random_state)
+    seed = seed_of(random_state)
     learner = dict(kind=estimator, n_trees=int(n_estimators), max_depth=0 if max_depth is None else int(max_depth),
                    min_samples_leaf=int(min_samples_leaf), honest=bool(honest), l2=float(l2), seed=seed,
                    threads=threads)

@@ -41,8 +41,13 @@ def small(**kw):
 
 def test_fit_save_and_cli_evaluate_agree(strata_bin, tmp_path):
     texts, labels = wordnet_slice()
-    clf = small().fit(texts, labels)
+    events = []
+    clf = small(callback=events.append).fit(texts, labels)
     assert list(clf.classes_) == ["adj", "noun", "verb"]
+    steps = [e for e in events if e["event"] == "step"]
+    got = [e["step"] for e in steps]  # the trainer reports every few steps, and always the last
+    assert got == sorted(set(got)) and got[-1] == 40 and steps[-1]["total"] == 40
+    assert steps[-1]["loss"] == pytest.approx(clf.losses_[-1])
     assert clf.losses_[-1] < clf.losses_[0]
     acc = clf.score(texts, labels)
     assert acc > 0.6  # learned something (chance is 1/3)
@@ -63,9 +68,12 @@ def test_fit_save_and_cli_evaluate_agree(strata_bin, tmp_path):
     np.testing.assert_array_equal(back.predict(texts), clf.predict(texts))
 
 
-def test_bad_input_and_missing_model(tmp_path):
+def test_bad_input_budget_and_missing_model(tmp_path):
     with pytest.raises(ValueError, match="counts must agree"):
         small().fit(["a", "b"], ["x"])
+    texts, labels = wordnet_slice(20)
+    with pytest.raises(MemoryError, match="device"):  # the CLI's exit 3, with its message
+        small(device_memory=4096).fit(texts, labels)
     with pytest.raises(FileNotFoundError):
         strata.TextClassifier.load(tmp_path / "nowhere")
 
