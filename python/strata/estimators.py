@@ -71,10 +71,10 @@ class _StrataClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities, (n_samples, n_classes) float64, columns in the order of classes_ (sorted)."""
         check_is_fitted(self)
         X = validate(self, X, reset=False)
-        return self._proba(as_f32(X))
+        return self._proba(X)
 
-    def _proba(self, X32):
-        return self._model.predict_proba(X32).astype(np.float64)
+    def _proba(self, X):
+        return self._model.predict_proba(as_f32(X)).astype(np.float64)
 
     def predict(self, X):
         """The most probable class (ties go to the first in classes_, as in the CLI)."""
@@ -219,12 +219,13 @@ class HierarchicalClassifier(_StrataClassifier):
             self._nodes = _fit_python_nodes(self.tree_.root, names, X, y_enc, self.estimator)
         return self
 
-    def _proba(self, X32):
+    def _proba(self, X):
         if self._model is not None:
             self._model.set_routing(self.routing)
-            return super()._proba(X32)
-        out = np.zeros((X32.shape[0], len(self.classes_)))
-        _predict_python_nodes(self._nodes, X32, np.ones(X32.shape[0]), out, self.routing == "hard")
+            return super()._proba(X)
+        # Python node learners see X as validated, in fit and here alike (no float32 conversion)
+        out = np.zeros((X.shape[0], len(self.classes_)))
+        _predict_python_nodes(self._nodes, X, np.ones(X.shape[0]), out, self.routing == "hard")
         return out
 
 
