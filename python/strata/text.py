@@ -134,12 +134,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Writes the checkpoint directory (config.json, model.safetensors, tokenizer.model, ...), as the CLI's."""
         check_is_fitted(self)
         path = os.fspath(path)
-        tmp = path + ".tmp-strata"
+        tmp, old = path + ".tmp-strata", path + ".old-strata"
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(self.model_dir_, tmp)
+        shutil.copytree(self.model_dir_, tmp)  # written whole under a temporary name, then swapped in
         if os.path.exists(path):
-            shutil.rmtree(path)
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
         os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
     def load(cls, path, n_jobs=None):

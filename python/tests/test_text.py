@@ -66,6 +66,8 @@ def test_fit_save_and_cli_evaluate_agree(strata_bin, tmp_path):
 
     back = strata.TextClassifier.load(tmp_path / "model")
     np.testing.assert_array_equal(back.predict(texts), clf.predict(texts))
+    clf.save(tmp_path / "model")  # over an existing checkpoint: replaced whole, no leftovers beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "slice.jsonl"]
 
 
 def test_bad_input_budget_and_missing_model(tmp_path):
