@@ -30,7 +30,7 @@ def test_python_thread_runs_during_fit():
     t = threading.Thread(target=ticker)
     t.start()
     t0 = time.perf_counter()
-    strata.RandomForestClassifier(n_estimators=30, random_state=0, n_jobs=2).fit(X, y)
+    strata.RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=2).fit(X, y)
     t1 = time.perf_counter()
     stop.set()
     t.join()
