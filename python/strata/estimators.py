@@ -183,8 +183,10 @@ class HierarchicalClassifier(_StrataClassifier):
             if t == "flat" or len(names) < 3:
                 return LabelTree.flat(names)
             params = induce_params(seed, threads, **self._induce_kwargs())
-            tree, _ = induce_encoded(X32, y_enc, names, params,
-                                     progress_callback(self.verbose, self.callback))
+            cb = progress_callback(self.verbose, self.callback)
+            tree, detail = induce_encoded(X32, y_enc, names, params, cb)
+            if cb is not None:  # the line `strata fit` prints
+                cb({"event": "message", "text": f"induced {len(tree.groups())} groups ({detail})"})
             if t == "random":  # the CLI's fit --tree random: derive_seed(seed, 7)
                 tree = LabelTree(_core.tree_random_like(tree.to_json(), _core.derive_seed(seed, 7)))
             return tree

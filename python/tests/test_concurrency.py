@@ -74,7 +74,12 @@ def test_callback_sees_progress_and_its_error_cancels(blobs):
     assert [e["index"] for e in results] == [1, 2] and results[0]["count"] == 2
     assert set(results[0]["values"]) >= {"flat", "induced", "random"}
 
+    seen = []
+    strata.HierarchicalClassifier(n_estimators=3, random_state=0, callback=seen.append).fit(X, y)
+    assert [e["text"] for e in seen if e["event"] == "message"][0].startswith("induced 3 groups (gmm")
+
     res = []
+
     def boom(event):
         res.append(event)
         raise RuntimeError("stop here")
