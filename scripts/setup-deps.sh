@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package strata needs to build, test and run its demo.
 # Idempotent: packages already present are skipped and nothing is printed for them.
-# STRATA_WITH_PEERS=1 also installs the benchmark peers (PyTorch, scikit-learn, fastText).
+# The Python module (python/) needs pybind11, numpy, scikit-learn and pytest from Debian, for /usr/bin/python3.
+# STRATA_WITH_PEERS=1 also installs the benchmark peers (PyTorch, fastText).
 set -euo pipefail
 
 PKGS=(
@@ -12,8 +13,9 @@ PKGS=(
   libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist wordnet-base
+  python3-dev pybind11-dev python3-pybind11 python3-numpy python3-sklearn python3-pytest python3-venv python3-pip
 )
-PEERS=(python3-sklearn python3-torch python3-numpy fasttext)
+PEERS=(python3-torch fasttext)
 if [[ "${STRATA_WITH_PEERS:-0}" == "1" ]]; then PKGS+=("${PEERS[@]}"); fi
 
 missing=()

@@ -11,22 +11,32 @@
 
 namespace strata::cli {
 
-void add_data_flags(CLI::App* sub, DataFlags& f) {
+void add_data_flags(CLI::App* sub, DataFlags& f, bool train_labels, bool test_labels) {
   sub->add_option("--label-column", f.label_column, "CSV: name of the label column (default: 'label', else the last)");
   sub->add_option("--missing", f.missing, "CSV: what to do with empty cells: refuse|mean|zero")
       ->check(CLI::IsMember({"refuse", "mean", "zero"}))
       ->default_val("refuse");
   sub->add_option("--labels", f.labels, ".npy data: labels from a .npy (integers) or .txt (one per line) file");
+  if (train_labels)
+    sub->add_option("--train-labels", f.train_labels, ".npy training data: its labels file (instead of --labels)");
+  if (test_labels)
+    sub->add_option("--test-labels", f.test_labels, ".npy test data: its labels file (instead of --labels)");
 }
 
-data::Dataset load_dataset(const std::string& spec, const DataFlags& f) {
+data::Dataset load_dataset(const std::string& spec, const DataFlags& f, Split split, bool unlabelled) {
   data::LoadOptions o;
   o.label_column = f.label_column;
-  o.labels_path = f.labels;
+  o.labels_path = split == Split::kTrain && !f.train_labels.empty()  ? f.train_labels
+                  : split == Split::kTest && !f.test_labels.empty() ? f.test_labels
+                                                                     : f.labels;
   o.missing = f.missing == "mean" ? data::Missing::kMean : f.missing == "zero" ? data::Missing::kZero
                                                                                 : data::Missing::kRefuse;
+  o.unlabelled = unlabelled;
   data::Dataset ds = data::load(spec, o);
-  progress(cat("read ", spec, ": ", ds.n, " examples, ", ds.d, " features, ", ds.num_classes(), " classes"));
+  if (unlabelled)
+    progress(cat("read ", spec, ": ", ds.n, " examples, ", ds.d, " features, no labels"));
+  else
+    progress(cat("read ", spec, ": ", ds.n, " examples, ", ds.d, " features, ", ds.num_classes(), " classes"));
   return ds;
 }
 

@@ -15,10 +15,18 @@ namespace strata::cli {
 struct DataFlags {
   std::string label_column;
   std::string missing = "refuse";
-  std::string labels;
+  std::string labels;        // --labels: of every .npy data spec of the command
+  std::string train_labels;  // --train-labels: of the --train .npy only (wins over --labels)
+  std::string test_labels;   // --test-labels: of the --test .npy only (wins over --labels)
 };
-void add_data_flags(CLI::App* sub, DataFlags& f);
-data::Dataset load_dataset(const std::string& spec, const DataFlags& f);
+// Which data spec of a command is read: its own labels flag applies to it.
+enum class Split { kAny, kTrain, kTest };
+// train_labels / test_labels: also offer --train-labels / --test-labels, so that a command reading two .npy sets
+// (compare) gives each its own labels file.
+void add_data_flags(CLI::App* sub, DataFlags& f, bool train_labels = false, bool test_labels = false);
+// unlabelled: features only (predict): a CSV's every column is a feature, a .npy needs no labels file.
+data::Dataset load_dataset(const std::string& spec, const DataFlags& f, Split split = Split::kAny,
+                           bool unlabelled = false);
 
 struct LearnerFlags {
   std::string learner = "forest";

@@ -27,7 +27,7 @@ void register_compare(CLI::App& app) {
       app.add_subcommand("compare", "compare flat, induced-tree, random-tree (and true-tree) classifiers");
   sub->add_option("--train", a->train, "training data spec")->required();
   sub->add_option("--test", a->test, "test data spec")->required();
-  add_data_flags(sub, a->data);
+  add_data_flags(sub, a->data, /*train_labels=*/true, /*test_labels=*/true);
   add_learner_flags(sub, a->learner);
   add_induce_flags(sub, a->induce);
   sub->add_option("--per-class", a->per_class, "subsample this many training examples per class, per seed (0: all)");
@@ -47,8 +47,8 @@ void register_compare(CLI::App& app) {
     cfg.seed = a->seed;
     cfg.threads = a->learner.threads;
     if (!a->true_tree.empty()) cfg.true_tree = LabelTree::load(a->true_tree);
-    data::Dataset train = load_dataset(a->train, a->data);
-    data::Dataset test = load_dataset(a->test, a->data);
+    data::Dataset train = load_dataset(a->train, a->data, Split::kTrain);
+    data::Dataset test = load_dataset(a->test, a->data, Split::kTest);
     hier::CompareResult r = hier::run_compare(train, test, cfg, progress_sink());
     std::cout << r.to_table();
     if (!a->json.empty()) {

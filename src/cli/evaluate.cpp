@@ -53,7 +53,7 @@ void register_evaluate(CLI::App& app) {
   sub->add_option("--model", a->model, "model file from strata fit, or a directory from strata train --save")
       ->required();
   sub->add_option("--test,--data", a->test, "labelled data spec")->required();
-  add_data_flags(sub, a->flags);
+  add_data_flags(sub, a->flags, /*train_labels=*/false, /*test_labels=*/true);
   sub->add_option("--json", a->json, "write the metrics as JSON");
   sub->add_option("--split", a->split, "text models: train | test | all")->default_val("test")
       ->check(CLI::IsMember({"train", "test", "all"}));
@@ -62,7 +62,7 @@ void register_evaluate(CLI::App& app) {
   sub->callback([a] {
     if (std::filesystem::is_directory(a->model)) return evaluate_text_model(*a);
     hier::HierarchicalClassifier clf = hier::HierarchicalClassifier::load(a->model);
-    data::Dataset ds = load_dataset(a->test, a->flags);
+    data::Dataset ds = load_dataset(a->test, a->flags, Split::kTest);
     if (ds.d != clf.num_features())
       bad_input(a->test, ": ", ds.d, " features, but the model ", a->model, " was fitted on ", clf.num_features());
     const std::vector<std::int32_t> y = data::labels_for_model(ds.y, ds.classes, clf.classes(), ds.source);

@@ -26,7 +26,7 @@ void register_fit(CLI::App& app) {
   auto a = std::make_shared<FitArgs>();
   CLI::App* sub = app.add_subcommand("fit", "fit a hierarchical classifier (or a flat one) and save it");
   sub->add_option("--train", a->train, "training data spec")->required();
-  add_data_flags(sub, a->data);
+  add_data_flags(sub, a->data, /*train_labels=*/true);
   sub->add_option("--tree", a->tree, "flat | induced | random (same group sizes as induced) | path/to/tree.json")
       ->default_val("induced");
   add_learner_flags(sub, a->learner);
@@ -42,7 +42,7 @@ void register_fit(CLI::App& app) {
     const bool tree_is_file = a->tree != "flat" && a->tree != "induced" && a->tree != "random";
     if (tree_is_file && !std::filesystem::exists(a->tree))
       bad_input("--tree: expected flat|induced|random or an existing tree.json, found '", a->tree, "'");
-    data::Dataset ds = load_dataset(a->train, a->data);
+    data::Dataset ds = load_dataset(a->train, a->data, Split::kTrain);
     if (a->per_class) ds = data::subsample_per_class(ds, a->per_class, a->seed);
     LabelTree tree;
     if (a->tree == "flat") {

@@ -192,7 +192,9 @@ Parsed parse_number(const Cell& c, float& out) {
 
 struct Layout {
   std::size_t ncol = 0;
-  std::size_t label_col = 0;
+  std::size_t label_col = 0;       // ncol when unlabelled (no column is the label)
+  bool labelled = true;
+  std::size_t features() const { return labelled ? ncol - 1 : ncol; }
   std::vector<std::string> names;  // (ncol) header names
   Missing missing = Missing::kRefuse;
 };
@@ -266,7 +268,7 @@ const char* fast_row(const char* p, const char* end, char delim, const Layout& L
 
 void parse_rows(const char* b, const char* e, std::size_t first_line, const std::string& path, char delim,
                 const Layout& L, Chunk& out) {
-  const std::size_t d = L.ncol - 1;
+  const std::size_t d = L.features();
   const bool mean = L.missing == Missing::kMean;
   if (mean) {
     out.sum.assign(d, 0.0);
@@ -332,6 +334,7 @@ void parse_rows(const char* b, const char* e, std::size_t first_line, const std:
       }
       ++k;
     }
+    if (!L.labelled) out.labels.emplace_back();  // one (empty) label per row: the row count
   }
 }
 
@@ -364,6 +367,15 @@ Layout read_header(const char* b, const char* e, const std::string& path, const 
     std::string name = cell_text(cells[j]);
     L.names.push_back(name.empty() ? cat("#", j + 1) : name);
   }
+  if (opts.unlabelled) {
+    if (!opts.label_column.empty())
+      bad_input(path, ": a label column ('", opts.label_column, "') was named, but the data are read unlabelled");
+    L.labelled = false;
+    L.label_col = L.ncol;
+    body = header.pos();
+    body_line = header.line();
+    return L;
+  }
   if (L.ncol < 2)
     bad_input(path, ":", header_line, ": the header has ", L.ncol,
               " column; expected at least one feature column and a label column",
@@ -390,7 +402,7 @@ Layout read_header(const char* b, const char* e, const std::string& path, const 
 // no quotes (a quoted field may hold a newline, so only then are line ends record ends).
 std::vector<Chunk> parse_body(const char* body, const char* e, std::size_t body_line, const std::string& path,
                               char delimiter, const Layout& L) {
-  const std::size_t d = L.ncol - 1;
+  const std::size_t d = L.features();
   const std::size_t body_bytes = static_cast<std::size_t>(e - body);
   const bool has_quotes = std::memchr(body, '"', body_bytes) != nullptr;
   std::size_t parts = 1;
@@ -475,6 +487,19 @@ void fill_missing_with_means(const std::vector<Chunk>& chunks, const Layout& L, 
 
 }  // namespace
 
+std::vector<std::string> csv_columns(const std::string& path, char delimiter) {
+  const std::string bytes = read_bytes(path);
+  const char* b = bytes.data();
+  const char* e = b + bytes.size();
+  if (bytes.size() >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;
+  Tokenizer header(b, e, 1, path, delimiter);
+  std::vector<Cell> cells;
+  std::vector<std::string> names;
+  if (header.next(cells))
+    for (const Cell& c : cells) names.push_back(cell_text(c));
+  return names;
+}
+
 Dataset load_csv(const std::string& path, const LoadOptions& opts, char delimiter) {
   if (!opts.labels_path.empty())
     bad_input(path, ": a labels file (", opts.labels_path,
@@ -492,12 +517,13 @@ Dataset load_csv(const std::string& path, const LoadOptions& opts, char delimite
 
   Dataset ds;
   ds.source = path;
-  ds.d = L.ncol - 1;
+  ds.d = L.features();
   std::vector<std::string> labels;
   join_chunks(chunks, ds, labels);
   ds.n = labels.size();
   if (ds.n == 0) bad_input(path, ": the header (line ", header_line, ") is followed by no data rows");
   if (L.missing == Missing::kMean) fill_missing_with_means(chunks, L, path, ds);
+  if (!L.labelled) return ds;
   finish_labels(ds, encode_text_labels(labels), opts, path);
   return ds;
 }

@@ -36,6 +36,9 @@ struct LoadOptions {
   // must be one of these names. Use it to load a test split with the ids of its training split (a split that
   // lacks a class would otherwise shift the ids), or to read back embeddings saved from a named data set.
   std::vector<std::string> classes;
+  // Features only (strata predict on unlabelled data): a CSV's every column is a feature and a .npy needs no labels
+  // file; the data set's y and classes stay empty.
+  bool unlabelled = false;
 };
 
 // Reads a data set from a spec:

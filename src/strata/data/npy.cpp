@@ -403,6 +403,12 @@ Dataset load_npy(const std::string& path, const LoadOptions& opts) {
               "labels file (--labels)");
   if (opts.missing != Missing::kRefuse)
     bad_input(path, ": --missing applies to CSV; a .npy holds no missing values");
+  if (opts.unlabelled) {
+    Dataset ds;
+    ds.x = read_npy_matrix(path, ds.n, ds.d);
+    ds.source = path;
+    return ds;
+  }
   if (opts.labels_path.empty())
     bad_input(path, ": a .npy holds features only; give the labels file too (--labels FILE: a .npy of integer "
               "labels or a .txt with one label per line)");

@@ -40,17 +40,11 @@ int HierarchicalClassifier::num_node_models() const {
   return m;
 }
 
-std::vector<std::size_t> HierarchicalClassifier::check_fit_input(const data::Dataset& ds, const LabelTree& tree) {
-  const std::string src = ds.source.empty() ? std::string("training data") : ds.source;
+std::vector<std::size_t> HierarchicalClassifier::check_fit_input(const Rows& ds, const LabelTree& tree) {
+  const std::string& src = ds.source;
   tree.validate("hierarchical fit: label tree");
-  if (tree.class_names != ds.classes)
-    bad_input("hierarchical fit: the label tree's ", tree.num_classes(), " classes differ from the ",
-              ds.num_classes(), " classes of ", src, " (same names in the same sorted order expected)");
   if (ds.n == 0 || ds.d == 0) bad_input("hierarchical fit: ", src, " is empty");
-  if (ds.x.size() != ds.n * ds.d || ds.y.size() != ds.n)
-    bad_input("hierarchical fit: ", src, ": ", ds.x.size(), " feature values and ", ds.y.size(),
-              " labels for n = ", ds.n, ", d = ", ds.d);
-  const int k = ds.num_classes();
+  const int k = tree.num_classes();
   std::vector<std::size_t> count(k, 0);
   for (std::size_t i = 0; i < ds.n; ++i) {
     if (ds.y[i] < 0 || ds.y[i] >= k) bad_input("hierarchical fit: ", src, ": row ", i, " has label ", ds.y[i]);
@@ -61,7 +55,21 @@ std::vector<std::size_t> HierarchicalClassifier::check_fit_input(const data::Dat
 
 HierarchicalClassifier& HierarchicalClassifier::fit(const data::Dataset& ds, const LabelTree& tree,
                                                     ProgressSink* progress) {
+  const std::string src = ds.source.empty() ? std::string("training data") : ds.source;
+  if (tree.class_names != ds.classes)
+    bad_input("hierarchical fit: the label tree's ", tree.num_classes(), " classes differ from the ",
+              ds.num_classes(), " classes of ", src, " (same names in the same sorted order expected)");
+  if (ds.x.size() != ds.n * ds.d || ds.y.size() != ds.n)
+    bad_input("hierarchical fit: ", src, ": ", ds.x.size(), " feature values and ", ds.y.size(),
+              " labels for n = ", ds.n, ", d = ", ds.d);
+  return fit(ds.x.data(), ds.n, ds.d, ds.y.data(), tree, progress, src);
+}
+
+HierarchicalClassifier& HierarchicalClassifier::fit(const float* x, std::size_t n, std::size_t d,
+                                                    const std::int32_t* y, const LabelTree& tree,
+                                                    ProgressSink* progress, const std::string& source) {
   const auto t0 = std::chrono::steady_clock::now();
+  const Rows ds{x, n, d, y, source};
   const std::vector<std::size_t> count = check_fit_input(ds, tree);
   // Renumbered as the JSON reader numbers nodes (depth-first), so node ids, node seeds and the per-node models
   // of a saved model line up with the tree embedded in the file.
@@ -86,7 +94,7 @@ HierarchicalClassifier& HierarchicalClassifier::fit(const data::Dataset& ds, con
   return *this;
 }
 
-void HierarchicalClassifier::fit_node(int v, const data::Dataset& ds, const std::vector<std::size_t>& count,
+void HierarchicalClassifier::fit_node(int v, const Rows& ds, const std::vector<std::size_t>& count,
                                       ProgressSink* progress, std::vector<float>& xb, std::vector<std::int32_t>& yb) {
   const auto& children = tree_.nodes[v].children;
   if (children.empty()) return;
@@ -125,7 +133,7 @@ void HierarchicalClassifier::fit_node(int v, const data::Dataset& ds, const std:
   if (lc.logistic.threads == 0) lc.logistic.threads = cfg_.threads;
   nm.model = factory_ ? factory_(lc) : make_classifier(lc);
   if (!nm.model) internal_error("hierarchical fit: the learner factory returned no model");
-  nm.model->fit(all_rows ? ds.x.data() : xb.data(), rows, ds.d, yb.data(), static_cast<int>(nm.local_child.size()),
+  nm.model->fit(all_rows ? ds.x : xb.data(), rows, ds.d, yb.data(), static_cast<int>(nm.local_child.size()),
                 progress);
 }
 

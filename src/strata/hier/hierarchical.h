@@ -45,6 +45,11 @@ class HierarchicalClassifier {
   // progress (optional, never changes the result) is checked for cancellation between node models and, through
   // the learner, inside them (between trees); a cancelled fit throws Cancelled and leaves the estimator unfitted.
   HierarchicalClassifier& fit(const data::Dataset& ds, const LabelTree& tree, ProgressSink* progress = nullptr);
+  // The same fit on rows the caller owns, read in place and never copied whole (the Python bindings pass numpy
+  // arrays this way): x (n, d) row-major, y (n) ids of tree.class_names; `source` names the data in messages.
+  HierarchicalClassifier& fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y,
+                              const LabelTree& tree, ProgressSink* progress = nullptr,
+                              const std::string& source = "training data");
 
   // x: (n, d) row-major; proba: (n, K), rows sum to 1. Each node model predicts its rows in one batch, all on
   // one thread pool (config().threads) that the classifier creates on its first prediction and keeps.
@@ -74,14 +79,21 @@ class HierarchicalClassifier {
   static std::uint64_t node_seed(std::uint64_t seed, int node);
 
  private:
+  struct Rows {  // the training rows, borrowed
+    const float* x;          // (n, d)
+    std::size_t n, d;
+    const std::int32_t* y;   // (n)
+    std::string source;
+    const float* row(std::size_t i) const { return x + i * d; }
+  };
   struct NodeModel {
     std::vector<int> local_child;        // local label -> position in the node's children
     std::unique_ptr<Classifier> model;   // null: no training (one or no child with examples)
   };
   // Per-class training row counts; bad_input unless ds and tree fit together.
-  static std::vector<std::size_t> check_fit_input(const data::Dataset& ds, const LabelTree& tree);
+  static std::vector<std::size_t> check_fit_input(const Rows& ds, const LabelTree& tree);
   // Fits node v's model on the rows of its classes (xb, yb: scratch kept across nodes).
-  void fit_node(int v, const data::Dataset& ds, const std::vector<std::size_t>& count, ProgressSink* progress,
+  void fit_node(int v, const Rows& ds, const std::vector<std::size_t>& count, ProgressSink* progress,
                 std::vector<float>& xb, std::vector<std::int32_t>& yb);
   // (n, m) probabilities of the m children of node v for the given rows.
   void child_proba(int v, const float* x, std::size_t n, ThreadPool& pool, std::vector<float>& out) const;
