@@ -44,10 +44,14 @@ int main(int argc, char** argv) {
   std::string peer;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (a == "--million") n = static_cast<std::size_t>(std::atof(argv[i + 1]) * 1e6);
-    else if (a == "--steps") steps = std::atoi(argv[i + 1]);
-    else if (a == "--peer") peer = argv[i + 1];
+    if (a == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (a == "--million")
+      n = static_cast<std::size_t>(std::atof(argv[i + 1]) * 1e6);
+    else if (a == "--steps")
+      steps = std::atoi(argv[i + 1]);
+    else if (a == "--peer")
+      peer = argv[i + 1];
     else {
       std::fprintf(stderr, "adamw_bench: unknown option %s\n", argv[i]);
       return 2;
@@ -94,8 +98,8 @@ int main(int argc, char** argv) {
               gbs(28, ours.min_ms), gbs(28, ours.med_ms));
   std::printf("  fused adamw + bf16 out %8.2f / %8.2f ms   %6.2f / %6.2f GB/s (30 B/param)\n", ours_bf16.min_ms,
               ours_bf16.med_ms, gbs(30, ours_bf16.min_ms), gbs(30, ours_bf16.med_ms));
-  std::printf("  fused lamb (2 passes)  %8.2f / %8.2f ms   %6.2f / %6.2f GB/s (40 B/param)\n", lamb.min_ms,
-              lamb.med_ms, gbs(40, lamb.min_ms), gbs(40, lamb.med_ms));
+  std::printf("  fused lamb (2 passes)  %8.2f / %8.2f ms   %6.2f / %6.2f GB/s (40 B/param)\n", lamb.min_ms, lamb.med_ms,
+              gbs(40, lamb.min_ms), gbs(40, lamb.med_ms));
   std::printf("  global grad norm       %8.2f / %8.2f ms   %6.2f / %6.2f GB/s (4 B/param)\n", norm.min_ms, norm.med_ms,
               gbs(4, norm.min_ms), gbs(4, norm.med_ms));
   std::printf("  triad (same memory)    %8.2f / %8.2f ms   %6.2f / %6.2f GB/s (12 B/elem)\n", triad.min_ms,
@@ -104,8 +108,8 @@ int main(int argc, char** argv) {
               gbs(28, ours.min_ms) / gbs(12, triad.min_ms), gbs(28, ours.med_ms) / gbs(12, triad.med_ms));
   if (peer.empty()) return 0;
 
-  std::string cmd = "/usr/bin/python3 " + peer + " --n " + std::to_string(n) + " --threads " +
-                    std::to_string(threads) + " --steps " + std::to_string(steps);
+  std::string cmd = "/usr/bin/python3 " + peer + " --n " + std::to_string(n) + " --threads " + std::to_string(threads) +
+                    " --steps " + std::to_string(steps);
   std::FILE* f = popen(cmd.c_str(), "r");
   if (!f) {
     std::printf("  peer: could not run %s\n", cmd.c_str());

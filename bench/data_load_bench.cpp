@@ -91,8 +91,10 @@ t('idx', idx, runs); t('csv', csv, max(1, runs // 2)); t('npy', npy, runs)
   while (std::fgets(line, sizeof line, p)) {
     char name[64];
     double sec;
-    if (std::sscanf(line, "%63s %lf", name, &sec) == 2) out[name].push_back(sec);
-    else std::fprintf(stderr, "peer: %s", line);
+    if (std::sscanf(line, "%63s %lf", name, &sec) == 2)
+      out[name].push_back(sec);
+    else
+      std::fprintf(stderr, "peer: %s", line);
   }
   ::pclose(p);
   return out;
@@ -105,14 +107,18 @@ int main(int argc, char** argv) {
   bool peer = true;
   std::string keep;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-    else if (!std::strcmp(argv[i], "--no-peer")) peer = false;
-    else if (!std::strcmp(argv[i], "--keep") && i + 1 < argc) keep = argv[++i];
+    if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
+      runs = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--no-peer"))
+      peer = false;
+    else if (!std::strcmp(argv[i], "--keep") && i + 1 < argc)
+      keep = argv[++i];
   }
   try {
-    const std::string dir = keep.empty() ? (std::filesystem::temp_directory_path() /
-                                            ("strata_data_bench_" + std::to_string(::getpid()))).string()
-                                         : keep;
+    const std::string dir =
+        keep.empty()
+            ? (std::filesystem::temp_directory_path() / ("strata_data_bench_" + std::to_string(::getpid()))).string()
+            : keep;
     std::filesystem::create_directories(dir);
     Dataset train;
     auto t_idx = time_runs(runs, [&] { train = strata::data::load("fashion-mnist:train"); });

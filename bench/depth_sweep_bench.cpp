@@ -57,8 +57,8 @@ struct Runner {
 
 // All executors of one depth side by side: after a warm-up step each, every round times one step of each in turn,
 // so a slow patch of this noisy machine hits all of them; the ratios to the baseline are per round.
-std::vector<Row> run_depth(int layers, const std::vector<std::string>& executors, int steps, int threads,
-                           double clip, int eps_threads, std::size_t stash_memory) {
+std::vector<Row> run_depth(int layers, const std::vector<std::string>& executors, int steps, int threads, double clip,
+                           int eps_threads, std::size_t stash_memory) {
   const int B = 32, T = 128, micro = 8;
   model::BertConfig cfg = model::bert_preset("mini", 45);
   cfg.num_hidden_layers = layers;
@@ -134,14 +134,22 @@ int main(int argc, char** argv) {
   std::size_t stash_memory = 0;  // > 0: also an "l2l-auto" row per depth under this host stash budget
   std::string svg = "depth-sweep.svg", csv = "depth-sweep.csv";
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--layers")) depths = parse_list(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--clip")) clip = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--eps-threads")) eps_threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--svg")) svg = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--csv")) csv = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--stash-memory")) stash_memory = parse_bytes(argv[i + 1], "--stash-memory");
+    if (!std::strcmp(argv[i], "--layers"))
+      depths = parse_list(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--steps"))
+      steps = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--clip"))
+      clip = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--eps-threads"))
+      eps_threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--svg"))
+      svg = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--csv"))
+      csv = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--stash-memory"))
+      stash_memory = parse_bytes(argv[i + 1], "--stash-memory");
     else {
       std::fprintf(stderr, "depth_sweep_bench: unknown flag %s\n", argv[i]);
       return 2;
@@ -152,30 +160,29 @@ int main(int argc, char** argv) {
   if (stash_memory > 0) executors.push_back("l2l-auto");
   for (int L : depths)
     for (const Row& r : run_depth(L, executors, steps, threads, clip, eps_threads, stash_memory)) rows.push_back(r);
-  std::printf("BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, clip %g, %d threads, %d EPS threads, %d timed "
-              "steps%s\n\n",
-              clip, threads, eps_threads, steps,
-              stash_memory > 0 ? (", l2l-auto under --stash-memory " + format_bytes(stash_memory)).c_str() : "");
-  std::printf("| layers | executor | recomputed | device peak | host stash peak | step ms (min / median) | "
-              "× baseline | tokens/s | EPS overlap |\n");
+  std::printf(
+      "BERT-mini width, seq 128, batch 32 = 4 x 8, AdamW, clip %g, %d threads, %d EPS threads, %d timed "
+      "steps%s\n\n",
+      clip, threads, eps_threads, steps,
+      stash_memory > 0 ? (", l2l-auto under --stash-memory " + format_bytes(stash_memory)).c_str() : "");
+  std::printf(
+      "| layers | executor | recomputed | device peak | host stash peak | step ms (min / median) | "
+      "× baseline | tokens/s | EPS overlap |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   std::string csv_text =
       "layers,executor,recomputed_layers,device_peak_bytes,stash_peak_bytes,step_ms_min,step_ms_median,"
       "ratio_to_baseline,tokens_per_s,eps_overlap\n";
   for (const Row& r : rows) {
     const bool relay = r.executor != "baseline";
-    std::printf("| %d | %s | %s | %s | %s | %.0f / %.0f | %.2f | %.0f | %s |\n", r.layers, r.executor.c_str(),
-                relay ? (std::to_string(r.recomputed) + " of " + std::to_string(r.relay_layers)).c_str() : "",
-                format_bytes(r.device_peak).c_str(), format_bytes(r.stash_peak).c_str(), r.ms_min, r.ms_med,
-                r.ratio, r.tokens_per_s,
-                r.executor != "baseline"
-                    ? (std::to_string(r.overlap).substr(0, 4) + (r.eager ? " (eager)" : "")).c_str()
-                    : "");
+    std::printf(
+        "| %d | %s | %s | %s | %s | %.0f / %.0f | %.2f | %.0f | %s |\n", r.layers, r.executor.c_str(),
+        relay ? (std::to_string(r.recomputed) + " of " + std::to_string(r.relay_layers)).c_str() : "",
+        format_bytes(r.device_peak).c_str(), format_bytes(r.stash_peak).c_str(), r.ms_min, r.ms_med, r.ratio,
+        r.tokens_per_s,
+        r.executor != "baseline" ? (std::to_string(r.overlap).substr(0, 4) + (r.eager ? " (eager)" : "")).c_str() : "");
     csv_text += std::to_string(r.layers) + "," + r.executor + "," + std::to_string(r.recomputed) + "," +
-                std::to_string(r.device_peak) + "," +
-                std::to_string(r.stash_peak) + "," +
-                std::to_string(r.ms_min) + "," + std::to_string(r.ms_med) + "," + std::to_string(r.ratio) + "," +
-                std::to_string(r.tokens_per_s) +
+                std::to_string(r.device_peak) + "," + std::to_string(r.stash_peak) + "," + std::to_string(r.ms_min) +
+                "," + std::to_string(r.ms_med) + "," + std::to_string(r.ratio) + "," + std::to_string(r.tokens_per_s) +
                 "," + std::to_string(r.overlap) + "\n";
   }
   auto find = [&](int L, const char* ex) -> const Row* {
@@ -186,14 +193,14 @@ int main(int argc, char** argv) {
   const Row *l_first = find(depths.front(), "l2l-recompute"), *l_last = find(depths.back(), "l2l-recompute");
   std::printf("\nL2L device peak at %d layers / at %d layers: %.3f\n", depths.back(), depths.front(),
               double(l_last->device_peak) / double(l_first->device_peak));
-  if (const Row *b12 = find(12, "baseline"), *l12 = find(12, "l2l-recompute"), *n12 = find(12, "l2l-stash");
+  if (const Row* b12 = find(12, "baseline"), *l12 = find(12, "l2l-recompute"), *n12 = find(12, "l2l-stash");
       b12 && l12 && n12)
-    std::printf("12 layers: L2L device peak %.3f x the baseline's (stashing saved activations: %.3f x); L2L step "
-                "time %.2f x the baseline's (recompute on), %.2f x (off, what auto picks here), medians of per-round "
-                "ratios; EPS overlap %.2f (on), %.2f (off)\n",
-                double(l12->device_peak) / double(b12->device_peak),
-                double(n12->device_peak) / double(b12->device_peak), l12->ratio, n12->ratio, l12->overlap,
-                n12->overlap);
+    std::printf(
+        "12 layers: L2L device peak %.3f x the baseline's (stashing saved activations: %.3f x); L2L step "
+        "time %.2f x the baseline's (recompute on), %.2f x (off, what auto picks here), medians of per-round "
+        "ratios; EPS overlap %.2f (on), %.2f (off)\n",
+        double(l12->device_peak) / double(b12->device_peak), double(n12->device_peak) / double(b12->device_peak),
+        l12->ratio, n12->ratio, l12->overlap, n12->overlap);
   std::vector<io::Panel> panels(2);
   panels[0] = {"device peak", "encoder layers", "MiB", {}, false, 0, false};
   panels[1] = {"step time", "encoder layers", "ms (median)", {}, false, 0, false};

@@ -53,20 +53,32 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     auto next = [&]() -> int { return std::atoi(next_str().c_str()); };
-    if (a == "--trees") cfg.n_trees = next();
-    else if (a == "--max-depth") cfg.max_depth = next();
-    else if (a == "--threads") cfg.threads = next();
-    else if (a == "--reps") reps = next();
-    else if (a == "--predict-reps") predict_reps = next();
-    else if (a == "--save") save_path = next_str();
-    else if (a == "--load") load_path = next_str();
-    else if (a == "--train") train_rows = static_cast<std::size_t>(next());
-    else if (a == "--seed") cfg.seed = static_cast<std::uint64_t>(next());
-    else if (a == "--honest") cfg.honest = true;
-    else if (a == "--check") check = true;
+    if (a == "--trees")
+      cfg.n_trees = next();
+    else if (a == "--max-depth")
+      cfg.max_depth = next();
+    else if (a == "--threads")
+      cfg.threads = next();
+    else if (a == "--reps")
+      reps = next();
+    else if (a == "--predict-reps")
+      predict_reps = next();
+    else if (a == "--save")
+      save_path = next_str();
+    else if (a == "--load")
+      load_path = next_str();
+    else if (a == "--train")
+      train_rows = static_cast<std::size_t>(next());
+    else if (a == "--seed")
+      cfg.seed = static_cast<std::uint64_t>(next());
+    else if (a == "--honest")
+      cfg.honest = true;
+    else if (a == "--check")
+      check = true;
     else {
-      std::fprintf(stderr, "usage: forest_bench [--trees N] [--max-depth D] [--threads T] [--reps R] [--predict-reps P] "
-                           "[--train N] [--seed S] [--honest] [--save PATH] [--load PATH] [--check]\n");
+      std::fprintf(stderr,
+                   "usage: forest_bench [--trees N] [--max-depth D] [--threads T] [--reps R] [--predict-reps P] "
+                   "[--train N] [--seed S] [--honest] [--save PATH] [--load PATH] [--check]\n");
       return 2;
     }
   }
@@ -78,8 +90,8 @@ int main(int argc, char** argv) {
       train.x.resize(train.n * train.d);
       train.y.resize(train.n);
     }
-    std::printf("fashion-mnist train %zu x %zu, test %zu; trees %d max_depth %d threads %d\n", train.n, train.d,
-                test.n, cfg.n_trees, cfg.max_depth, cfg.threads);
+    std::printf("fashion-mnist train %zu x %zu, test %zu; trees %d max_depth %d threads %d\n", train.n, train.d, test.n,
+                cfg.n_trees, cfg.max_depth, cfg.threads);
     std::vector<double> fits, fit_cpus, preds, pred_cpus;
     for (int r = 0; r < reps; ++r) {
       strata::hier::RandomForest rf(cfg);
@@ -142,10 +154,11 @@ int main(int argc, char** argv) {
       return v[v.size() / 2];
     };
     auto mn = [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); };
-    std::printf("strata forest: fit min %.3f median %.3f s (cpu min %.3f median %.3f); predict min %.3f median %.3f s "
-                "(cpu min %.3f median %.3f)%s\n",
-                mn(fits), med(fits), mn(fit_cpus), med(fit_cpus), mn(preds), med(preds), mn(pred_cpus),
-                med(pred_cpus), load_path.empty() ? "" : "  [fit = load]");
+    std::printf(
+        "strata forest: fit min %.3f median %.3f s (cpu min %.3f median %.3f); predict min %.3f median %.3f s "
+        "(cpu min %.3f median %.3f)%s\n",
+        mn(fits), med(fits), mn(fit_cpus), med(fit_cpus), mn(preds), med(preds), mn(pred_cpus), med(pred_cpus),
+        load_path.empty() ? "" : "  [fit = load]");
   } catch (const strata::Error& e) {
     std::fprintf(stderr, "forest_bench: %s\n", e.what());
     return static_cast<int>(e.code());

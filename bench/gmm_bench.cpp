@@ -46,8 +46,7 @@ Eigen::MatrixXd bench_data(int n = 100, int d = 16, int clusters = 5) {
   return X;
 }
 
-const std::vector<Covariance> kCovs = {Covariance::kSpherical, Covariance::kDiag, Covariance::kTied,
-                                       Covariance::kFull};
+const std::vector<Covariance> kCovs = {Covariance::kSpherical, Covariance::kDiag, Covariance::kTied, Covariance::kFull};
 
 struct Stats {
   double min_s, median_s;
@@ -104,7 +103,8 @@ int main(int argc, char** argv) {
   if (peer) {
     std::filesystem::path script = std::filesystem::path(__FILE__).parent_path() / "peers" / "sklearn_gmm.py";
     if (!std::filesystem::exists(script)) script = "bench/peers/sklearn_gmm.py";
-    std::string cmd = "/usr/bin/python3 " + script.string() + " --runs " + std::to_string(runs) + (table ? " --table" : "") + " 2>&1";
+    std::string cmd =
+        "/usr/bin/python3 " + script.string() + " --runs " + std::to_string(runs) + (table ? " --table" : "") + " 2>&1";
     std::string out;
     if (FILE* p = popen(cmd.c_str(), "r")) {
       char buf[4096];

@@ -33,10 +33,22 @@ int main(int argc, char** argv) {
     std::function<void(std::size_t, std::size_t)> body;
   };
   Kernel kernels[] = {
-      {"copy", 8, [&](std::size_t lo, std::size_t hi) { for (std::size_t i = lo; i < hi; ++i) c[i] = a[i]; }},
-      {"scale", 8, [&](std::size_t lo, std::size_t hi) { for (std::size_t i = lo; i < hi; ++i) b[i] = s * c[i]; }},
-      {"add", 12, [&](std::size_t lo, std::size_t hi) { for (std::size_t i = lo; i < hi; ++i) c[i] = a[i] + b[i]; }},
-      {"triad", 12, [&](std::size_t lo, std::size_t hi) { for (std::size_t i = lo; i < hi; ++i) a[i] = b[i] + s * c[i]; }},
+      {"copy", 8,
+       [&](std::size_t lo, std::size_t hi) {
+         for (std::size_t i = lo; i < hi; ++i) c[i] = a[i];
+       }},
+      {"scale", 8,
+       [&](std::size_t lo, std::size_t hi) {
+         for (std::size_t i = lo; i < hi; ++i) b[i] = s * c[i];
+       }},
+      {"add", 12,
+       [&](std::size_t lo, std::size_t hi) {
+         for (std::size_t i = lo; i < hi; ++i) c[i] = a[i] + b[i];
+       }},
+      {"triad", 12,
+       [&](std::size_t lo, std::size_t hi) {
+         for (std::size_t i = lo; i < hi; ++i) a[i] = b[i] + s * c[i];
+       }},
   };
   std::printf("stream_bench: %d threads, %zu floats per array (%.0f MiB each), %d reps\n", threads, n,
               n * 4.0 / (1 << 20), reps);

@@ -301,8 +301,9 @@ py::dict induce(const F32& x, const I32& y, const std::vector<std::string>& clas
 }
 
 py::dict compare(const F32& xtr, const I32& ytr, const F32& xte, const I32& yte,
-                 const std::vector<std::string>& classes, const py::dict& learner, const py::dict& induce_params, std::size_t per_class, int seeds,
-                 std::uint64_t seed, std::optional<std::string> true_tree, int threads, py::object callback) {
+                 const std::vector<std::string>& classes, const py::dict& learner, const py::dict& induce_params,
+                 std::size_t per_class, int seeds, std::uint64_t seed, std::optional<std::string> true_tree,
+                 int threads, py::object callback) {
   const data::Dataset train = make_dataset(xtr, ytr, classes, "X_train");
   const data::Dataset test = make_dataset(xte, yte, classes, "X_test");
   hier::CompareConfig cfg;

@@ -26,11 +26,12 @@ void add_data_flags(CLI::App* sub, DataFlags& f, bool train_labels, bool test_la
 data::Dataset load_dataset(const std::string& spec, const DataFlags& f, Split split, bool unlabelled) {
   data::LoadOptions o;
   o.label_column = f.label_column;
-  o.labels_path = split == Split::kTrain && !f.train_labels.empty()  ? f.train_labels
+  o.labels_path = split == Split::kTrain && !f.train_labels.empty() ? f.train_labels
                   : split == Split::kTest && !f.test_labels.empty() ? f.test_labels
-                                                                     : f.labels;
-  o.missing = f.missing == "mean" ? data::Missing::kMean : f.missing == "zero" ? data::Missing::kZero
-                                                                                : data::Missing::kRefuse;
+                                                                    : f.labels;
+  o.missing = f.missing == "mean"   ? data::Missing::kMean
+              : f.missing == "zero" ? data::Missing::kZero
+                                    : data::Missing::kRefuse;
   o.unlabelled = unlabelled;
   data::Dataset ds = data::load(spec, o);
   if (unlabelled)

@@ -56,7 +56,6 @@ ProgressSink& progress_sink();
 // A free-text line through the sink.
 void progress(const std::string& msg);
 
-
 // Subcommand registration, one per file.
 void register_induce(CLI::App& app);
 void register_fit(CLI::App& app);

@@ -23,8 +23,7 @@ struct CompareArgs {
 
 void register_compare(CLI::App& app) {
   auto a = std::make_shared<CompareArgs>();
-  CLI::App* sub =
-      app.add_subcommand("compare", "compare flat, induced-tree, random-tree (and true-tree) classifiers");
+  CLI::App* sub = app.add_subcommand("compare", "compare flat, induced-tree, random-tree (and true-tree) classifiers");
   sub->add_option("--train", a->train, "training data spec")->required();
   sub->add_option("--test", a->test, "test data spec")->required();
   add_data_flags(sub, a->data, /*train_labels=*/true, /*test_labels=*/true);

@@ -2,9 +2,9 @@
 #include <memory>
 
 #include "cli/common.h"
+#include "strata/app/trainer.h"
 #include "strata/core/error.h"
 #include "strata/data/dataset.h"
-#include "strata/app/trainer.h"
 
 namespace strata::cli {
 
@@ -22,7 +22,8 @@ void register_embed(CLI::App& app) {
   sub->add_option("--data", a->data, "data spec (as for train)")->required();
   sub->add_option("--out", a->out, "embeddings, a float32 .npy of (rows, hidden)")->required();
   sub->add_option("--labels-out", a->labels_out, "one label per row, for strata induce --labels")->required();
-  sub->add_option("--split", a->split, "train | test | all")->default_val("all")
+  sub->add_option("--split", a->split, "train | test | all")
+      ->default_val("all")
       ->check(CLI::IsMember({"train", "test", "all"}));
   sub->add_option("--seq-len", a->seq_len, "tokens per row (default: the model's training --seq-len)");
   sub->add_option("--threads", a->threads, "compute threads (0: all cores)")->default_val(0);

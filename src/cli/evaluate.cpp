@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.h"
+#include "strata/app/trainer.h"
 #include "strata/core/error.h"
 #include "strata/core/label_tree.h"
-#include "strata/hier/hierarchical.h"
 #include "strata/data/labels.h"
+#include "strata/hier/hierarchical.h"
 #include "strata/hier/metrics.h"
-#include "strata/app/trainer.h"
 
 namespace strata::cli {
 
@@ -39,9 +39,9 @@ void evaluate_text_model(const EvaluateArgs& a) {
             << "loss                " << r.loss << "\n"
             << "truncated texts     " << td.truncated << "\n";
   if (!a.json.empty()) {
-    nlohmann::json j{{"examples", r.examples}, {"accuracy", r.accuracy}, {"loss", r.loss},
-                     {"truncated_texts", td.truncated}, {"split", a.split}, {"seq_len", T}, {"data", a.test},
-                     {"model", a.model}};
+    nlohmann::json j{
+        {"examples", r.examples}, {"accuracy", r.accuracy}, {"loss", r.loss}, {"truncated_texts", td.truncated},
+        {"split", a.split},       {"seq_len", T},           {"data", a.test}, {"model", a.model}};
     write_file_atomic(a.json, j.dump(2) + "\n");
   }
 }
@@ -55,7 +55,8 @@ void register_evaluate(CLI::App& app) {
   sub->add_option("--test,--data", a->test, "labelled data spec")->required();
   add_data_flags(sub, a->flags, /*train_labels=*/false, /*test_labels=*/true);
   sub->add_option("--json", a->json, "write the metrics as JSON");
-  sub->add_option("--split", a->split, "text models: train | test | all")->default_val("test")
+  sub->add_option("--split", a->split, "text models: train | test | all")
+      ->default_val("test")
       ->check(CLI::IsMember({"train", "test", "all"}));
   sub->add_option("--seq-len", a->seq_len, "text models: tokens per row (default: the training --seq-len)");
   sub->add_option("--threads", a->threads, "text models: compute threads (0: all cores)")->default_val(0);

@@ -59,8 +59,8 @@ void register_fit(CLI::App& app) {
     }
     hier::HierarchicalConfig hc;
     hc.learner = learner_config(a->learner, a->seed);
-    hc.routing = a->routing == "hard" ? hier::HierarchicalConfig::Routing::kHard
-                                      : hier::HierarchicalConfig::Routing::kSoft;
+    hc.routing =
+        a->routing == "hard" ? hier::HierarchicalConfig::Routing::kHard : hier::HierarchicalConfig::Routing::kSoft;
     hc.seed = a->seed;
     hc.threads = a->learner.threads;
     hier::HierarchicalClassifier clf(hc);

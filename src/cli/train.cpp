@@ -3,9 +3,9 @@
 #include <set>
 
 #include "cli/common.h"
+#include "strata/app/trainer.h"
 #include "strata/core/error.h"
 #include "strata/core/memory.h"
-#include "strata/app/trainer.h"
 
 namespace strata::cli {
 
@@ -35,10 +35,13 @@ void register_train(CLI::App& app) {
   sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs and stash on the device as f32 | bf16")
       ->default_val("f32");
   sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")->default_val(2);
-  sub->add_option("--recompute", o.recompute, "l2l: recompute each layer's forward in the backward (on), stash its "
+  sub->add_option("--recompute", o.recompute,
+                  "l2l: recompute each layer's forward in the backward (on), stash its "
                   "saved activations instead (off), or off when the stash fits (auto)")
-      ->default_val("auto")->check(CLI::IsMember({"auto", "on", "off"}));
-  sub->add_option("--stash-memory", a->stash_memory, "l2l: host memory the stash may use, e.g. 4GiB (default: half "
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  sub->add_option("--stash-memory", a->stash_memory,
+                  "l2l: host memory the stash may use, e.g. 4GiB (default: half "
                   "the available memory)");
   sub->add_option("--seq-len", o.seq_len, "tokens per example, [CLS] and [SEP] included")->default_val(64);
   auto* steps = sub->add_option("--steps", o.steps, "optimizer steps");
@@ -54,8 +57,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--seed", o.seed, "initialisation, data order and dropout seed")->default_val(0);
   sub->add_option("--save", o.save, "write a checkpoint directory at the end");
   sub->add_option("--save-every", o.save_every, "also checkpoint every N steps (needs --save)")->default_val(0);
-  sub->add_option("--stop-at", o.stop_at, "stop (and save) after this step of the planned schedule")
-      ->default_val(0);
+  sub->add_option("--stop-at", o.stop_at, "stop (and save) after this step of the planned schedule")->default_val(0);
   sub->add_option("--resume", o.resume, "continue the run saved in this checkpoint directory");
   sub->add_option("--log", o.log, "per-step metrics as JSON lines");
   sub->add_option("--report", o.report, "summary JSON (speed, memory, loss, accuracy)");

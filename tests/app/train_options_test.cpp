@@ -85,7 +85,9 @@ TEST(TrainOptions, WrongTypesAndOutOfRangeIntegersNameTheField) {
   EXPECT_HAS(testing::bad_input_message([] { train_options_from_json({{"seq-len", "64"}}, {}); }), "'seq-len'");
   EXPECT_HAS(testing::bad_input_message([] { train_options_from_json({{"lr", "fast"}}, {}); }), "'lr' must be");
   EXPECT_HAS(testing::bad_input_message([] { train_options_from_json({{"batch", 1e12}}, {}); }), "'batch'");
-  EXPECT_HAS(testing::bad_input_message([] { train_options_from_json({{"batch", 4294967296LL}}, {}); }),
+  EXPECT_HAS(testing::bad_input_message([] {
+               train_options_from_json({{"batch", 4294967296LL}}, {});
+             }),
              "'batch' must be an integer in range");
   EXPECT_HAS(testing::bad_input_message([] { train_options_from_json({{"seed", -1}}, {}); }), "'seed'");
   EXPECT_HAS(testing::bad_input_message([] { train_options_from_json("options", {}); }), "JSON object");

@@ -42,10 +42,9 @@ class TrainerTest : public testing::TempDirTest {
 
   // A small text data set whose label is decided by which word list its words come from.
   std::string write_text_tsv(int rows) const {
-    const std::vector<std::vector<std::string>> words = {
-        {"cat", "dog", "horse", "sheep", "goat", "mouse"},
-        {"car", "truck", "train", "plane", "boat", "bike"},
-        {"red", "blue", "green", "yellow", "purple", "black"}};
+    const std::vector<std::vector<std::string>> words = {{"cat", "dog", "horse", "sheep", "goat", "mouse"},
+                                                         {"car", "truck", "train", "plane", "boat", "bike"},
+                                                         {"red", "blue", "green", "yellow", "purple", "black"}};
     const char* names[] = {"animal", "vehicle", "colour"};
     std::string s = "text\tlabel\n";
     Rng rng(4);

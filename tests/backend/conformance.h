@@ -56,8 +56,10 @@ class DevArray {
       staged[i] = guard_byte(salt_, i);
       staged[kGuardBytes + payload_bytes() + i] = guard_byte(salt_, kGuardBytes + i);
     }
-    if (role == Role::kOutput) std::memset(staged.data() + kGuardBytes, 0xFF, payload_bytes());
-    else if (n_) std::memcpy(staged.data() + kGuardBytes, init.data(), payload_bytes());
+    if (role == Role::kOutput)
+      std::memset(staged.data() + kGuardBytes, 0xFF, payload_bytes());
+    else if (n_)
+      std::memcpy(staged.data() + kGuardBytes, init.data(), payload_bytes());
     be.copy_async(buf_.data(), space, staged.data(), Space::kHost, total_bytes()).wait();
   }
   DevArray(Backend& be, std::size_t n, std::string what, Space space = Space::kDevice)
@@ -171,7 +173,6 @@ inline std::vector<std::string> registered_names() {
 }  // namespace strata::backend::conformance
 
 // Runs a Conformance-derived suite for every registered backend ("cpu" always; "cuda" in a CUDA build).
-#define STRATA_CONFORMANCE_SUITE(Suite)                                                                \
-  INSTANTIATE_TEST_SUITE_P(Backends, Suite,                                                            \
-                           ::testing::ValuesIn(::strata::backend::conformance::registered_names()), \
+#define STRATA_CONFORMANCE_SUITE(Suite)                                                                              \
+  INSTANTIATE_TEST_SUITE_P(Backends, Suite, ::testing::ValuesIn(::strata::backend::conformance::registered_names()), \
                            [](const ::testing::TestParamInfo<std::string>& i) { return i.param; })

@@ -56,8 +56,8 @@ std::vector<double> ref_probs(const Shape& s, const std::vector<float>& q, const
 }
 
 AttentionRef ref_attention(const Shape& s, const std::vector<float>& q, const std::vector<float>& k,
-                           const std::vector<float>& v, const std::vector<float>* mask, float p_drop,
-                           std::uint64_t key, const std::vector<float>& dout) {
+                           const std::vector<float>& v, const std::vector<float>* mask, float p_drop, std::uint64_t key,
+                           const std::vector<float>& dout) {
   AttentionRef r{std::vector<double>(s.btc()), std::vector<double>(s.tt()), std::vector<double>(s.btc()),
                  std::vector<double>(s.btc()), std::vector<double>(s.btc())};
   const double scale = 1.0 / std::sqrt(static_cast<double>(s.HS()));
@@ -112,8 +112,8 @@ void check_attention(Backend& be, const std::vector<float>* mask, float p_drop, 
       dv0(g0.end() - s.btc(), g0.end());
   F32 ddout(be, dout, Role::kInput, "dout");
   F32 dq(be, dq0, Role::kInOut, "dq"), dk(be, dk0, Role::kInOut, "dk"), dv(be, dv0, Role::kInOut, "dv");
-  be.attention_backward(dq.get(), dk.get(), dv.get(), ddout.get(), dq_in.get(), dk_in.get(), dv_in.get(),
-                        probs.get(), mask ? dm.get() : nullptr, s.B, s.T, s.C, s.NH, p_drop, key, scratch.get());
+  be.attention_backward(dq.get(), dk.get(), dv.get(), ddout.get(), dq_in.get(), dk_in.get(), dv_in.get(), probs.get(),
+                        mask ? dm.get() : nullptr, s.B, s.T, s.C, s.NH, p_drop, key, scratch.get());
   auto plus = [](const std::vector<float>& a, const std::vector<double>& b) {
     std::vector<double> c(b);
     for (std::size_t i = 0; i < c.size(); ++i) c[i] += a[i];

@@ -49,8 +49,7 @@ TEST_P(CopyConformance, BufferFormsCopyTheRangeAndCheckBounds) {
   // Elements [5, 25) of host to [30, 50) of dev; then the whole of dev back.
   be().copy_async(dev, 30 * sizeof(float), host, 5 * sizeof(float), 20 * sizeof(float));
   be().copy_async(back, dev).wait();
-  for (std::size_t i = 0; i < n; ++i)
-    EXPECT_EQ(back.f32()[i], i >= 30 && i < 50 ? x[i - 25] : 0.0f) << "element " << i;
+  for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(back.f32()[i], i >= 30 && i < 50 ? x[i - 25] : 0.0f) << "element " << i;
   EXPECT_THROW(be().copy_async(dev, 60 * sizeof(float), host, 0, 8 * sizeof(float)), Error);
   EXPECT_THROW(be().copy_async(dev, 0, host, 60 * sizeof(float), 8 * sizeof(float)), Error);
   Buffer small = be().alloc(Space::kDevice, 4, "small");

@@ -50,8 +50,8 @@ TEST_P(DenseConformance, SgemmEveryTransposeWithPaddedLeadingDimensions) {
     be().sgemm(g.ta, g.tb, g.m, g.n, g.k, 0.7f, da.get(), g.lda(), db.get(), g.ldb(), 0.3f, dc.get(), g.ldc());
     std::vector<double> ref = widen(c0);
     ref_gemm(g.ta, g.tb, g.m, g.n, g.k, 0.7, a.data(), g.lda(), b.data(), g.ldb(), 0.3, ref.data(), g.ldc());
-    EXPECT_TRUE(nmse_below("sgemm ta=" + std::to_string(g.ta) + " tb=" + std::to_string(g.tb), dc.read(), ref,
-                           kGemmLike));
+    EXPECT_TRUE(
+        nmse_below("sgemm ta=" + std::to_string(g.ta) + " tb=" + std::to_string(g.tb), dc.read(), ref, kGemmLike));
     // beta = 0: C is not read (as BLAS), so NaN poison in C must not leak into the result.
     F32 fresh(be(), g.c_floats(), "C (beta 0)");
     be().sgemm(g.ta, g.tb, g.m, g.n, g.k, 1.0f, da.get(), g.lda(), db.get(), g.ldb(), 0.0f, fresh.get(), g.ldc());
@@ -94,8 +94,7 @@ TEST_P(DenseConformance, LinearForwardAndAccumulatingBackward) {
     F32 out(be(), N * OC, "out"), ddy(be(), dy, Role::kInput, "dout");
     F32 dx(be(), dx0, Role::kInOut, "din"), dw(be(), dw0, Role::kInOut, "dw"), db(be(), db0, Role::kInOut, "db");
     be().linear_forward(out.get(), dx_in.get(), dw_in.get(), bias ? db_in.get() : nullptr, N, IC, OC);
-    be().linear_backward(dx.get(), dw.get(), bias ? db.get() : nullptr, ddy.get(), dx_in.get(), dw_in.get(), N, IC,
-                         OC);
+    be().linear_backward(dx.get(), dw.get(), bias ? db.get() : nullptr, ddy.get(), dx_in.get(), dw_in.get(), N, IC, OC);
     std::vector<double> ry(N * OC), rdx = widen(dx0), rdw = widen(dw0), rdb = widen(db0);
     for (int r = 0; r < N; ++r)
       for (int o = 0; o < OC; ++o) {

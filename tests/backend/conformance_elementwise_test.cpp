@@ -151,9 +151,15 @@ std::uint16_t ref_bf16(float f) {
 
 TEST_P(ElementwiseConformance, Bf16ConversionsBitForBit) {
   std::vector<float> x = randn(1000 + 7, 1, 10.0);
-  const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, std::numeric_limits<float>::denorm_min(),
-                            std::numeric_limits<float>::max(), 1.00390625f /* tie: even stays */,
-                            1.01171875f /* tie: odd rounds up */, std::nanf("")};
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            INFINITY,
+                            -INFINITY,
+                            std::numeric_limits<float>::denorm_min(),
+                            std::numeric_limits<float>::max(),
+                            1.00390625f /* tie: even stays */,
+                            1.01171875f /* tie: odd rounds up */,
+                            std::nanf("")};
   for (std::size_t i = 0; i < std::size(specials); ++i) x[i * 3] = specials[i];
   const std::size_t n = x.size();
   F32 in(be(), x, Role::kInput, "f32 in");
@@ -161,8 +167,10 @@ TEST_P(ElementwiseConformance, Bf16ConversionsBitForBit) {
   be().f32_to_bf16(half.get(), in.get(), n);
   const std::vector<std::uint16_t> h = half.read();
   for (std::size_t i = 0; i < n; ++i) {
-    if (std::isnan(x[i])) EXPECT_EQ(h[i] & 0x7F80u, 0x7F80u) << "NaN must stay NaN";
-    else EXPECT_EQ(h[i], ref_bf16(x[i])) << "element " << i << " = " << x[i];
+    if (std::isnan(x[i]))
+      EXPECT_EQ(h[i] & 0x7F80u, 0x7F80u) << "NaN must stay NaN";
+    else
+      EXPECT_EQ(h[i], ref_bf16(x[i])) << "element " << i << " = " << x[i];
   }
   DevArray<std::uint16_t> hin(be(), h, DevArray<std::uint16_t>::Role::kInput, "bf16 in");
   F32 back(be(), n, "f32 back");

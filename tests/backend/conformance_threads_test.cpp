@@ -64,9 +64,9 @@ void expect_thread_independent(Backend& be, const std::string& name, const std::
 
 TEST_P(RuntimeConformance, ResultsDoNotDependOnTheThreadCount) {
   const int N = 300, C = 129, B = 2, T = 33, NH = 3, CA = 48;
-  expect_thread_independent(be(), "layernorm", {randn(N * C, 1), randn(C, 2), randn(C, 3), randn(N * C, 4),
-                                                std::vector<float>(N * C), std::vector<float>(N),
-                                                std::vector<float>(N), randn(N * C, 5), randn(C, 6), randn(C, 7)},
+  expect_thread_independent(be(), "layernorm",
+                            {randn(N * C, 1), randn(C, 2), randn(C, 3), randn(N * C, 4), std::vector<float>(N * C),
+                             std::vector<float>(N), std::vector<float>(N), randn(N * C, 5), randn(C, 6), randn(C, 7)},
                             [&](std::vector<F32*>& a) {
                               be().layernorm_forward(a[4]->get(), a[5]->get(), a[6]->get(), a[0]->get(), a[1]->get(),
                                                      a[2]->get(), N, C, 1e-5f);
@@ -80,27 +80,27 @@ TEST_P(RuntimeConformance, ResultsDoNotDependOnTheThreadCount) {
        std::vector<float>(attention_scratch_floats(B, T, CA, NH)), randn(btc, 5), randn(btc, 6), randn(btc, 7)},
       [&](std::vector<F32*>& a) {
         const std::uint64_t key = dropout_key(1, 2, 3, 4, 5);
-        be().attention_forward(a[4]->get(), a[5]->get(), a[0]->get(), a[1]->get(), a[2]->get(), nullptr, B, T, CA,
-                               NH, 0.1f, key, a[6]->get());
+        be().attention_forward(a[4]->get(), a[5]->get(), a[0]->get(), a[1]->get(), a[2]->get(), nullptr, B, T, CA, NH,
+                               0.1f, key, a[6]->get());
         be().attention_backward(a[7]->get(), a[8]->get(), a[9]->get(), a[3]->get(), a[0]->get(), a[1]->get(),
                                 a[2]->get(), a[5]->get(), nullptr, B, T, CA, NH, 0.1f, key, a[6]->get());
       });
   const std::size_t n = 200003;
-  expect_thread_independent(be(), "optimizers and norms",
-                            {randn(n, 1), randn(n, 2, 0.1), std::vector<float>(n), std::vector<float>(n),
-                             std::vector<float>(4)},
-                            [&](std::vector<F32*>& a) {
-                              for (int step = 1; step <= 2; ++step) {
-                                be().adamw_step(a[0]->get(), a[1]->get(), a[2]->get(), a[3]->get(), n / 2,
-                                                AdamWParams{}, step, 0.5f, nullptr);
-                                be().lamb_step(a[0]->get() + n / 2, a[1]->get() + n / 2, a[2]->get() + n / 2,
-                                               a[3]->get() + n / 2, n - n / 2, LambParams{}, step, {}, 1.0f, nullptr);
-                              }
-                              const GradSpan spans[] = {{a[0]->get(), n}, {a[1]->get(), n}};
-                              // The two doubles, bit for bit, into the 4-float array a[4].
-                              const double norms[2] = {be().global_grad_norm(spans), be().sum_squares(a[1]->get(), n)};
-                              be().copy_async(a[4]->get(), Space::kDevice, norms, Space::kHost, sizeof(norms)).wait();
-                            });
+  expect_thread_independent(
+      be(), "optimizers and norms",
+      {randn(n, 1), randn(n, 2, 0.1), std::vector<float>(n), std::vector<float>(n), std::vector<float>(4)},
+      [&](std::vector<F32*>& a) {
+        for (int step = 1; step <= 2; ++step) {
+          be().adamw_step(a[0]->get(), a[1]->get(), a[2]->get(), a[3]->get(), n / 2, AdamWParams{}, step, 0.5f,
+                          nullptr);
+          be().lamb_step(a[0]->get() + n / 2, a[1]->get() + n / 2, a[2]->get() + n / 2, a[3]->get() + n / 2, n - n / 2,
+                         LambParams{}, step, {}, 1.0f, nullptr);
+        }
+        const GradSpan spans[] = {{a[0]->get(), n}, {a[1]->get(), n}};
+        // The two doubles, bit for bit, into the 4-float array a[4].
+        const double norms[2] = {be().global_grad_norm(spans), be().sum_squares(a[1]->get(), n)};
+        be().copy_async(a[4]->get(), Space::kDevice, norms, Space::kHost, sizeof(norms)).wait();
+      });
 }
 
 }  // namespace

@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 #include <string>
@@ -94,7 +94,7 @@ TEST(CpuBackend, CopiesArriveAndCountTraffic) {
   EXPECT_THROW(be.copy_async(stash, n * 2 + 4, dev, 0, n * 2), Error);  // overruns the destination
   EXPECT_THROW(be.copy_async(stash, 0, dev, n * 4, 1), Error);          // overruns the source
   Buffer small = be.alloc(Space::kDevice, 8, "small");
-  EXPECT_THROW(be.copy_async(small, host), Error);                      // sizes differ
+  EXPECT_THROW(be.copy_async(small, host), Error);  // sizes differ
   EXPECT_EQ(be.traffic().copies, 0u);
 }
 
@@ -187,8 +187,8 @@ TEST(CpuBackend, GemmMatchesNaive) {
   for (auto& x : a) x = static_cast<float>(rng.normal());
   for (auto& x : b) x = static_cast<float>(rng.normal());
   // C = 2 * A * B^T + 1 * C for each batch entry, B stored (n, k).
-  be.sgemm_strided_batched(false, true, m, n, k, 2.0f, a.data(), k, m * k, b.data(), k, n * k, 1.0f, c.data(), n,
-                           m * n, batch);
+  be.sgemm_strided_batched(false, true, m, n, k, 2.0f, a.data(), k, m * k, b.data(), k, n * k, 1.0f, c.data(), n, m * n,
+                           batch);
   for (int t = 0; t < batch; ++t)
     for (int i = 0; i < m; ++i)
       for (int j = 0; j < n; ++j) {

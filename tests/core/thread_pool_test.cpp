@@ -33,7 +33,10 @@ TEST(ThreadPool, ChunksCoverRange) {
 
 TEST(ThreadPool, RethrowsException) {
   strata::ThreadPool pool(2);
-  EXPECT_THROW(pool.parallel_for(10, [](std::size_t i) { if (i == 7) throw std::runtime_error("x"); }),
+  EXPECT_THROW(pool.parallel_for(10,
+                                 [](std::size_t i) {
+                                   if (i == 7) throw std::runtime_error("x");
+                                 }),
                std::runtime_error);
   int sum = 0;
   pool.parallel_for(1, [&](std::size_t) { sum = 1; });

@@ -70,7 +70,9 @@ TEST(Csv, LabelColumnOptionOverridesAndUnknownColumnListsColumns) {
 }
 
 TEST(Csv, CrlfBomAndMissingFinalNewline) {
-  auto p = write_temp("crlf.csv", "\xEF\xBB\xBF" "a,b,label\r\n1,2,x\r\n\r\n3,4,y");
+  auto p = write_temp("crlf.csv",
+                      "\xEF\xBB\xBF"
+                      "a,b,label\r\n1,2,x\r\n\r\n3,4,y");
   Dataset ds = load(p);
   EXPECT_EQ(ds.n, 2u);
   EXPECT_EQ(ds.x, (std::vector<float>{1, 2, 3, 4}));
@@ -78,8 +80,8 @@ TEST(Csv, CrlfBomAndMissingFinalNewline) {
 }
 
 TEST(Csv, QuotedFieldsWithDelimitersEscapesAndNewlines) {
-  auto p = write_temp("quoted.csv",
-                      "\"f 1\",\"label\"\n\"1.5\",\"cat, \"\"big\"\"\"\n2,dog\n3,\"two\nlines\"\n4,dog\n");
+  auto p =
+      write_temp("quoted.csv", "\"f 1\",\"label\"\n\"1.5\",\"cat, \"\"big\"\"\"\n2,dog\n3,\"two\nlines\"\n4,dog\n");
   Dataset ds = load(p);
   ASSERT_EQ(ds.n, 4u);
   EXPECT_EQ(ds.x, (std::vector<float>{1.5f, 2, 3, 4}));
@@ -219,8 +221,10 @@ struct ScopedEnv {
     ::setenv(n, v, 1);
   }
   ~ScopedEnv() {
-    if (had) ::setenv(name.c_str(), old.c_str(), 1);
-    else ::unsetenv(name.c_str());
+    if (had)
+      ::setenv(name.c_str(), old.c_str(), 1);
+    else
+      ::unsetenv(name.c_str());
   }
 };
 

@@ -47,8 +47,10 @@ struct ScopedFashionDir {
     ::setenv("STRATA_FASHION_MNIST_DIR", dir.c_str(), 1);
   }
   ~ScopedFashionDir() {
-    if (had) ::setenv("STRATA_FASHION_MNIST_DIR", old.c_str(), 1);
-    else ::unsetenv("STRATA_FASHION_MNIST_DIR");
+    if (had)
+      ::setenv("STRATA_FASHION_MNIST_DIR", old.c_str(), 1);
+    else
+      ::unsetenv("STRATA_FASHION_MNIST_DIR");
   }
 };
 

@@ -42,8 +42,7 @@ std::string raw(const std::vector<T>& v) {
 }
 
 std::string dict(const std::string& descr, const std::string& shape, bool fortran = false) {
-  return "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape +
-         ", }";
+  return "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
 }
 
 TEST(Npy, SaveThenLoadRoundTripsWithTextLabels) {

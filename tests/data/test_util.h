@@ -50,4 +50,3 @@ inline std::string write_temp_gz(const std::string& name, const std::string& con
 using strata::testing::bad_input_message;
 
 }  // namespace strata::data::testing
-

@@ -32,8 +32,10 @@ class WordnetDir {
     ::setenv("STRATA_WORDNET_DIR", dir.c_str(), 1);
   }
   ~WordnetDir() {
-    if (had_) ::setenv("STRATA_WORDNET_DIR", old_.c_str(), 1);
-    else ::unsetenv("STRATA_WORDNET_DIR");
+    if (had_)
+      ::setenv("STRATA_WORDNET_DIR", old_.c_str(), 1);
+    else
+      ::unsetenv("STRATA_WORDNET_DIR");
   }
 
  private:
@@ -189,8 +191,7 @@ TEST(TsvText, ReadsHeaderColumnsInAnyOrderAndSplits) {
     if (in_test_split(i)) want_test.push_back(all.texts[i]);
   auto train = load_text(kFixture + "/small.tsv", "train");
   EXPECT_EQ(train.texts.size() + want_test.size(), all.texts.size());
-  for (const auto& t : train.texts)
-    EXPECT_EQ(std::find(want_test.begin(), want_test.end(), t), want_test.end()) << t;
+  for (const auto& t : train.texts) EXPECT_EQ(std::find(want_test.begin(), want_test.end(), t), want_test.end()) << t;
 }
 
 TEST(TsvText, MalformedRowsNameFileAndLine) {
@@ -258,7 +259,8 @@ TEST(Synthetic, FollowsTheDocumentedGeneratorExactly) {
   std::uint64_t state = 1234;
   for (std::size_t k = 0; k < ds.ids.size(); ++k)
     ASSERT_EQ(ds.ids[k], static_cast<std::int32_t>(documented_next(state) % 8192)) << "token " << k;
-  for (int i = 0; i < ds.n; ++i) EXPECT_EQ(ds.y[static_cast<std::size_t>(i)], ds.ids[static_cast<std::size_t>(i) * 16] % 45);
+  for (int i = 0; i < ds.n; ++i)
+    EXPECT_EQ(ds.y[static_cast<std::size_t>(i)], ds.ids[static_cast<std::size_t>(i) * 16] % 45);
   EXPECT_EQ(ds.mask, std::vector<std::uint8_t>(ds.ids.size(), 1));
   std::set<int> labels(ds.y.begin(), ds.y.end());
   EXPECT_GT(labels.size(), 20u);  // labels spread over the classes

@@ -19,10 +19,10 @@ using testing::temp_path;
 
 // A small deterministic corpus: 300 sentences from a fixed word list.
 std::vector<std::string> corpus() {
-  const std::vector<std::string> words = {"the",   "cat",    "sat",   "on",     "mat",    "dog",    "barked",
-                                          "at",    "a",      "loud",  "car",    "drove",  "quickly", "through",
-                                          "town",  "birds",  "sing",  "in",     "spring", "morning", "rain",
-                                          "falls", "softly", "over",  "hills",  "and",    "valleys", "running"};
+  const std::vector<std::string> words = {"the",   "cat",    "sat",  "on",    "mat",    "dog",     "barked",
+                                          "at",    "a",      "loud", "car",   "drove",  "quickly", "through",
+                                          "town",  "birds",  "sing", "in",    "spring", "morning", "rain",
+                                          "falls", "softly", "over", "hills", "and",    "valleys", "running"};
   std::vector<std::string> out;
   std::uint64_t s = 42;
   for (int i = 0; i < 300; ++i) {

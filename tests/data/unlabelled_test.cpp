@@ -59,8 +59,7 @@ TEST(Unlabelled, NpyNeedsNoLabelsFile) {
   EXPECT_EQ(ds.x, x);
   EXPECT_TRUE(ds.y.empty());
   // labelled reading still insists on the labels file
-  EXPECT_NE(bad_input_message([&] { load(temp_path("nolabel.npy")); }).find("give the labels file"),
-            std::string::npos);
+  EXPECT_NE(bad_input_message([&] { load(temp_path("nolabel.npy")); }).find("give the labels file"), std::string::npos);
 }
 
 }  // namespace

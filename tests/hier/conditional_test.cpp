@@ -163,12 +163,9 @@ TEST(Mmd, NeedsTwoExamplesPerClass) {
 // Classes 0 and 1 are both told apart from the rest by feature 0 (high); classes 2 and 3 by feature 1; class 4
 // is the plain background. Features 2..5 are noise.
 data::Dataset shared_structure(std::uint64_t seed) {
-  return blobs({{6, 0, 0, 0, 0, 0},
-                {6, 0, 0.3f, 0, 0, 0},
-                {0, 6, 0, 0, 0, 0},
-                {0, 6, 0, 0.3f, 0, 0},
-                {0, 0, 0, 0, 0, 0}},
-               80, 1.0, seed);
+  return blobs(
+      {{6, 0, 0, 0, 0, 0}, {6, 0, 0.3f, 0, 0, 0}, {0, 6, 0, 0, 0, 0}, {0, 6, 0, 0.3f, 0, 0}, {0, 0, 0, 0, 0, 0}}, 80,
+      1.0, seed);
 }
 
 TEST(TaskSimilarity, SharedStructureScoresHigher) {

@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "strata/core/error.h"
 #include "recording_sink.h"
+#include "strata/core/error.h"
 
 namespace strata::hier {
 namespace {
@@ -171,12 +171,15 @@ TEST(Simulate, ReportsOneResultPerSettingWithItsMeans) {
     EXPECT_EQ(p.experiment, "simulate");
     EXPECT_EQ(p.index, static_cast<int>(i) + 1);
     EXPECT_EQ(p.count, 2);
-    EXPECT_EQ(p.label, "sigma2_group 0.01, 4 classes/group, " + std::to_string(row.samples_per_class) +
-                           " samples/class");
-    const std::vector<std::pair<std::string, double>> want = {
-        {"ari", row.ari.mean},         {"ari_permuted", row.ari_permuted.mean}, {"le_true", row.le_true.mean},
-        {"le_induced", row.le_induced.mean}, {"acc_flat", row.acc_flat.mean}, {"acc_true", row.acc_true.mean},
-        {"acc_induced", row.acc_induced.mean}};
+    EXPECT_EQ(p.label,
+              "sigma2_group 0.01, 4 classes/group, " + std::to_string(row.samples_per_class) + " samples/class");
+    const std::vector<std::pair<std::string, double>> want = {{"ari", row.ari.mean},
+                                                              {"ari_permuted", row.ari_permuted.mean},
+                                                              {"le_true", row.le_true.mean},
+                                                              {"le_induced", row.le_induced.mean},
+                                                              {"acc_flat", row.acc_flat.mean},
+                                                              {"acc_true", row.acc_true.mean},
+                                                              {"acc_induced", row.acc_induced.mean}};
     ASSERT_EQ(p.values.size(), want.size());
     for (std::size_t v = 0; v < want.size(); ++v) {
       EXPECT_EQ(p.values[v].first, want[v].first);
@@ -187,8 +190,7 @@ TEST(Simulate, ReportsOneResultPerSettingWithItsMeans) {
     std::snprintf(line, sizeof line,
                   "sigma2_group 0.010, 4 classes/group, %d samples/class: ARI %.3f (permuted %.3f), learning "
                   "efficiency true %.3f, induced %.3f",
-                  row.samples_per_class, row.ari.mean, row.ari_permuted.mean, row.le_true.mean,
-                  row.le_induced.mean);
+                  row.samples_per_class, row.ari.mean, row.ari_permuted.mean, row.le_true.mean, row.le_induced.mean);
     EXPECT_EQ(p.summary, line);
   }
   auto quiet = run_simulation(small_simulation());

@@ -13,10 +13,10 @@
 #include <set>
 #include <thread>
 
+#include "recording_sink.h"
 #include "strata/core/error.h"
 #include "strata/core/progress.h"
 #include "strata/core/rng.h"
-#include "recording_sink.h"
 
 namespace strata::hier {
 namespace {

@@ -6,11 +6,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "../common/temp_dir.h"
 #include "strata/core/error.h"
 #include "strata/core/label_tree.h"
 #include "strata/core/rng.h"
 #include "strata/hier/hierarchical.h"
-#include "../common/temp_dir.h"
 
 namespace strata::hier {
 namespace {

@@ -10,10 +10,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include "recording_sink.h"
 #include "strata/core/error.h"
 #include "strata/core/progress.h"
 #include "strata/core/rng.h"
-#include "recording_sink.h"
 
 namespace strata::hier {
 namespace {

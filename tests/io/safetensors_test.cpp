@@ -61,8 +61,8 @@ using strata::testing::bad_input_message;
 
 TEST(Safetensors, RoundTripKeepsValuesShapesMetadataAndAlignment) {
   const std::vector<float> w = {1.5f, -2.0f, 3.25f, 0.0f, 1e-30f, -7.0f};  // (2, 3)
-  const std::vector<std::int64_t> ids = {1, -2, 1LL << 40, 7};          // (4)
-  const std::vector<std::uint16_t> bf = {0x3F80, 0xC040};                // bf16 1.0, -3.0
+  const std::vector<std::int64_t> ids = {1, -2, 1LL << 40, 7};             // (4)
+  const std::vector<std::uint16_t> bf = {0x3F80, 0xC040};                  // bf16 1.0, -3.0
   const std::vector<std::uint16_t> hf = {0x3C00, 0xC000, 0x0001, 0x7C00};  // f16 1, -2, 2^-24, inf
   const std::string path = temp_dir() + "/rt.safetensors";
   write_safetensors(path,
@@ -197,7 +197,9 @@ TEST(Safetensors, WriteRejectsInconsistentTensors) {
   const std::string p = temp_dir() + "/w.safetensors";
   EXPECT_HAS(bad_input_message([&] { write_safetensors(p, {{"a", "F32", {3}, v, 8}}); }), "needs 12 bytes");
   EXPECT_HAS(bad_input_message([&] { write_safetensors(p, {{"a", "Q4", {2}, v, 8}}); }), "unknown dtype");
-  EXPECT_HAS(bad_input_message([&] { write_safetensors(p, {{"a", "F32", {2}, v, 8}, {"a", "F32", {2}, v, 8}}); }),
+  EXPECT_HAS(bad_input_message([&] {
+               write_safetensors(p, {{"a", "F32", {2}, v, 8}, {"a", "F32", {2}, v, 8}});
+             }),
              "given twice");
   EXPECT_FALSE(fs::exists(p));
 }

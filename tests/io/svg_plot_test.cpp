@@ -17,7 +17,8 @@ TEST(SvgPlot, SeriesLabelsAndEscaping) {
   EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);  // the reference line
   // two panels -> two frames
   std::size_t frames = 0;
-  for (std::size_t pos = 0; (pos = svg.find("fill=\"none\" stroke=\"#333\"", pos)) != std::string::npos; ++pos) ++frames;
+  for (std::size_t pos = 0; (pos = svg.find("fill=\"none\" stroke=\"#333\"", pos)) != std::string::npos; ++pos)
+    ++frames;
   EXPECT_EQ(frames, 2u);
 }
 

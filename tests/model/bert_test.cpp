@@ -41,12 +41,12 @@ TEST(Bert, SlabsAreLayerMajorAlignedAndNamedAsHuggingFace) {
     EXPECT_GE(t.offset, m.slab_offset(t.layer));
     EXPECT_LE(t.offset + t.numel, m.slab_offset(t.layer) + m.slab_floats(t.layer));
   }
-  for (const char* n : {"bert.embeddings.word_embeddings.weight", "bert.embeddings.position_embeddings.weight",
-                        "bert.embeddings.token_type_embeddings.weight", "bert.embeddings.LayerNorm.bias",
-                        "bert.encoder.layer.0.attention.self.query.weight",
-                        "bert.encoder.layer.2.attention.output.LayerNorm.weight",
-                        "bert.encoder.layer.1.intermediate.dense.bias", "bert.encoder.layer.2.output.dense.weight",
-                        "bert.pooler.dense.weight", "classifier.weight", "classifier.bias"})
+  for (const char* n :
+       {"bert.embeddings.word_embeddings.weight", "bert.embeddings.position_embeddings.weight",
+        "bert.embeddings.token_type_embeddings.weight", "bert.embeddings.LayerNorm.bias",
+        "bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.2.attention.output.LayerNorm.weight",
+        "bert.encoder.layer.1.intermediate.dense.bias", "bert.encoder.layer.2.output.dense.weight",
+        "bert.pooler.dense.weight", "classifier.weight", "classifier.bias"})
     EXPECT_NE(m.find(n), nullptr) << n;
   EXPECT_EQ(m.find("bert.encoder.layer.3.output.dense.weight"), nullptr);
   EXPECT_EQ(m.find("classifier.weight")->shape, (std::vector<std::int64_t>{4, 12}));

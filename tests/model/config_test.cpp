@@ -100,9 +100,7 @@ TEST(BertConfig, BadConfigsNameTheFields) {
   m = bad_input_message([&] { parse(R"([1, 2])"); });
   EXPECT_NE(m.find("expected a JSON object"), std::string::npos) << m;
   const std::string path = (std::filesystem::temp_directory_path() / "strata_bad_config_test.json").string();
-  {
-    std::ofstream(path) << "{\"hidden_size\": ";
-  }
+  { std::ofstream(path) << "{\"hidden_size\": "; }
   m = bad_input_message([&] { load_bert_config(path); });
   std::filesystem::remove(path);
   EXPECT_NE(m.find("not valid JSON"), std::string::npos) << m;

@@ -55,10 +55,14 @@ Fixture load_fixture() {
         v.push_back(static_cast<double>(x));
       }
     };
-    if (t.dtype == "F32") append(float{});
-    else if (t.dtype == "F64") append(double{});
-    else if (t.dtype == "I32") append(std::int32_t{});
-    else throw std::runtime_error("unexpected dtype " + t.dtype);
+    if (t.dtype == "F32")
+      append(float{});
+    else if (t.dtype == "F64")
+      append(double{});
+    else if (t.dtype == "I32")
+      append(std::int32_t{});
+    else
+      throw std::runtime_error("unexpected dtype " + t.dtype);
     f.tensors[t.name] = std::move(v);
     f.shapes[t.name] = t.shape;
   }
@@ -95,7 +99,11 @@ class ReferenceTest : public ::testing::Test {
     mask_ = fx_.as<float>("attention_mask");
     labels_ = fx_.as<std::int32_t>("labels");
     const auto& shape = fx_.shapes.at("input_ids");
-    batch_ = Batch{static_cast<int>(shape[0]), static_cast<int>(shape[1]), ids_.data(), segs_.data(), mask_.data(),
+    batch_ = Batch{static_cast<int>(shape[0]),
+                   static_cast<int>(shape[1]),
+                   ids_.data(),
+                   segs_.data(),
+                   mask_.data(),
                    labels_.data()};
     ctx_.be = be_.get();
     ctx_.seed = 5;

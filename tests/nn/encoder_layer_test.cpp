@@ -16,9 +16,7 @@ using testing::Probe;
 
 constexpr int kB = 2, kT = 5, kC = 8, kNH = 2, kI = 16;
 
-EncoderLayerConfig small_config(float dropout) {
-  return EncoderLayerConfig{kC, kNH, kI, dropout, dropout, 1e-12f};
-}
+EncoderLayerConfig small_config(float dropout) { return EncoderLayerConfig{kC, kNH, kI, dropout, dropout, 1e-12f}; }
 
 std::vector<float> layer_params(const Layer& l, std::uint64_t seed) {
   std::vector<float> p = testing::random_vector(l.param_floats(), seed, 0.3);

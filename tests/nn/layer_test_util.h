@@ -99,8 +99,8 @@ struct Probe {
 // compared with the analytic gradient.
 // Tolerance: the forward runs in float32, so allow 1% of the gradient's scale plus 2% of the element.
 inline void expect_matches_finite_differences(Probe& p, std::vector<float>& v, const std::vector<float>& analytic,
-                                              const char* what, std::size_t skip_begin = 0,
-                                              std::size_t skip_end = 0, float h = 1e-2f) {
+                                              const char* what, std::size_t skip_begin = 0, std::size_t skip_end = 0,
+                                              float h = 1e-2f) {
   ASSERT_EQ(v.size(), analytic.size());
   double scale = 0.0;
   for (float g : analytic) scale = std::max(scale, double(std::abs(g)));

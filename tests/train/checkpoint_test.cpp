@@ -73,8 +73,8 @@ TEST_F(CheckpointTest, RoundTripsEveryTensorExactlyUnderHuggingFaceNames) {
   CheckpointContent c = content();
   c.tokenizer_source = tok;
   save_checkpoint(ck, c);
-  for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "tokenizer.model",
-                        "trainer_state.json"})
+  for (const char* f :
+       {"config.json", "model.safetensors", "optimizer.safetensors", "tokenizer.model", "trainer_state.json"})
     EXPECT_TRUE(fs::exists(fs::path(ck) / f)) << f;
   const io::SafetensorsFile f = io::SafetensorsFile::open(ck + "/model.safetensors");
   EXPECT_TRUE(f.contains("bert.embeddings.word_embeddings.weight"));
@@ -116,10 +116,8 @@ TEST_F(CheckpointTest, RefusesToReplaceADirectoryThatIsNotACheckpoint) {
   EXPECT_HAS(testing::bad_input_message([&] { check_checkpoint_target(mine.string()); }), "refusing");
   EXPECT_EQ(read_file((mine / "thesis.tex").string()), "precious");
   write_file_atomic((dir_ / "file").string(), std::string("x"));
-  EXPECT_HAS(testing::bad_input_message([&] { check_checkpoint_target((dir_ / "file").string()); }),
-             "not a directory");
-  EXPECT_HAS(testing::bad_input_message([&] { check_checkpoint_target((dir_ / "file" / "sub").string()); }),
-             "cannot");
+  EXPECT_HAS(testing::bad_input_message([&] { check_checkpoint_target((dir_ / "file").string()); }), "not a directory");
+  EXPECT_HAS(testing::bad_input_message([&] { check_checkpoint_target((dir_ / "file" / "sub").string()); }), "cannot");
   check_checkpoint_target((dir_ / "new" / "deeper").string());  // creates the parent, leaves nothing else
   EXPECT_TRUE(fs::is_directory(dir_ / "new"));
   EXPECT_TRUE(fs::is_empty(dir_ / "new"));

@@ -16,8 +16,14 @@ namespace {
 constexpr int kB = 8, kT = 12;
 
 model::BertConfig config(int layers) {
-  return testing::small_bert({.vocab = 200, .hidden = 32, .layers = layers, .heads = 4, .intermediate = 64,
-                              .positions = 16, .labels = 4, .dropout = 0.1f});
+  return testing::small_bert({.vocab = 200,
+                              .hidden = 32,
+                              .layers = layers,
+                              .heads = 4,
+                              .intermediate = 64,
+                              .positions = 16,
+                              .labels = 4,
+                              .dropout = 0.1f});
 }
 
 // A batch of kB x kT with random tokens (fewer distinct word rows than the vocabulary) and some padding.
@@ -43,7 +49,7 @@ struct Batch {
 struct Case {
   std::string executor = "l2l";
   int layers = 2;
-  int micro_batch = 4;                  // 0: auto
+  int micro_batch = 4;  // 0: auto
   DType dtype = DType::kF32;
   Space stash = Space::kStash;
   Recompute recompute = Recompute::kOn;
@@ -119,8 +125,8 @@ TEST(DevicePlan, L2LPlannedBytesAreTheDevicePeak) {
       for (DType dtype : {DType::kF32, DType::kBF16})
         for (Space stash : {Space::kStash, Space::kDevice})
           for (Recompute recompute : {Recompute::kOn, Recompute::kOff, Recompute::kAuto})
-            expect_plan_is_peak({.layers = layers, .micro_batch = micro_batch, .dtype = dtype, .stash = stash,
-                                 .recompute = recompute});
+            expect_plan_is_peak(
+                {.layers = layers, .micro_batch = micro_batch, .dtype = dtype, .stash = stash, .recompute = recompute});
 }
 
 // Auto micro-batch under a device budget between two micro-batches' plans, and --recompute auto under a stash budget
@@ -158,7 +164,9 @@ TEST(DevicePlan, BaselinePlannedBytesAreTheDevicePeak) {
             {.executor = "baseline", .layers = layers, .micro_batch = micro_batch, .inference_only = inference_only});
   const Outcome b8 = run({.executor = "baseline", .layers = 2, .micro_batch = 8});
   const Outcome b4 = run({.executor = "baseline", .layers = 2, .micro_batch = 4});
-  const Case squeezed{.executor = "baseline", .layers = 2, .micro_batch = 0,
+  const Case squeezed{.executor = "baseline",
+                      .layers = 2,
+                      .micro_batch = 0,
                       .device_budget = b4.planned + (b8.planned - b4.planned) / 2};
   EXPECT_EQ(run(squeezed).micro_batch, 4);
   expect_plan_is_peak(squeezed);

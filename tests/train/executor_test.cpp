@@ -202,7 +202,8 @@ TEST(BaselineExecutor, StateRoundTripsAndABadOptionIsBadInput) {
   EXPECT_EQ(a.params(), b.params());
 
   TestBatch odd(5, 8, 8);
-  EXPECT_HAS(strata::testing::bad_input_message([&] { a.ex->step(odd.batch, 1e-2); }), "does not divide the batch of 5; values that do: 1, 5");
+  EXPECT_HAS(strata::testing::bad_input_message([&] { a.ex->step(odd.batch, 1e-2); }),
+             "does not divide the batch of 5; values that do: 1, 5");
   ExecutorOptions bad = o;
   bad.optim.name = "sgd";
   EXPECT_HAS(strata::testing::bad_input_message([&] { Rig r(small_config(), bad); }), "adamw or lamb");

@@ -17,8 +17,14 @@ namespace strata::train {
 namespace {
 
 model::BertConfig config(int layers, float dropout = 0.1f, int vocab = 60) {
-  return testing::small_bert({.vocab = vocab, .hidden = 32, .layers = layers, .heads = 4, .intermediate = 64,
-                              .positions = 16, .labels = 4, .dropout = dropout});
+  return testing::small_bert({.vocab = vocab,
+                              .hidden = 32,
+                              .layers = layers,
+                              .heads = 4,
+                              .intermediate = 64,
+                              .positions = 16,
+                              .labels = 4,
+                              .dropout = dropout});
 }
 
 struct Data {

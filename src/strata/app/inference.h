@@ -37,8 +37,8 @@ struct LoadedModel {
   std::unique_ptr<backend::Backend> backend;
   std::unique_ptr<train::Executor> executor;
   std::string tokenizer_path;
-  int seq_len = 0;             // from trainer_state.json (or 128)
-  std::uint64_t seed = 0;      // ditto (synthetic data)
+  int seq_len = 0;         // from trainer_state.json (or 128)
+  std::uint64_t seed = 0;  // ditto (synthetic data)
 };
 LoadedModel load_model_dir(const std::string& dir, int threads, int micro_batch = 32,
                            const std::string& backend_name = "cpu");

@@ -26,15 +26,19 @@ std::string format_duration(double s) {
 }
 
 nlohmann::json to_json(const StepProgress& p) {
-  return {{"event", "step"}, {"step", p.step},         {"total", p.total},
-          {"loss", p.loss},  {"lr", p.lr},             {"tokens_per_s", p.tokens_per_s},
+  return {{"event", "step"},
+          {"step", p.step},
+          {"total", p.total},
+          {"loss", p.loss},
+          {"lr", p.lr},
+          {"tokens_per_s", p.tokens_per_s},
           {"eta_seconds", std::isfinite(p.eta_seconds) ? nlohmann::json(p.eta_seconds) : nlohmann::json()}};
 }
 
 nlohmann::json to_json(const ResultProgress& r) {
   nlohmann::json values = nlohmann::json::object();
   for (const auto& [name, v] : r.values) values[name] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-  return {{"event", "result"}, {"experiment", r.experiment}, {"index", r.index}, {"count", r.count},
+  return {{"event", "result"}, {"experiment", r.experiment}, {"index", r.index},    {"count", r.count},
           {"label", r.label},  {"values", values},           {"summary", r.summary}};
 }
 

@@ -31,9 +31,12 @@ TokenData synthetic_split(const std::string& spec, const std::string& split, int
   } else {
     // Keys later in the spec override earlier ones: the same stream, n + n_test rows; test is the tail.
     data::TokenDataset all = data::load_synthetic(cat(spec, ",n=", n + n_test), seq_len, seed);
-    if (split == "test") out.tokens = tail_rows(all, n);
-    else if (split == "all") out.tokens = std::move(all);
-    else bad_input("split: expected train, test or all, found '", split, "'");
+    if (split == "test")
+      out.tokens = tail_rows(all, n);
+    else if (split == "all")
+      out.tokens = std::move(all);
+    else
+      bad_input("split: expected train, test or all, found '", split, "'");
   }
   out.tokens.classes.clear();
   for (int k = 0; k < out.tokens.num_classes; ++k) out.tokens.classes.push_back(std::to_string(k));

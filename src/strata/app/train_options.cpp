@@ -57,10 +57,14 @@ void visit_fields(Fn&& fn) {
 
 template <typename T>
 const char* json_type_name() {
-  if constexpr (std::is_same_v<T, std::string>) return "a string";
-  else if constexpr (std::is_same_v<T, bool>) return "true or false";
-  else if constexpr (std::is_integral_v<T>) return "an integer in range";
-  else return "a number";
+  if constexpr (std::is_same_v<T, std::string>)
+    return "a string";
+  else if constexpr (std::is_same_v<T, bool>)
+    return "true or false";
+  else if constexpr (std::is_integral_v<T>)
+    return "an integer in range";
+  else
+    return "a number";
 }
 
 // The value has T's JSON type and, for integers, fits T.
@@ -147,8 +151,8 @@ void validate(const TrainOptions& o) {
   if (o.batch <= 0) bad_input("--batch must be positive, given ", o.batch);
   if (o.micro_batch < 0) bad_input("--micro-batch must be positive or auto, given ", o.micro_batch);
   if (o.micro_batch > 0 && o.batch % o.micro_batch != 0)
-    bad_input("--micro-batch ", o.micro_batch, " does not divide --batch ", o.batch, "; values that do: ",
-              train::divisors_of(o.batch));
+    bad_input("--micro-batch ", o.micro_batch, " does not divide --batch ", o.batch,
+              "; values that do: ", train::divisors_of(o.batch));
   if (o.seq_len < 3) bad_input("--seq-len must be at least 3 ([CLS] text [SEP]), given ", o.seq_len);
   if (o.steps < 0) bad_input("--steps must be positive, given ", o.steps);
   if (o.epochs < 0 || !std::isfinite(o.epochs)) bad_input("--epochs must be positive, given ", o.epochs);

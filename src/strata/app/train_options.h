@@ -14,37 +14,37 @@
 namespace strata::app {
 
 struct TrainOptions {
-  std::string data;                 // wordnet:lexname, PATH.tsv, PATH.jsonl, synthetic:vocab=V,classes=C,n=N
-  std::string model = "mini";       // preset name or a config.json path
-  int layers = 0;                   // > 0: override num_hidden_layers
+  std::string data;                   // wordnet:lexname, PATH.tsv, PATH.jsonl, synthetic:vocab=V,classes=C,n=N
+  std::string model = "mini";         // preset name or a config.json path
+  int layers = 0;                     // > 0: override num_hidden_layers
   std::string executor = "baseline";  // or "l2l"
-  std::string backend = "cpu";      // the device backend (backend::make_backend)
-  std::string stash = "host";       // l2l: where stashed activations live (host or device)
-  std::string device_dtype = "f32"; // l2l: slabs and stashed activations on the device as f32 or bf16
-  int eps_threads = 2;              // l2l: the param-server's optimizer threads
-  std::string recompute = "auto";   // l2l: on (recompute each layer's forward in the backward), off (stash its
-                                    // saved activations: same results, more host memory, less compute), auto
-  std::size_t stash_memory = 0;     // l2l: host bytes the stash may use; 0: half the available host memory
+  std::string backend = "cpu";        // the device backend (backend::make_backend)
+  std::string stash = "host";         // l2l: where stashed activations live (host or device)
+  std::string device_dtype = "f32";   // l2l: slabs and stashed activations on the device as f32 or bf16
+  int eps_threads = 2;                // l2l: the param-server's optimizer threads
+  std::string recompute = "auto";     // l2l: on (recompute each layer's forward in the backward), off (stash its
+                                      // saved activations: same results, more host memory, less compute), auto
+  std::size_t stash_memory = 0;       // l2l: host bytes the stash may use; 0: half the available host memory
   int batch = 32;
-  int micro_batch = 8;              // examples per micro-batch; 0: auto (the largest that fits --device-memory)
+  int micro_batch = 8;  // examples per micro-batch; 0: auto (the largest that fits --device-memory)
   int seq_len = 64;
-  std::int64_t steps = 0;           // > 0: this many optimizer steps
-  double epochs = 0.0;              // > 0 (and steps == 0): this many passes over the training split; neither: 1
+  std::int64_t steps = 0;  // > 0: this many optimizer steps
+  double epochs = 0.0;     // > 0 (and steps == 0): this many passes over the training split; neither: 1
   double lr = 5e-4;
-  double warmup = 0.1;              // fraction of the steps
+  double warmup = 0.1;  // fraction of the steps
   double weight_decay = 0.01;
   double clip = 1.0;
   std::string optimizer = "adamw";
-  float dropout = -1.0f;            // >= 0: every dropout probability of the config; < 0: the config's
-  int threads = 0;                  // 0: all cores
-  std::size_t device_memory = 0;    // 0: no limit
+  float dropout = -1.0f;          // >= 0: every dropout probability of the config; < 0: the config's
+  int threads = 0;                // 0: all cores
+  std::size_t device_memory = 0;  // 0: no limit
   std::uint64_t seed = 0;
   std::string save, resume, log, report;
-  std::int64_t save_every = 0;      // > 0: also checkpoint to `save` every this many steps
-  std::int64_t stop_at = 0;         // > 0: stop (and save) after this many steps of the planned schedule
-  std::string tokenizer;            // a SentencePiece .model to use; "": train one on the training texts
-  int vocab_size = 8192;            // for a trained tokenizer
-  bool quiet = false;               // no progress lines
+  std::int64_t save_every = 0;  // > 0: also checkpoint to `save` every this many steps
+  std::int64_t stop_at = 0;     // > 0: stop (and save) after this many steps of the planned schedule
+  std::string tokenizer;        // a SentencePiece .model to use; "": train one on the training texts
+  int vocab_size = 8192;        // for a trained tokenizer
+  bool quiet = false;           // no progress lines
 };
 
 // What a field means to a resumed run.

@@ -35,7 +35,8 @@ class TempDir {
  public:
   TempDir() {
     std::string tmpl = (fs::temp_directory_path() / "strata-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) internal_error("cannot create a temporary directory under ", fs::temp_directory_path());
+    if (!::mkdtemp(tmpl.data()))
+      internal_error("cannot create a temporary directory under ", fs::temp_directory_path());
     path_ = tmpl;
   }
   ~TempDir() {
@@ -252,10 +253,11 @@ dist::ProcessGroup* data_parallel_group(const TrainOptions& o) {
   const int unit = N * std::max(1, o.micro_batch);
   if (o.batch % unit != 0) {
     std::string ok;
-    for (int b = unit; b <= std::max(o.batch, unit) * 2 && ok.size() < 60; b += unit) ok += cat(ok.empty() ? "" : ", ", b);
+    for (int b = unit; b <= std::max(o.batch, unit) * 2 && ok.size() < 60; b += unit)
+      ok += cat(ok.empty() ? "" : ", ", b);
     bad_input("--batch ", o.batch, " does not split over ", N, " processes",
-              o.micro_batch > 0 ? cat(" x --micro-batch ", o.micro_batch) : std::string(),
-              "; values that do: ", ok, ", ...");
+              o.micro_batch > 0 ? cat(" x --micro-batch ", o.micro_batch) : std::string(), "; values that do: ", ok,
+              ", ...");
   }
   return &w;
 }
@@ -312,8 +314,8 @@ Engine build_engine(RunSetup& run, const RunData& d) {
 // ---- stage 4: which steps this call runs ----------------------------------------------------------------------
 
 struct StepPlan {
-  std::int64_t per_epoch = 0;  // the incomplete last batch of an epoch is dropped
-  std::int64_t total = 0;      // the schedule's length
+  std::int64_t per_epoch = 0;       // the incomplete last batch of an epoch is dropped
+  std::int64_t total = 0;           // the schedule's length
   std::int64_t start = 0, end = 0;  // this call runs steps [start, end)
 };
 
@@ -334,12 +336,12 @@ StepPlan plan_steps(TrainOptions& o, std::int64_t rows, std::int64_t steps_done)
 
 std::string describe_run(const TrainOptions& o, const RunData& d, const Engine& e, const StepPlan& p) {
   const model::BertConfig& c = e.model->config();
-  std::string s = cat(o.executor, " executor, ", c.num_hidden_layers, " layers, hidden ", c.hidden_size, ", ",
-                      e.model->total_floats(), " parameter floats; ", d.train.tokens.n, " training rows, ",
-                      d.test.tokens.n, " test rows, ", c.num_labels, " classes; steps ", p.start, "..", p.end, " of ",
-                      p.total, " (", p.per_epoch, " per epoch), batch ", o.batch, " = ",
-                      e.group ? cat(e.group->size(), " processes x ") : std::string(), e.local_batch / e.micro_batch,
-                      " x ", e.micro_batch);
+  std::string s =
+      cat(o.executor, " executor, ", c.num_hidden_layers, " layers, hidden ", c.hidden_size, ", ",
+          e.model->total_floats(), " parameter floats; ", d.train.tokens.n, " training rows, ", d.test.tokens.n,
+          " test rows, ", c.num_labels, " classes; steps ", p.start, "..", p.end, " of ", p.total, " (", p.per_epoch,
+          " per epoch), batch ", o.batch, " = ", e.group ? cat(e.group->size(), " processes x ") : std::string(),
+          e.local_batch / e.micro_batch, " x ", e.micro_batch);
   if (o.device_memory)
     s += cat(", device budget ", format_bytes(o.device_memory), ", plan ",
              format_bytes(e.executor->footprint(o.batch, o.seq_len, e.micro_batch)));
@@ -361,8 +363,12 @@ class MetricsLog {
     }
   }
   void add(std::int64_t s, const StepStats& st) {
-    lines_ += nlohmann::json{{"step", s},          {"loss", st.loss},       {"lr", st.lr},
-                             {"grad_norm", st.grad_norm}, {"updated", st.updated}, {"ms", st.seconds * 1e3},
+    lines_ += nlohmann::json{{"step", s},
+                             {"loss", st.loss},
+                             {"lr", st.lr},
+                             {"grad_norm", st.grad_norm},
+                             {"updated", st.updated},
+                             {"ms", st.seconds * 1e3},
                              {"tokens", st.tokens}}
                   .dump() +
               "\n";
@@ -390,8 +396,11 @@ void save_run(const std::string& dir, const TrainOptions& o, const Engine& e, st
   c.params = p.data();
   c.m = m.data();
   c.v = v.data();
-  c.state = {{"step", e.executor->steps_done()}, {"updates", e.executor->updates_done()}, {"total_steps", total},
-             {"options", opts}, {"format", "strata-checkpoint-1"}};
+  c.state = {{"step", e.executor->steps_done()},
+             {"updates", e.executor->updates_done()},
+             {"total_steps", total},
+             {"options", opts},
+             {"format", "strata-checkpoint-1"}};
   c.tokenizer_source = tokenizer_path;
   train::save_checkpoint(dir, c);
 }
@@ -405,8 +414,13 @@ struct LoopResult {
 class TrainLoop {
  public:
   TrainLoop(const TrainOptions& o, const RunData& d, Engine& e, const StepPlan& p, MetricsLog& log, const Say& say)
-      : o_(o), d_(d), e_(e), p_(p), log_(log), say_(say), sched_(train::LinearWarmupDecay::with_warmup_fraction(
-                                                                o.lr, p.total, o.warmup)) {}
+      : o_(o),
+        d_(d),
+        e_(e),
+        p_(p),
+        log_(log),
+        say_(say),
+        sched_(train::LinearWarmupDecay::with_warmup_fraction(o.lr, p.total, o.warmup)) {}
 
   LoopResult run() {
     e_.backend->memory().reset_peaks();
@@ -520,8 +534,12 @@ nlohmann::json make_report(const TrainOptions& o, const RunData& d, const Engine
   nlohmann::json rep;
   rep["executor"] = o.executor;
   rep["backend"] = e.backend->name();
-  rep["model"] = {{"preset", o.model}, {"layers", cfg.num_hidden_layers}, {"hidden", cfg.hidden_size},
-                  {"heads", cfg.num_attention_heads}, {"vocab", cfg.vocab_size}, {"labels", cfg.num_labels},
+  rep["model"] = {{"preset", o.model},
+                  {"layers", cfg.num_hidden_layers},
+                  {"hidden", cfg.hidden_size},
+                  {"heads", cfg.num_attention_heads},
+                  {"vocab", cfg.vocab_size},
+                  {"labels", cfg.num_labels},
                   {"parameters", e.model->total_floats()},
                   {"non_embedding_parameters", train::non_embedding_params(*e.model)}};
   rep["data"] = o.data;
@@ -610,8 +628,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   if (log.enabled()) say.wrote(log.path(), "log");
   evaluate_test(result.report, data, engine, say);
   result.report["peak_rss_bytes"] = peak_rss_bytes();
-  result.report["seconds_total"] =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  result.report["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.report.empty()) {
     write_file_atomic(o.report, result.report.dump(2) + "\n");
     say.wrote(o.report, "report");

@@ -9,10 +9,10 @@ namespace strata::backend {
 
 Event Backend::copy_async(Buffer& dst, std::size_t dst_offset, const Buffer& src, std::size_t src_offset,
                           std::size_t bytes) {
-  STRATA_CHECK(dst_offset <= dst.bytes() && bytes <= dst.bytes() - dst_offset, "copy of ", bytes,
-               " bytes at offset ", dst_offset, " overruns the ", dst.bytes(), "-byte destination buffer");
-  STRATA_CHECK(src_offset <= src.bytes() && bytes <= src.bytes() - src_offset, "copy of ", bytes,
-               " bytes at offset ", src_offset, " overruns the ", src.bytes(), "-byte source buffer");
+  STRATA_CHECK(dst_offset <= dst.bytes() && bytes <= dst.bytes() - dst_offset, "copy of ", bytes, " bytes at offset ",
+               dst_offset, " overruns the ", dst.bytes(), "-byte destination buffer");
+  STRATA_CHECK(src_offset <= src.bytes() && bytes <= src.bytes() - src_offset, "copy of ", bytes, " bytes at offset ",
+               src_offset, " overruns the ", src.bytes(), "-byte source buffer");
   if (bytes == 0) return Event();
   return copy_async(dst.as<char>() + dst_offset, dst.space(), src.as<const char>() + src_offset, src.space(), bytes);
 }
@@ -25,10 +25,14 @@ Event Backend::copy_async(Buffer& dst, const Buffer& src) {
 
 void Backend::count_copy(Space dst, Space src, std::size_t bytes) {
   copies_.fetch_add(1);
-  if (dst == Space::kDevice && src == Space::kDevice) within_device_.fetch_add(bytes);
-  else if (dst == Space::kDevice) to_device_.fetch_add(bytes);
-  else if (src == Space::kDevice) from_device_.fetch_add(bytes);
-  else host_side_.fetch_add(bytes);
+  if (dst == Space::kDevice && src == Space::kDevice)
+    within_device_.fetch_add(bytes);
+  else if (dst == Space::kDevice)
+    to_device_.fetch_add(bytes);
+  else if (src == Space::kDevice)
+    from_device_.fetch_add(bytes);
+  else
+    host_side_.fetch_add(bytes);
 }
 
 Traffic Backend::traffic() const {

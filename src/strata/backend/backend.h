@@ -69,19 +69,19 @@ class Event {
 };
 
 struct BackendOptions {
-  int threads = 0;                 // compute threads (pool and BLAS); 0: default_threads()
-  std::size_t device_budget = 0;   // bytes; 0: unlimited
-  std::size_t host_budget = 0;     // bytes; 0: unlimited
-  std::size_t stash_budget = 0;    // bytes; 0: unlimited
+  int threads = 0;                // compute threads (pool and BLAS); 0: default_threads()
+  std::size_t device_budget = 0;  // bytes; 0: unlimited
+  std::size_t host_budget = 0;    // bytes; 0: unlimited
+  std::size_t stash_budget = 0;   // bytes; 0: unlimited
 };
 
 // Bytes moved between spaces by the backend's copies since construction (or reset_traffic()).
 struct Traffic {
-  std::size_t to_device = 0;     // host or stash -> device
-  std::size_t from_device = 0;   // device -> host or stash
-  std::size_t within_device = 0; // device -> device
-  std::size_t host_side = 0;     // between host and stash
-  std::size_t copies = 0;        // number of copy operations
+  std::size_t to_device = 0;      // host or stash -> device
+  std::size_t from_device = 0;    // device -> host or stash
+  std::size_t within_device = 0;  // device -> device
+  std::size_t host_side = 0;      // between host and stash
+  std::size_t copies = 0;         // number of copy operations
 };
 
 class Backend {
@@ -133,9 +133,8 @@ class Backend {
   virtual void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                      const float* b, int ldb, float beta, float* c, int ldc) = 0;
   virtual void sgemm_strided_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
-                                     int lda, std::ptrdiff_t stride_a, const float* b, int ldb,
-                                     std::ptrdiff_t stride_b, float beta, float* c, int ldc,
-                                     std::ptrdiff_t stride_c, int batch) = 0;
+                                     int lda, std::ptrdiff_t stride_a, const float* b, int ldb, std::ptrdiff_t stride_b,
+                                     float beta, float* c, int ldc, std::ptrdiff_t stride_c, int batch) = 0;
 
   // --- kernels (every backward ACCUMULATES; the contract is spelled out on the CPU kernels, cpu/kernels.h, and the
   // parts layers rely on without a backend at hand -- dropout keys and masks, the attention scratch size -- are
@@ -149,20 +148,19 @@ class Backend {
   virtual void layernorm_forward(float* out /*(N,C)*/, float* mean /*(N)*/, float* rstd /*(N)*/,
                                  const float* in /*(N,C)*/, const float* w /*(C)*/, const float* b /*(C)*/, int N,
                                  int C, float eps) = 0;
-  virtual void layernorm_backward(float* din, float* dw, float* db, const float* dout, const float* in,
-                                  const float* w, const float* mean, const float* rstd, int N, int C) = 0;
+  virtual void layernorm_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
+                                  const float* mean, const float* rstd, int N, int C) = 0;
   virtual void linear_forward(float* out /*(N,OC)*/, const float* in /*(N,IC)*/, const float* w /*(OC,IC)*/,
                               const float* b /*(OC) or null*/, int N, int IC, int OC) = 0;
   virtual void linear_backward(float* din /*(N,IC) or null*/, float* dw /*(OC,IC)*/, float* db /*(OC) or null*/,
                                const float* dout /*(N,OC)*/, const float* in, const float* w, int N, int IC,
                                int OC) = 0;
-  virtual void attention_forward(float* out /*(B,T,C)*/, float* probs /*(B,NH,T,T)*/, const float* q,
-                                 const float* k, const float* v /*each (B,T,C)*/,
-                                 const float* key_mask /*(B,T) or null*/, int B, int T, int C, int NH,
-                                 float dropout_p, uint64_t dropout_key, float* scratch) = 0;
-  virtual void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
-                                  const float* k, const float* v, const float* probs, const float* key_mask, int B,
-                                  int T, int C, int NH, float dropout_p, uint64_t dropout_key, float* scratch) = 0;
+  virtual void attention_forward(float* out /*(B,T,C)*/, float* probs /*(B,NH,T,T)*/, const float* q, const float* k,
+                                 const float* v /*each (B,T,C)*/, const float* key_mask /*(B,T) or null*/, int B, int T,
+                                 int C, int NH, float dropout_p, uint64_t dropout_key, float* scratch) = 0;
+  virtual void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                                  const float* v, const float* probs, const float* key_mask, int B, int T, int C,
+                                  int NH, float dropout_p, uint64_t dropout_key, float* scratch) = 0;
   // (scratch: attention_scratch_floats(B, T, C, NH) floats, kernel_contract.h)
   virtual void gelu_forward(float* out, const float* in, size_t N) = 0;
   virtual void gelu_backward(float* din, const float* in, const float* dout, size_t N) = 0;
@@ -192,8 +190,8 @@ class Backend {
                           std::uint16_t* p_bf16_out /*(n) or null*/) = 0;
   // LAMB with one trust ratio per segment (empty: one over [0, n)); elements outside every segment are untouched.
   virtual void lamb_step(float* p /*(n)*/, const float* g /*(n)*/, float* m /*(n)*/, float* v /*(n)*/, size_t n,
-                         const LambParams& hp, std::int64_t step, std::span<const Segment> segments,
-                         float grad_scale, std::uint16_t* p_bf16_out /*(n) or null*/) = 0;
+                         const LambParams& hp, std::int64_t step, std::span<const Segment> segments, float grad_scale,
+                         std::uint16_t* p_bf16_out /*(n) or null*/) = 0;
   // Σ x² over x (n), accumulated in double; global_grad_norm = sqrt of Σ over every span (one norm for clipping).
   // Returned to the host: the caller decides on clipping and skipping non-finite steps.
   virtual double sum_squares(const float* x /*(n)*/, size_t n) = 0;

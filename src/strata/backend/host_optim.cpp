@@ -20,9 +20,9 @@ namespace strata::backend::host {
 
 namespace {
 
-constexpr std::size_t kBlock = std::size_t{1} << 15;   // elements per work item (128 KiB per fp32 array)
-constexpr std::size_t kSubBlock = 1024;                  // bf16 copy is written while the block is still in L1
-constexpr std::size_t kNormChunk = std::size_t{1} << 16; // fixed reduction chunk for norms
+constexpr std::size_t kBlock = std::size_t{1} << 15;      // elements per work item (128 KiB per fp32 array)
+constexpr std::size_t kSubBlock = 1024;                   // bf16 copy is written while the block is still in L1
+constexpr std::size_t kNormChunk = std::size_t{1} << 16;  // fixed reduction chunk for norms
 
 struct AdamScalars {
   float scale, decay, b1, omb1, b2, omb2, bc2_sqrt, step_size, eps;
@@ -189,8 +189,8 @@ void adamw_piece(const AdamScalars& s, float* p, const float* g, float* m, float
 
 }  // namespace
 
-void adamw_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, std::size_t n,
-                const AdamWParams& hp, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
+void adamw_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, std::size_t n, const AdamWParams& hp,
+                std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
   STRATA_CHECK(step >= 1, "adamw_step: step is 1-based, got ", step);
   const AdamScalars s = adam_scalars(hp, step, grad_scale);
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
@@ -200,9 +200,8 @@ void adamw_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, 
   });
 }
 
-void adamw_step_pieces(ThreadPool& pool, float* p, const float* g, float* m, float* v,
-                       std::span<const Segment> pieces, const AdamWParams& hp, std::int64_t step, float grad_scale,
-                       std::uint16_t* p_bf16_out) {
+void adamw_step_pieces(ThreadPool& pool, float* p, const float* g, float* m, float* v, std::span<const Segment> pieces,
+                       const AdamWParams& hp, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
   STRATA_CHECK(step >= 1, "adamw_step_pieces: step is 1-based, got ", step);
   const AdamScalars s = adam_scalars(hp, step, grad_scale);
   // Pieces of at most a block (a long one cut), then work items of consecutive pieces of about a block in all: a
@@ -234,8 +233,8 @@ void lamb_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, s
   if (segments.empty()) segments = std::span<const Segment>(&whole, 1);
   std::size_t prev_end = 0;
   for (const Segment& sg : segments) {
-    STRATA_CHECK(sg.offset >= prev_end && sg.offset <= n && sg.size <= n - sg.offset, "lamb_step: segment [",
-                 sg.offset, ", +", sg.size, ") is out of order, overlapping or outside the slab of ", n);
+    STRATA_CHECK(sg.offset >= prev_end && sg.offset <= n && sg.size <= n - sg.offset, "lamb_step: segment [", sg.offset,
+                 ", +", sg.size, ") is out of order, overlapping or outside the slab of ", n);
     prev_end = sg.offset + sg.size;
   }
   const double b1 = hp.beta1, b2 = hp.beta2;

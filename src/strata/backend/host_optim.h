@@ -20,9 +20,9 @@ void adamw_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, 
 
 // adamw_step over disjoint pieces [offset, offset + size) of one slab (offsets from p, g, m, v and p_bf16_out), in
 // any order: AdamW is per element, so the result is bit-identical to one adamw_step over the pieces.
-void adamw_step_pieces(ThreadPool& pool, float* p, const float* g, float* m, float* v,
-                       std::span<const Segment> pieces, const AdamWParams& hp, std::int64_t step,
-                       float grad_scale = 1.0f, std::uint16_t* p_bf16_out = nullptr);
+void adamw_step_pieces(ThreadPool& pool, float* p, const float* g, float* m, float* v, std::span<const Segment> pieces,
+                       const AdamWParams& hp, std::int64_t step, float grad_scale = 1.0f,
+                       std::uint16_t* p_bf16_out = nullptr);
 
 // One LAMB step (You et al. 2020, as NVIDIA apex FusedLAMB without its own grad clipping):
 //   g' = g * grad_scale;  m, v as Adam;  u = (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps) + wd * p

@@ -10,7 +10,7 @@ namespace strata::backend {
 std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& options);  // cpu/cpu_backend.cpp
 #if defined(STRATA_HAVE_CUDA)
 std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);  // cuda/cuda_backend.cpp
-std::string cuda_unavailable();                                              // empty when a device is present
+std::string cuda_unavailable();                                             // empty when a device is present
 #endif
 
 }  // namespace strata::backend

@@ -44,10 +44,10 @@ template <typename... Args>
   throw Error(ExitCode::kInternal, cat(std::forward<Args>(args)...));
 }
 
-#define STRATA_CHECK(cond, ...)                                                              \
-  do {                                                                                       \
-    if (!(cond)) ::strata::internal_error(__FILE__, ":", __LINE__, ": check failed: " #cond, \
-                                          " " __VA_OPT__(, ) __VA_ARGS__);                   \
+#define STRATA_CHECK(cond, ...)                                                                                    \
+  do {                                                                                                             \
+    if (!(cond))                                                                                                   \
+      ::strata::internal_error(__FILE__, ":", __LINE__, ": check failed: " #cond, " " __VA_OPT__(, ) __VA_ARGS__); \
   } while (0)
 
 }  // namespace strata

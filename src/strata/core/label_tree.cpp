@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -248,11 +248,16 @@ namespace {
 std::string escape(const std::string& s, bool xml) {
   std::string o;
   for (char c : s) {
-    if (xml && c == '<') o += "&lt;";
-    else if (xml && c == '>') o += "&gt;";
-    else if (xml && c == '&') o += "&amp;";
-    else if (c == '"') o += xml ? "&quot;" : "\\\"";
-    else o += c;
+    if (xml && c == '<')
+      o += "&lt;";
+    else if (xml && c == '>')
+      o += "&gt;";
+    else if (xml && c == '&')
+      o += "&amp;";
+    else if (c == '"')
+      o += xml ? "&quot;" : "\\\"";
+    else
+      o += c;
   }
   return o;
 }
@@ -298,8 +303,8 @@ std::string LabelTree::to_svg() const {
   double width = 2 * margin + dx * std::max(0, next_leaf - 1) + 20;
   double height = 2 * margin + dep * dy + label_room;
   std::ostringstream os;
-  os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-     << "\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"Helvetica, Arial, sans-serif\">\n";
+  os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 "
+     << width << " " << height << "\" font-family=\"Helvetica, Arial, sans-serif\">\n";
   os << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   static const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};

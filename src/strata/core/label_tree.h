@@ -11,14 +11,14 @@ namespace strata {
 
 struct LabelTree {
   struct Node {
-    int parent = -1;              // -1 for the root
-    std::vector<int> children;    // node ids; empty for a leaf
-    int class_id = -1;            // >= 0 exactly for leaves
-    std::string name;             // optional display name (groups: "g0", "g1", ...)
+    int parent = -1;            // -1 for the root
+    std::vector<int> children;  // node ids; empty for a leaf
+    int class_id = -1;          // >= 0 exactly for leaves
+    std::string name;           // optional display name (groups: "g0", "g1", ...)
   };
 
-  std::vector<Node> nodes;                 // nodes[0] is the root
-  std::vector<std::string> class_names;    // index = class id (sorted class order of the data set)
+  std::vector<Node> nodes;               // nodes[0] is the root
+  std::vector<std::string> class_names;  // index = class id (sorted class order of the data set)
 
   int root() const { return 0; }
   int num_classes() const { return static_cast<int>(class_names.size()); }
@@ -48,7 +48,8 @@ struct LabelTree {
   // or is the root; keeps class assignment.
   LabelTree compacted() const;
 
-  std::string to_json() const;  // {"classes": [...], "tree": {"name":..., "children": [...]}} ; leaves {"class": "name"}
+  std::string to_json()
+      const;  // {"classes": [...], "tree": {"name":..., "children": [...]}} ; leaves {"class": "name"}
   static LabelTree from_json(const std::string& text, const std::string& where = "tree.json");
   static LabelTree load(const std::string& path);
   void save(const std::string& path) const;  // atomic: temporary name, then rename

@@ -17,9 +17,12 @@ namespace strata {
 
 const char* space_name(Space s) {
   switch (s) {
-    case Space::kHost: return "host";
-    case Space::kDevice: return "device";
-    case Space::kStash: return "stash";
+    case Space::kHost:
+      return "host";
+    case Space::kDevice:
+      return "device";
+    case Space::kStash:
+      return "stash";
   }
   return "?";
 }
@@ -74,16 +77,26 @@ std::size_t parse_bytes(std::string_view text, std::string_view what) {
   if (i != n) return fail("trailing characters");
 
   double mult;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kib") mult = 0x1p10;
-  else if (unit == "m" || unit == "mib") mult = 0x1p20;
-  else if (unit == "g" || unit == "gib") mult = 0x1p30;
-  else if (unit == "t" || unit == "tib") mult = 0x1p40;
-  else if (unit == "kb") mult = 1e3;
-  else if (unit == "mb") mult = 1e6;
-  else if (unit == "gb") mult = 1e9;
-  else if (unit == "tb") mult = 1e12;
-  else return fail("unknown unit; use B, KiB, MiB, GiB, TiB, K, M, G, T, KB, MB, GB or TB");
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k" || unit == "kib")
+    mult = 0x1p10;
+  else if (unit == "m" || unit == "mib")
+    mult = 0x1p20;
+  else if (unit == "g" || unit == "gib")
+    mult = 0x1p30;
+  else if (unit == "t" || unit == "tib")
+    mult = 0x1p40;
+  else if (unit == "kb")
+    mult = 1e3;
+  else if (unit == "mb")
+    mult = 1e6;
+  else if (unit == "gb")
+    mult = 1e9;
+  else if (unit == "tb")
+    mult = 1e12;
+  else
+    return fail("unknown unit; use B, KiB, MiB, GiB, TiB, K, M, G, T, KB, MB, GB or TB");
 
   double value = std::strtod(num.c_str(), nullptr) * mult;
   if (!std::isfinite(value) || value >= 0x1p63) return fail("too large");
@@ -126,8 +139,8 @@ void* Arena::allocate(std::size_t bytes, std::string_view what) {
     std::lock_guard<std::mutex> lk(mu_);
     std::size_t b = budget_.load(), c = current_.load();
     if (b != 0 && (bytes > b || c > b - bytes)) {
-      resource_error(name_, " memory budget ", format_bytes(b), " exceeded: requested ", format_bytes(bytes),
-                     " for '", what, "', ", format_bytes(c), " in use, ", format_bytes(c >= b ? 0 : b - c),
+      resource_error(name_, " memory budget ", format_bytes(b), " exceeded: requested ", format_bytes(bytes), " for '",
+                     what, "', ", format_bytes(c), " in use, ", format_bytes(c >= b ? 0 : b - c),
                      " available (needs at least ", format_bytes(c + bytes), ")");
     }
     // Reserve before allocating so two threads cannot both pass the check.

@@ -14,22 +14,22 @@ namespace strata {
 
 // One optimizer step done.
 struct StepProgress {
-  std::int64_t step = 0;        // steps done (1-based index of this step)
-  std::int64_t total = 0;       // planned steps
+  std::int64_t step = 0;   // steps done (1-based index of this step)
+  std::int64_t total = 0;  // planned steps
   double loss = 0.0;
   double lr = 0.0;
-  double tokens_per_s = 0.0;    // at the median step time so far
-  double eta_seconds = 0.0;     // until the last step of this call
+  double tokens_per_s = 0.0;  // at the median step time so far
+  double eta_seconds = 0.0;   // until the last step of this call
 };
 
 // One unit of an experiment done (a seed of `compare`, a setting of `simulate`): named numbers, in a fixed order.
 struct ResultProgress {
-  std::string experiment;       // "compare", "simulate"
-  int index = 0;                // 1-based
-  int count = 0;                // units planned
-  std::string label;            // what the unit was ("seed 3", "sigma2_group 0.1, 4 classes/group, 5 samples/class")
+  std::string experiment;  // "compare", "simulate"
+  int index = 0;           // 1-based
+  int count = 0;           // units planned
+  std::string label;       // what the unit was ("seed 3", "sigma2_group 0.1, 4 classes/group, 5 samples/class")
   std::vector<std::pair<std::string, double>> values;  // e.g. ("flat", 0.81), ("induced", 0.80)
-  std::string summary;          // the same as one human-readable line (what the CLI prints)
+  std::string summary;                                 // the same as one human-readable line (what the CLI prints)
 };
 
 // Thrown by check_cancel(); the CLI exits 130 (as for SIGINT).
@@ -43,7 +43,7 @@ class Cancelled : public Error {
 class ProgressSink {
  public:
   virtual ~ProgressSink() = default;
-  virtual void message(const std::string& /*text*/) {}   // a free-text line ("training a tokenizer on ...")
+  virtual void message(const std::string& /*text*/) {}  // a free-text line ("training a tokenizer on ...")
   virtual void step(const StepProgress& /*p*/) {}
   virtual void result(const ResultProgress& /*r*/) {}
   virtual void wrote(const std::string& /*path*/, const std::string& /*what*/) {}  // a file is complete

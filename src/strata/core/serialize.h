@@ -88,8 +88,8 @@ class Reader {
     if (n > data_.size() - off_) fail(what, cat(n, " bytes"));
   }
   [[noreturn]] void fail(const char* what, const std::string& need) const {
-    bad_input(where_, ": truncated at byte ", off_, ": reading ", what, " needs ", need, ", only ",
-              data_.size() - off_, " left");
+    bad_input(where_, ": truncated at byte ", off_, ": reading ", what, " needs ", need, ", only ", data_.size() - off_,
+              " left");
   }
   const std::string& data_;
   std::string where_;

@@ -89,8 +89,8 @@ TensorView TensorView::reshape(std::initializer_list<std::int64_t> dims) const {
 }
 
 TensorView TensorView::slice_rows(std::int64_t begin, std::int64_t end) const {
-  STRATA_CHECK(rank >= 1 && 0 <= begin && begin <= end && end <= shape[0], "rows [", begin, ", ", end,
-               ") out of ", shape_str());
+  STRATA_CHECK(rank >= 1 && 0 <= begin && begin <= end && end <= shape[0], "rows [", begin, ", ", end, ") out of ",
+               shape_str());
   TensorView v = *this;
   std::int64_t row = shape[0] == 0 ? 0 : numel() / shape[0];
   v.data = static_cast<char*>(data) + static_cast<std::size_t>(begin * row) * dtype_size(dtype);

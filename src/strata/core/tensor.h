@@ -16,7 +16,7 @@ namespace strata {
 enum class DType : std::uint8_t { kF32, kBF16 };
 
 constexpr std::size_t dtype_size(DType t) { return t == DType::kF32 ? 4 : 2; }
-const char* dtype_name(DType t);                                       // "f32", "bf16"
+const char* dtype_name(DType t);                                            // "f32", "bf16"
 DType parse_dtype(std::string_view text, std::string_view what = "dtype");  // "f32"/"float32", "bf16"/"bfloat16"
 
 // f32 -> bf16 with round-to-nearest-even (as torch's .to(torch.bfloat16)); NaN stays a quiet NaN, infinities stay.

@@ -104,8 +104,8 @@ class Tokenizer {
         while (p_ < end_ && (is_pad(*p_) || *p_ == '\r')) ++p_;
         if (p_ < end_ && *p_ != delim_ && *p_ != '\n')
           bad_input(path_, ":", line_, ": field ", cells.size() + 1, ": unexpected '", std::string(1, *p_),
-                    "' after the closing quote; expected '", delim_ == '\t' ? std::string("\\t") : std::string(1, delim_),
-                    "' or the end of the line");
+                    "' after the closing quote; expected '",
+                    delim_ == '\t' ? std::string("\\t") : std::string(1, delim_), "' or the end of the line");
       } else {
         while (p_ < end_ && *p_ != delim_ && *p_ != '\n') ++p_;
         c.e = p_;
@@ -192,7 +192,7 @@ Parsed parse_number(const Cell& c, float& out) {
 
 struct Layout {
   std::size_t ncol = 0;
-  std::size_t label_col = 0;       // ncol when unlabelled (no column is the label)
+  std::size_t label_col = 0;  // ncol when unlabelled (no column is the label)
   bool labelled = true;
   std::size_t features() const { return labelled ? ncol - 1 : ncol; }
   std::vector<std::string> names;  // (ncol) header names
@@ -200,16 +200,14 @@ struct Layout {
 };
 
 struct Chunk {
-  std::vector<float> x;            // (rows, d); NaN marks a missing value when filling with the mean
-  std::vector<std::string> labels; // (rows)
-  std::vector<double> sum;         // (d) of present values, for --missing mean
-  std::vector<std::size_t> count;  // (d)
+  std::vector<float> x;             // (rows, d); NaN marks a missing value when filling with the mean
+  std::vector<std::string> labels;  // (rows)
+  std::vector<double> sum;          // (d) of present values, for --missing mean
+  std::vector<std::size_t> count;   // (d)
   std::exception_ptr error;
 };
 
-std::string column_desc(const Layout& L, std::size_t j) {
-  return cat("column '", L.names[j], "' (field ", j + 1, ")");
-}
+std::string column_desc(const Layout& L, std::size_t j) { return cat("column '", L.names[j], "' (field ", j + 1, ")"); }
 
 // One record of plain cells (no quotes, no missing values, no oddities), parsed in a single pass: the common case
 // of a machine-written file. Returns the position after the record's line end, or nullptr when anything is
@@ -294,8 +292,7 @@ void parse_rows(const char* b, const char* e, std::size_t first_line, const std:
     }
     tok.next(cells);
     if (cells.size() != L.ncol)
-      bad_input(path, ":", tok.record_line(), ": expected ", L.ncol, " cells (as in the header), found ",
-                cells.size());
+      bad_input(path, ":", tok.record_line(), ": expected ", L.ncol, " cells (as in the header), found ", cells.size());
     const std::size_t base = out.x.size();
     out.x.resize(base + d);
     float* row = out.x.data() + base;
@@ -325,12 +322,11 @@ void parse_rows(const char* b, const char* e, std::size_t first_line, const std:
           row[k] = L.missing == Missing::kZero ? 0.0f : std::numeric_limits<float>::quiet_NaN();
           break;
         case Parsed::kNonFinite:
-          bad_input(path, ":", tok.record_line(), ":", j + 1, ": ", column_desc(L, j), ": value '",
-                    shown(cell_text(c)), "' is not a finite float32");
+          bad_input(path, ":", tok.record_line(), ":", j + 1, ": ", column_desc(L, j), ": value '", shown(cell_text(c)),
+                    "' is not a finite float32");
         case Parsed::kBad:
           bad_input(path, ":", tok.record_line(), ":", j + 1, ": ", column_desc(L, j), ": expected a number, found '",
-                    shown(cell_text(c)), "' (if this column holds the labels, pass --label-column ", L.names[j],
-                    ")");
+                    shown(cell_text(c)), "' (if this column holds the labels, pass --label-column ", L.names[j], ")");
       }
       ++k;
     }
@@ -425,9 +421,8 @@ std::vector<Chunk> parse_body(const char* body, const char* e, std::size_t body_
   std::vector<std::size_t> first_line(nchunks, body_line);
   std::vector<std::size_t> nl(nchunks);
   ThreadPool pool(static_cast<int>(nchunks));
-  pool.parallel_for(nchunks, [&](std::size_t k) {
-    nl[k] = static_cast<std::size_t>(std::count(cuts[k], cuts[k + 1], '\n'));
-  });
+  pool.parallel_for(nchunks,
+                    [&](std::size_t k) { nl[k] = static_cast<std::size_t>(std::count(cuts[k], cuts[k + 1], '\n')); });
   for (std::size_t k = 1; k < nchunks; ++k) first_line[k] = first_line[k - 1] + nl[k - 1];
   pool.parallel_for(nchunks, [&](std::size_t k) {
     try {
@@ -462,8 +457,7 @@ void join_chunks(std::vector<Chunk>& chunks, Dataset& ds, std::vector<std::strin
 }
 
 // --missing mean: empty cells (NaN) become their column's mean over the cells that have values.
-void fill_missing_with_means(const std::vector<Chunk>& chunks, const Layout& L, const std::string& path,
-                             Dataset& ds) {
+void fill_missing_with_means(const std::vector<Chunk>& chunks, const Layout& L, const std::string& path, Dataset& ds) {
   const std::size_t d = ds.d;
   std::vector<double> sum(d, 0.0);
   std::vector<std::size_t> count(d, 0);
@@ -473,7 +467,8 @@ void fill_missing_with_means(const std::vector<Chunk>& chunks, const Layout& L, 
   for (std::size_t k = 0; k < d; ++k) {
     if (count[k] == 0) {
       const std::size_t j = k < L.label_col ? k : k + 1;
-      bad_input(path, ": ", column_desc(L, j), " has no values at all, so it has no mean; drop the column or pass "
+      bad_input(path, ": ", column_desc(L, j),
+                " has no values at all, so it has no mean; drop the column or pass "
                 "--missing zero");
     }
     mean[k] = static_cast<float>(sum[k] / static_cast<double>(count[k]));

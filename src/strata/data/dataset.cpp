@@ -66,11 +66,15 @@ Dataset load(const std::string& spec, const LoadOptions& opts) {
     ds = load_idx(rest.substr(0, comma), rest.substr(comma + 1), opts);
   } else {
     const std::string ext = data_extension(spec);
-    if (ext == ".csv") ds = load_csv(spec, opts, ',');
-    else if (ext == ".tsv" || ext == ".tab") ds = load_csv(spec, opts, '\t');
-    else if (ext == ".npy") ds = load_npy(spec, opts);
-    else bad_input("unknown data spec '", spec, "'", ext.empty() ? "" : cat(" (extension ", ext, ")"),
-                   "; expected one of ", kAcceptedSpecs);
+    if (ext == ".csv")
+      ds = load_csv(spec, opts, ',');
+    else if (ext == ".tsv" || ext == ".tab")
+      ds = load_csv(spec, opts, '\t');
+    else if (ext == ".npy")
+      ds = load_npy(spec, opts);
+    else
+      bad_input("unknown data spec '", spec, "'", ext.empty() ? "" : cat(" (extension ", ext, ")"),
+                "; expected one of ", kAcceptedSpecs);
   }
   ds.source = spec;
   return ds;

@@ -10,12 +10,12 @@
 namespace strata::data {
 
 struct Dataset {
-  std::size_t n = 0;                  // examples
-  std::size_t d = 0;                  // features
-  std::vector<float> x;               // (n, d) row-major
-  std::vector<std::int32_t> y;        // (n) class ids in [0, classes.size())
-  std::vector<std::string> classes;   // class names; id order = sorted label order (numeric if all labels are integers)
-  std::string source;                 // the spec it was read from, for messages
+  std::size_t n = 0;                 // examples
+  std::size_t d = 0;                 // features
+  std::vector<float> x;              // (n, d) row-major
+  std::vector<std::int32_t> y;       // (n) class ids in [0, classes.size())
+  std::vector<std::string> classes;  // class names; id order = sorted label order (numeric if all labels are integers)
+  std::string source;                // the spec it was read from, for messages
 
   const float* row(std::size_t i) const { return x.data() + i * d; }
   int num_classes() const { return static_cast<int>(classes.size()); }
@@ -29,9 +29,9 @@ struct Dataset {
 enum class Missing { kRefuse, kMean, kZero };
 
 struct LoadOptions {
-  std::string label_column;   // csv: overrides "label"/last column
+  std::string label_column;  // csv: overrides "label"/last column
   Missing missing = Missing::kRefuse;
-  std::string labels_path;    // npy: labels from .npy or .txt (one per line)
+  std::string labels_path;  // npy: labels from .npy or .txt (one per line)
   // If non-empty, class ids follow this order instead of the sorted labels found in the file, and every label
   // must be one of these names. Use it to load a test split with the ids of its training split (a split that
   // lacks a class would otherwise shift the ids), or to read back embeddings saved from a named data set.

@@ -38,8 +38,7 @@ std::vector<std::size_t> idx_header(const std::string& b, const std::string& pat
   const std::size_t ndim = magic & 0xff;
   const std::size_t header = 4 + 4 * ndim;
   if (b.empty()) bad_input(path, ": file is empty; expected an IDX ", what, " file (magic ", hex32(magic), ")");
-  if (b.size() < 4)
-    bad_input(path, ": truncated IDX header: expected ", header, " bytes, found ", b.size());
+  if (b.size() < 4) bad_input(path, ": truncated IDX header: expected ", header, " bytes, found ", b.size());
   const std::uint32_t m = be32(b, 0);
   if (m != magic) {
     std::string hint;
@@ -49,8 +48,8 @@ std::vector<std::size_t> idx_header(const std::string& b, const std::string& pat
       hint = " (not an IDX file)";
     else if (((m >> 8) & 0xff) != 0x08)
       hint = cat(" (element type ", hex32((m >> 8) & 0xff), "; only unsigned byte 0x08 is supported)");
-    bad_input(path, ": offset 0: bad IDX magic ", hex32(m), "; expected ", hex32(magic), " (unsigned-byte ", what,
-              ", ", ndim, " dimension", ndim > 1 ? "s" : "", ")", hint);
+    bad_input(path, ": offset 0: bad IDX magic ", hex32(m), "; expected ", hex32(magic), " (unsigned-byte ", what, ", ",
+              ndim, " dimension", ndim > 1 ? "s" : "", ")", hint);
   }
   if (b.size() < header) bad_input(path, ": truncated IDX header: expected ", header, " bytes, found ", b.size());
   std::vector<std::size_t> dims(ndim);
@@ -66,8 +65,8 @@ std::vector<std::size_t> idx_header(const std::string& b, const std::string& pat
   if (b.size() < expected) {
     std::string dimstr;
     for (std::size_t k = 0; k < ndim; ++k) dimstr += (k ? " x " : "") + std::to_string(dims[k]);
-    bad_input(path, ": truncated: ", dimstr, " ", what, " need ", expected, " bytes (", header, " header + ",
-              payload, " data), found ", b.size());
+    bad_input(path, ": truncated: ", dimstr, " ", what, " need ", expected, " bytes (", header, " header + ", payload,
+              " data), found ", b.size());
   }
   if (b.size() > expected)
     bad_input(path, ": ", b.size() - expected, " unexpected bytes after the data at offset ", expected,
@@ -77,8 +76,8 @@ std::vector<std::size_t> idx_header(const std::string& b, const std::string& pat
 
 struct RawIdx {
   std::size_t n = 0, d = 0;
-  std::vector<float> x;                 // (n, d) scaled to [0, 1]
-  std::vector<unsigned char> labels;    // (n)
+  std::vector<float> x;               // (n, d) scaled to [0, 1]
+  std::vector<unsigned char> labels;  // (n)
 };
 
 RawIdx read_pair(const std::string& images_path, const std::string& labels_path) {
@@ -127,16 +126,21 @@ std::string fashion_mnist_dir() {
 
 Dataset load_fashion_mnist(const std::string& split, const LoadOptions& opts) {
   std::string prefix;
-  if (split == "train") prefix = "train";
-  else if (split == "test") prefix = "t10k";
-  else bad_input("fashion-mnist:", split, ": unknown split '", split, "'; expected fashion-mnist:train or fashion-mnist:test");
+  if (split == "train")
+    prefix = "train";
+  else if (split == "test")
+    prefix = "t10k";
+  else
+    bad_input("fashion-mnist:", split, ": unknown split '", split,
+              "'; expected fashion-mnist:train or fashion-mnist:test");
   const std::string dir = fashion_mnist_dir();
   const std::string img_name = prefix + "-images-idx3-ubyte", lab_name = prefix + "-labels-idx1-ubyte";
   const std::string img = find_idx(dir, img_name), lab = find_idx(dir, lab_name);
   if (img.empty() || lab.empty())
     bad_input("fashion-mnist:", split, ": ", dir, "/", img.empty() ? img_name : lab_name,
               "[.gz] not found; install the Debian package dataset-fashion-mnist or set STRATA_FASHION_MNIST_DIR "
-              "to a directory holding ", img_name, ".gz and ", lab_name, ".gz");
+              "to a directory holding ",
+              img_name, ".gz and ", lab_name, ".gz");
   RawIdx r = read_pair(img, lab);
   EncodedLabels enc;
   enc.classes.assign(std::begin(kFashionClasses), std::end(kFashionClasses));

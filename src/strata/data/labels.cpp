@@ -45,7 +45,8 @@ EncodedLabels encode_int_labels(const std::vector<std::int64_t>& raw) {
   if (!values.empty() && values.front() >= 0 && values.back() < 1 << 16) {
     // Small non-negative labels (the common case): a direct table beats a binary search per row.
     std::vector<std::int32_t> id(static_cast<std::size_t>(values.back()) + 1, -1);
-    for (std::size_t c = 0; c < values.size(); ++c) id[static_cast<std::size_t>(values[c])] = static_cast<std::int32_t>(c);
+    for (std::size_t c = 0; c < values.size(); ++c)
+      id[static_cast<std::size_t>(values[c])] = static_cast<std::int32_t>(c);
     for (std::size_t i = 0; i < raw.size(); ++i) out.y[i] = id[static_cast<std::size_t>(raw[i])];
   } else {
     for (std::size_t i = 0; i < raw.size(); ++i)

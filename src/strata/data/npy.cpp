@@ -28,8 +28,8 @@ class DictParser {
       : s_(s), p_(begin), end_(end), path_(path) {}
 
   [[noreturn]] void fail(const std::string& what) const {
-    bad_input(path_, ": offset ", p_, ": malformed .npy header: ", what, " (header: ",
-              s_.substr(begin_of_header(), std::min<std::size_t>(end_ - begin_of_header(), 120)), ")");
+    bad_input(path_, ": offset ", p_, ": malformed .npy header: ", what,
+              " (header: ", s_.substr(begin_of_header(), std::min<std::size_t>(end_ - begin_of_header(), 120)), ")");
   }
   std::size_t begin_of_header() const { return header_begin_; }
   void set_header_begin(std::size_t b) { header_begin_ = b; }
@@ -210,7 +210,8 @@ void parse_header_dict(const std::string& b, HeaderSpan span, const std::string&
   if (!have_descr || !have_order || !have_shape)
     bad_input(path, ": .npy header lacks '", !have_descr ? "descr" : !have_order ? "fortran_order" : "shape", "'");
   if (fortran)
-    bad_input(path, ": the array is stored in Fortran (column-major) order; save it in C order, e.g. "
+    bad_input(path,
+              ": the array is stored in Fortran (column-major) order; save it in C order, e.g. "
               "np.save(path, np.ascontiguousarray(a))");
 }
 
@@ -245,8 +246,8 @@ void check_data_size(const NpyHeader& h, const std::string& path, std::size_t fs
     bad_input(path, ": truncated: shape ", shape_str(h.shape), " of '", h.descr, "' needs ", need,
               " bytes of data after the header (offset ", h.data_offset, "), found ", have);
   if (have > need)
-    bad_input(path, ": ", have - need, " unexpected bytes after the data at offset ", h.data_offset + need,
-              " (shape ", shape_str(h.shape), " of '", h.descr, "' needs ", need, ")");
+    bad_input(path, ": ", have - need, " unexpected bytes after the data at offset ", h.data_offset + need, " (shape ",
+              shape_str(h.shape), " of '", h.descr, "' needs ", need, ")");
 }
 
 }  // namespace
@@ -338,8 +339,8 @@ std::vector<float> read_npy_matrix(const std::string& path, std::size_t& n, std:
     });
   }
   if (bad != SIZE_MAX)
-    bad_input(path, ": element (", bad / d, ", ", bad % d, ") at offset ", h.data_offset + bad * h.item_size,
-              " is ", x[bad], "; features must be finite float32 values");
+    bad_input(path, ": element (", bad / d, ", ", bad % d, ") at offset ", h.data_offset + bad * h.item_size, " is ",
+              x[bad], "; features must be finite float32 values");
   return x;
 }
 
@@ -399,10 +400,10 @@ std::vector<std::string> read_label_lines(const std::string& path) {
 
 Dataset load_npy(const std::string& path, const LoadOptions& opts) {
   if (!opts.label_column.empty())
-    bad_input(path, ": a label column ('", opts.label_column, "') applies to CSV; a .npy takes its labels from a "
+    bad_input(path, ": a label column ('", opts.label_column,
+              "') applies to CSV; a .npy takes its labels from a "
               "labels file (--labels)");
-  if (opts.missing != Missing::kRefuse)
-    bad_input(path, ": --missing applies to CSV; a .npy holds no missing values");
+  if (opts.missing != Missing::kRefuse) bad_input(path, ": --missing applies to CSV; a .npy holds no missing values");
   if (opts.unlabelled) {
     Dataset ds;
     ds.x = read_npy_matrix(path, ds.n, ds.d);
@@ -410,7 +411,8 @@ Dataset load_npy(const std::string& path, const LoadOptions& opts) {
     return ds;
   }
   if (opts.labels_path.empty())
-    bad_input(path, ": a .npy holds features only; give the labels file too (--labels FILE: a .npy of integer "
+    bad_input(path,
+              ": a .npy holds features only; give the labels file too (--labels FILE: a .npy of integer "
               "labels or a .txt with one label per line)");
   Dataset ds;
   ds.x = read_npy_matrix(path, ds.n, ds.d);

@@ -10,12 +10,12 @@
 namespace strata::data {
 
 struct NpyHeader {
-  char kind = 0;                   // 'f' float, 'i' signed, 'u' unsigned, 'b' bool
-  std::size_t item_size = 0;       // bytes per element
-  bool swap = false;               // stored in the other byte order than this machine's
+  char kind = 0;              // 'f' float, 'i' signed, 'u' unsigned, 'b' bool
+  std::size_t item_size = 0;  // bytes per element
+  bool swap = false;          // stored in the other byte order than this machine's
   std::vector<std::size_t> shape;
-  std::size_t data_offset = 0;     // where the elements start
-  std::string descr;               // as written, for messages
+  std::size_t data_offset = 0;  // where the elements start
+  std::string descr;            // as written, for messages
 };
 
 // Parses and checks the header of a whole .npy file held in `bytes`: magic, version, dict, C order, and that the

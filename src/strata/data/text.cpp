@@ -141,16 +141,18 @@ std::vector<Row> read_jsonl(const std::string& path) {
     } catch (const nlohmann::json::exception& e) {
       bad_input(path, ":", ln, ": not valid JSON (", e.what(), ")");
     }
-    if (!j.is_object()) bad_input(path, ":", ln, ": expected an object {\"text\": ..., \"label\": ...}, found ",
-                                  j.type_name());
-    if (!j.contains("text") || !j["text"].is_string())
-      bad_input(path, ":", ln, ": missing string field \"text\"");
+    if (!j.is_object())
+      bad_input(path, ":", ln, ": expected an object {\"text\": ..., \"label\": ...}, found ", j.type_name());
+    if (!j.contains("text") || !j["text"].is_string()) bad_input(path, ":", ln, ": missing string field \"text\"");
     if (!j.contains("label")) bad_input(path, ":", ln, ": missing field \"label\"");
     const auto& l = j["label"];
     std::string label;
-    if (l.is_string()) label = l.get<std::string>();
-    else if (l.is_number_integer()) label = std::to_string(l.get<std::int64_t>());
-    else bad_input(path, ":", ln, ": \"label\" must be a string or an integer, found ", l.dump());
+    if (l.is_string())
+      label = l.get<std::string>();
+    else if (l.is_number_integer())
+      label = std::to_string(l.get<std::int64_t>());
+    else
+      bad_input(path, ":", ln, ": \"label\" must be a string or an integer, found ", l.dump());
     if (label.empty()) bad_input(path, ":", ln, ": empty label");
     rows.push_back({j["text"].get<std::string>(), std::move(label), rows.size()});
   });
@@ -166,16 +168,21 @@ std::string wordnet_dir() {
 }  // namespace
 
 const std::vector<std::string>& wordnet_lexnames() {
-  static const std::vector<std::string> kNames = {
-      "adj.all",           "adj.pert",           "adv.all",         "noun.Tops",        "noun.act",
-      "noun.animal",       "noun.artifact",      "noun.attribute",  "noun.body",        "noun.cognition",
-      "noun.communication", "noun.event",        "noun.feeling",    "noun.food",        "noun.group",
-      "noun.location",     "noun.motive",        "noun.object",     "noun.person",      "noun.phenomenon",
-      "noun.plant",        "noun.possession",    "noun.process",    "noun.quantity",    "noun.relation",
-      "noun.shape",        "noun.state",         "noun.substance",  "noun.time",        "verb.body",
-      "verb.change",       "verb.cognition",     "verb.communication", "verb.competition", "verb.consumption",
-      "verb.contact",      "verb.creation",      "verb.emotion",    "verb.motion",      "verb.perception",
-      "verb.possession",   "verb.social",        "verb.stative",    "verb.weather",     "adj.ppl"};
+  static const std::vector<std::string> kNames = {"adj.all",          "adj.pert",           "adv.all",
+                                                  "noun.Tops",        "noun.act",           "noun.animal",
+                                                  "noun.artifact",    "noun.attribute",     "noun.body",
+                                                  "noun.cognition",   "noun.communication", "noun.event",
+                                                  "noun.feeling",     "noun.food",          "noun.group",
+                                                  "noun.location",    "noun.motive",        "noun.object",
+                                                  "noun.person",      "noun.phenomenon",    "noun.plant",
+                                                  "noun.possession",  "noun.process",       "noun.quantity",
+                                                  "noun.relation",    "noun.shape",         "noun.state",
+                                                  "noun.substance",   "noun.time",          "verb.body",
+                                                  "verb.change",      "verb.cognition",     "verb.communication",
+                                                  "verb.competition", "verb.consumption",   "verb.contact",
+                                                  "verb.creation",    "verb.emotion",       "verb.motion",
+                                                  "verb.perception",  "verb.possession",    "verb.social",
+                                                  "verb.stative",     "verb.weather",       "adj.ppl"};
   return kNames;
 }
 
@@ -199,9 +206,12 @@ TextDataset load_text(const std::string& spec, const std::string& split) {
     bad_input("text spec '", spec, "': synthetic data are token ids, load them with load_synthetic");
   } else {
     const std::string ext = data_extension(spec);
-    if (ext == ".tsv") rows = read_tsv(spec);
-    else if (ext == ".jsonl") rows = read_jsonl(spec);
-    else bad_input("text spec '", spec, "': expected wordnet:lexname, PATH.tsv or PATH.jsonl (optionally .gz)");
+    if (ext == ".tsv")
+      rows = read_tsv(spec);
+    else if (ext == ".jsonl")
+      rows = read_jsonl(spec);
+    else
+      bad_input("text spec '", spec, "': expected wordnet:lexname, PATH.tsv or PATH.jsonl (optionally .gz)");
     source = spec;
   }
   std::vector<std::string> raw(rows.size());
@@ -238,7 +248,8 @@ TokenDataset make_synthetic(int vocab, int classes, int n, int seq_len, std::uin
   for (std::size_t k = 0; k < total; ++k)
     ds.ids[k] = static_cast<std::int32_t>(splitmix64(state) % static_cast<std::uint64_t>(vocab));
   for (int i = 0; i < n; ++i)
-    ds.y[static_cast<std::size_t>(i)] = ds.ids[static_cast<std::size_t>(i) * static_cast<std::size_t>(seq_len)] % classes;
+    ds.y[static_cast<std::size_t>(i)] =
+        ds.ids[static_cast<std::size_t>(i) * static_cast<std::size_t>(seq_len)] % classes;
   return ds;
 }
 
@@ -262,17 +273,23 @@ TokenDataset load_synthetic(const std::string& spec, int seq_len, std::uint64_t 
     const unsigned long long v = std::strtoull(val.c_str(), &end, 10);
     if (val.empty() || *end != '\0' || errno != 0 || val[0] == '-' || (key != "seed" && v > 1'000'000'000ull))
       bad_input("spec '", spec, "': ", key, " must be a non-negative integer, found '", val, "'");
-    if (key == "vocab") vocab = static_cast<long long>(v);
-    else if (key == "classes") classes = static_cast<long long>(v);
-    else if (key == "n") n = static_cast<long long>(v);
-    else if (key == "seq") seq = static_cast<long long>(v);
-    else if (key == "seed") sd = v;
-    else bad_input("spec '", spec, "': unknown key '", key, "' (expected vocab, classes, n, seq, seed)");
+    if (key == "vocab")
+      vocab = static_cast<long long>(v);
+    else if (key == "classes")
+      classes = static_cast<long long>(v);
+    else if (key == "n")
+      n = static_cast<long long>(v);
+    else if (key == "seq")
+      seq = static_cast<long long>(v);
+    else if (key == "seed")
+      sd = v;
+    else
+      bad_input("spec '", spec, "': unknown key '", key, "' (expected vocab, classes, n, seq, seed)");
   }
   if (vocab < 0 || classes < 0 || n < 0)
     bad_input("spec '", spec, "': vocab, classes and n are required (synthetic:vocab=V,classes=C,n=N)");
-  return make_synthetic(static_cast<int>(vocab), static_cast<int>(classes), static_cast<int>(n),
-                        static_cast<int>(seq), sd);
+  return make_synthetic(static_cast<int>(vocab), static_cast<int>(classes), static_cast<int>(n), static_cast<int>(seq),
+                        sd);
 }
 
 }  // namespace strata::data

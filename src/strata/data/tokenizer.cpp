@@ -55,8 +55,7 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& texts, int vocab_size
   if (order.empty()) bad_input("tokenizer: no non-empty text to train on (", texts.size(), " texts given)");
   if (order.size() > kMaxTrainTexts) {  // seeded partial Fisher-Yates, then back to corpus order
     Rng rng(seed);
-    for (std::size_t i = 0; i < kMaxTrainTexts; ++i)
-      std::swap(order[i], order[i + rng.below(order.size() - i)]);
+    for (std::size_t i = 0; i < kMaxTrainTexts; ++i) std::swap(order[i], order[i + rng.below(order.size() - i)]);
     order.resize(kMaxTrainTexts);
     std::sort(order.begin(), order.end());
   }
@@ -118,7 +117,10 @@ Tokenizer Tokenizer::from_serialized(const std::string& bytes, const std::string
   t.sep_id_ = piece_id("[SEP]");
   t.mask_id_ = piece_id("[MASK]");
   if (t.pad_id_ < 0 || t.cls_id_ < 0 || t.sep_id_ < 0)
-    bad_input(where, ": the model lacks ", t.pad_id_ < 0 ? "a pad id / [PAD] piece" : t.cls_id_ < 0 ? "[CLS]" : "[SEP]",
+    bad_input(where, ": the model lacks ",
+              t.pad_id_ < 0   ? "a pad id / [PAD] piece"
+              : t.cls_id_ < 0 ? "[CLS]"
+                              : "[SEP]",
               " (train it with strata, or with control_symbols=[CLS],[SEP] and pad_id set)");
   return t;
 }
@@ -169,7 +171,8 @@ TokenDataset Tokenizer::encode(const TextDataset& ds, int seq_len, int* truncate
     row[keep + 1] = sep_id_;
     std::fill(m, m + keep + 2, std::uint8_t{1});
   });
-  if (truncated_count != nullptr) *truncated_count = static_cast<int>(std::count(truncated.begin(), truncated.end(), 1));
+  if (truncated_count != nullptr)
+    *truncated_count = static_cast<int>(std::count(truncated.begin(), truncated.end(), 1));
   return out;
 }
 

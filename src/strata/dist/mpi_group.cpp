@@ -94,8 +94,7 @@ class MpiWorld final : public ProcessGroup {
       int total = 0;
       for (int r = 0; r < size_; ++r) offs[r] = total, total += lens[r];
       std::string all(static_cast<std::size_t>(total), '\0');
-      check(MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR,
-                           MPI_COMM_WORLD),
+      check(MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR, MPI_COMM_WORLD),
             "allgatherv");
       for (int r = 0; r < size_; ++r) out.push_back(all.substr(offs[r], lens[r]));
     }).wait();
@@ -160,8 +159,8 @@ class MpiWorld final : public ProcessGroup {
     tmp_.resize(n / static_cast<std::size_t>(N) + 1);
     for (int s = 0; s < N - 1; ++s) {
       const int send_c = (r - s + N) % N, recv_c = (r - s - 1 + N) % N;
-      check(MPI_Sendrecv(data + off(send_c), len(send_c), MPI_FLOAT, right, kTag, tmp_.data(), len(recv_c),
-                         MPI_FLOAT, left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+      check(MPI_Sendrecv(data + off(send_c), len(send_c), MPI_FLOAT, right, kTag, tmp_.data(), len(recv_c), MPI_FLOAT,
+                         left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
             "sendrecv");
       float* dst = data + off(recv_c);
       for (int i = 0; i < len(recv_c); ++i) dst[i] = tmp_[i] + dst[i];

@@ -27,8 +27,8 @@ class Request {
 
 // Bytes and time the group's reductions took since construction (report figures).
 struct CommStats {
-  std::size_t reduce_bytes = 0;    // payload bytes reduced (per rank)
-  double reduce_seconds = 0.0;     // wall time the communication thread spent in reductions
+  std::size_t reduce_bytes = 0;  // payload bytes reduced (per rank)
+  double reduce_seconds = 0.0;   // wall time the communication thread spent in reductions
 };
 
 class ProcessGroup {

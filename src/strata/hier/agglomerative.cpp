@@ -42,9 +42,12 @@ struct Condensed {
 // Lance-Williams distance from cluster i to the union of x and y.
 double updated(Linkage l, double dxi, double dyi, double dxy, double nx, double ny, double ni) {
   switch (l) {
-    case Linkage::kSingle: return std::min(dxi, dyi);
-    case Linkage::kComplete: return std::max(dxi, dyi);
-    case Linkage::kAverage: return (nx * dxi + ny * dyi) / (nx + ny);
+    case Linkage::kSingle:
+      return std::min(dxi, dyi);
+    case Linkage::kComplete:
+      return std::max(dxi, dyi);
+    case Linkage::kAverage:
+      return (nx * dxi + ny * dyi) / (nx + ny);
     case Linkage::kWard: {
       double t = 1.0 / (nx + ny + ni);
       double s = (ni + nx) * t * dxi * dxi + (ni + ny) * t * dyi * dyi - ni * t * dxy * dxy;
@@ -188,8 +191,10 @@ std::vector<int> cut_dendrogram(const Dendrogram& dg, int n, int k) {
   for (int i = 0; i < n - k; ++i) {
     auto [a, b] = dg.merges[i];
     if (a < 0 || b < 0 || a >= n + i || b >= n + i || a == b || !alive[a] || !alive[b])
-      bad_input("cut_dendrogram: merge ", i, " = (", a, ", ", b, ") is invalid; expected two distinct unmerged ids "
-                "below ", n + i);
+      bad_input("cut_dendrogram: merge ", i, " = (", a, ", ", b,
+                ") is invalid; expected two distinct unmerged ids "
+                "below ",
+                n + i);
     alive[a] = alive[b] = 0;
     alive[n + i] = 1;
     parent[a] = n + i;

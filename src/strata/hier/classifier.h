@@ -41,21 +41,21 @@ class Classifier {
 
 struct ForestConfig {
   int n_trees = 100;
-  int max_depth = 0;           // 0: unlimited
+  int max_depth = 0;  // 0: unlimited
   int min_samples_leaf = 1;
-  int max_features = 0;        // 0: sqrt(d) (rounded down, at least 1); otherwise the number of features per split
+  int max_features = 0;  // 0: sqrt(d) (rounded down, at least 1); otherwise the number of features per split
   bool bootstrap = true;
-  bool honest = false;         // split on one half of the (bootstrap) sample, estimate leaf posteriors on the other
+  bool honest = false;  // split on one half of the (bootstrap) sample, estimate leaf posteriors on the other
   double honest_fraction = 0.5;
   std::uint64_t seed = 0;
-  int threads = 0;             // 0: default_threads(); results never depend on it
+  int threads = 0;  // 0: default_threads(); results never depend on it
 };
 
 struct LogisticConfig {
-  double l2 = 1e-4;            // penalty on the weights (not the intercepts), per example: loss/n + l2/2 * |W|^2
+  double l2 = 1e-4;  // penalty on the weights (not the intercepts), per example: loss/n + l2/2 * |W|^2
   int max_iter = 200;
   double tol = 1e-6;
-  bool standardize = true;     // scale features to zero mean / unit variance inside the model
+  bool standardize = true;  // scale features to zero mean / unit variance inside the model
   int threads = 0;
 };
 

@@ -30,11 +30,10 @@ namespace {
 // engine's backend.
 void sgemm_rm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
               float beta, float* c, int ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
-              b, ldb, beta, c, ldc);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b,
+              ldb, beta, c, ldc);
 }
 }  // namespace
-
 
 namespace {
 
@@ -135,14 +134,14 @@ Eigen::MatrixXd principal_components(const data::Dataset& ds, const Eigen::Vecto
     std::vector<double> w(d);
     Eigen::MatrixXd z(d, r);
     std::vector<int> isuppz(2 * static_cast<std::size_t>(r));
-    dsyevr_("V", "I", "U", &d, a.data(), &lda, &vl, &vu, &il, &iu, &abstol, &m, w.data(), z.data(), &lda,
-            isuppz.data(), &work_q, &lwork, &iwork_q, &liwork, &info, 1, 1, 1);
+    dsyevr_("V", "I", "U", &d, a.data(), &lda, &vl, &vu, &il, &iu, &abstol, &m, w.data(), z.data(), &lda, isuppz.data(),
+            &work_q, &lwork, &iwork_q, &liwork, &info, 1, 1, 1);
     lwork = static_cast<int>(work_q);
     liwork = iwork_q;
     std::vector<double> work(std::max(1, lwork));
     std::vector<int> iwork(std::max(1, liwork));
-    dsyevr_("V", "I", "U", &d, a.data(), &lda, &vl, &vu, &il, &iu, &abstol, &m, w.data(), z.data(), &lda,
-            isuppz.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1, 1);
+    dsyevr_("V", "I", "U", &d, a.data(), &lda, &vl, &vu, &il, &iu, &abstol, &m, w.data(), z.data(), &lda, isuppz.data(),
+            work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1, 1);
     if (info != 0 || m != r) internal_error("class_means: LAPACK dsyevr failed (info ", info, ", ", m, " of ", r, ")");
     comps = z.rowwise().reverse();  // ascending -> decreasing variance
   } else {
@@ -273,8 +272,8 @@ Eigen::MatrixXd kernel_sums(const PooledRows& pr, const std::vector<std::size_t>
       const std::size_t rows = std::min(kBlock, off[i + 1] - a0);
       g.resize(rows * cols);
       sgemm_rm(false, true, static_cast<int>(rows), static_cast<int>(cols), static_cast<int>(d), 1.f,
-               pr.x.data() + a0 * d, static_cast<int>(d), pr.x.data() + off[i] * d, static_cast<int>(d), 0.f,
-               g.data(), static_cast<int>(cols));  // (rows, cols)
+               pr.x.data() + a0 * d, static_cast<int>(d), pr.x.data() + off[i] * d, static_cast<int>(d), 0.f, g.data(),
+               static_cast<int>(cols));  // (rows, cols)
       part.assign(rows * k, 0.0);
       pool.parallel_for(rows, [&](std::size_t r) {
         const std::size_t a = a0 + r;
@@ -312,8 +311,8 @@ Eigen::MatrixXd mmd_matrix(const data::Dataset& ds, std::size_t max_per_class, s
   auto m = [&](int c) { return static_cast<double>(idx[c].size()); };
   for (int i = 0; i < k; ++i)
     for (int j = i + 1; j < k; ++j) {
-      const double mmd2 = ksum(i, i) / (m(i) * (m(i) - 1)) + ksum(j, j) / (m(j) * (m(j) - 1)) -
-                          2.0 * ksum(i, j) / (m(i) * m(j));
+      const double mmd2 =
+          ksum(i, i) / (m(i) * (m(i) - 1)) + ksum(j, j) / (m(j) * (m(j) - 1)) - 2.0 * ksum(i, j) / (m(i) * m(j));
       out(i, j) = out(j, i) = std::sqrt(std::max(0.0, mmd2));
     }
   return out;
@@ -518,7 +517,7 @@ std::vector<std::uint8_t> leaf_majority(const std::vector<int>& leaf, int n_leav
 struct Partitions {
   const std::vector<std::uint8_t>& codes;  // (P, d)
   std::size_t d;
-  const std::vector<std::size_t>& off;     // class offsets into the pooled rows
+  const std::vector<std::size_t>& off;  // class offsets into the pooled rows
   const std::vector<SmallTree>& trees;
   const std::map<std::pair<int, int>, int>& tree_id;
 };

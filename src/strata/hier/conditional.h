@@ -33,7 +33,7 @@ Eigen::MatrixXd mmd_matrix(const data::Dataset& ds, std::size_t max_per_class = 
 // swapped and the same k. S = average over the draws of (S(i→j) + S(j→i)) / 2. Classes are subsampled to
 // max_per_class (0 = no cap). Needs >= 3 classes, each with an example. Threaded over class pairs; the result
 // depends on the seed only.
-Eigen::MatrixXd task_similarity(const data::Dataset& ds, int negatives = 5, std::uint64_t seed = 0,
-                                int max_depth = 4, std::size_t max_per_class = 500, int threads = 0);
+Eigen::MatrixXd task_similarity(const data::Dataset& ds, int negatives = 5, std::uint64_t seed = 0, int max_depth = 4,
+                                std::size_t max_per_class = 500, int threads = 0);
 
 }  // namespace strata::hier

@@ -107,8 +107,7 @@ Eigen::MatrixXd ase(const Eigen::MatrixXd& S, int dims) {
   check_dims(dims, n, "ase");
   Eigen::MatrixXd A = 0.5 * (S + S.transpose());  // (n, n)
   // The diagonal of a similarity matrix is uninformative (self-similarity); replace it by the row's typical value.
-  for (Eigen::Index i = 0; i < n; ++i)
-    A(i, i) = n > 1 ? (A.row(i).sum() - A(i, i)) / static_cast<double>(n - 1) : 0.0;
+  for (Eigen::Index i = 0; i < n; ++i) A(i, i) = n > 1 ? (A.row(i).sum() - A(i, i)) / static_cast<double>(n - 1) : 0.0;
   const double lo = A.minCoeff(), hi = A.maxCoeff();
   if (hi > lo)
     A = (A.array() - lo) / (hi - lo);

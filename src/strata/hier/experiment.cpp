@@ -150,8 +150,10 @@ std::string CompareResult::to_table() const {
     os << std::left << std::setw(9) << r.name << std::right << std::fixed << std::setprecision(4) << std::setw(10)
        << a.mean << std::setw(9) << a.se << std::setw(11) << std::setprecision(3) << r.learning_efficiency
        << std::setw(8) << std::setprecision(1) << mean_se(r.groups).mean << std::setw(8);
-    if (r.ari.empty()) os << "-";
-    else os << std::setprecision(3) << mean_se(r.ari).mean;
+    if (r.ari.empty())
+      os << "-";
+    else
+      os << std::setprecision(3) << mean_se(r.ari).mean;
     os << std::setw(10) << std::setprecision(2) << mean_se(r.fit_seconds).mean << "\n";
   }
   return os.str();
@@ -166,8 +168,8 @@ std::string CompareResult::to_json() const {
                      {"fit_seconds", mean_se(r.fit_seconds).mean},
                      {"per_seed_accuracy", r.accuracy}};
     if (r.name != "flat") {
-      o["learning_efficiency"] = std::isfinite(r.learning_efficiency) ? nlohmann::json(r.learning_efficiency)
-                                                                      : nlohmann::json("inf");
+      o["learning_efficiency"] =
+          std::isfinite(r.learning_efficiency) ? nlohmann::json(r.learning_efficiency) : nlohmann::json("inf");
       o["groups"] = mean_se(r.groups).mean;
     }
     if (!r.ari.empty()) o["ari"] = mean_se(r.ari).mean;
@@ -177,9 +179,8 @@ std::string CompareResult::to_json() const {
   return j.dump(2) + "\n";
 }
 
-void simulate_data(int groups, int classes_per_group, int n_train, int n_test, double sigma2_group,
-                   double sigma2_class, std::uint64_t seed, data::Dataset& train, data::Dataset& test,
-                   std::vector<int>& group_of_class) {
+void simulate_data(int groups, int classes_per_group, int n_train, int n_test, double sigma2_group, double sigma2_class,
+                   std::uint64_t seed, data::Dataset& train, data::Dataset& test, std::vector<int>& group_of_class) {
   Rng rng(seed);
   const int K = groups * classes_per_group;
   const double sg = std::sqrt(sigma2_group), sc = std::sqrt(sigma2_class);
@@ -251,8 +252,9 @@ void simulate_rep(const SimulateConfig& cfg, const LearnerConfig& learner, doubl
   std::shuffle(perm.begin(), perm.end(), prng);
   out.ari_perm.push_back(adjusted_rand_index(perm, truth));
   LabelTree true_tree = LabelTree::from_groups(truth, train.classes);
-  double af = fit_and_score(train, test, LabelTree::flat(train.classes), matched_flat_learner(learner, true_tree),
-                            seed, cfg.threads, progress).first;
+  double af = fit_and_score(train, test, LabelTree::flat(train.classes), matched_flat_learner(learner, true_tree), seed,
+                            cfg.threads, progress)
+                  .first;
   double at = fit_and_score(train, test, true_tree, learner, seed, cfg.threads, progress).first;
   double ai = fit_and_score(train, test, ind.tree, learner, seed, cfg.threads, progress).first;
   out.acc_flat.push_back(af), out.acc_true.push_back(at), out.acc_ind.push_back(ai);
@@ -260,8 +262,8 @@ void simulate_rep(const SimulateConfig& cfg, const LearnerConfig& learner, doubl
   out.le_ind.push_back(learning_efficiency(1 - af, 1 - ai));
 }
 
-SimulateRow simulate_setting(const SimulateConfig& cfg, const LearnerConfig& learner, std::size_t setting,
-                             double s2g, int cpg, int spc, ProgressSink& progress) {
+SimulateRow simulate_setting(const SimulateConfig& cfg, const LearnerConfig& learner, std::size_t setting, double s2g,
+                             int cpg, int spc, ProgressSink& progress) {
   SettingReps reps;
   for (int r = 0; r < cfg.reps; ++r) {
     progress.check_cancel();
@@ -271,11 +273,16 @@ SimulateRow simulate_setting(const SimulateConfig& cfg, const LearnerConfig& lea
     v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
     return v;
   };
-  return SimulateRow{s2g,          cpg,
-                     spc,          cfg.reps,
-                     mean_se(reps.ari), mean_se(reps.ari_perm),
-                     mean_se(finite(reps.le_true)), mean_se(finite(reps.le_ind)),
-                     mean_se(reps.acc_flat), mean_se(reps.acc_true),
+  return SimulateRow{s2g,
+                     cpg,
+                     spc,
+                     cfg.reps,
+                     mean_se(reps.ari),
+                     mean_se(reps.ari_perm),
+                     mean_se(finite(reps.le_true)),
+                     mean_se(finite(reps.le_ind)),
+                     mean_se(reps.acc_flat),
+                     mean_se(reps.acc_true),
                      mean_se(reps.acc_ind)};
 }
 
@@ -287,9 +294,12 @@ ResultProgress simulate_progress(const SimulateRow& row, int index, int count) {
   p.count = count;
   p.label = cat("sigma2_group ", row.sigma2_group, ", ", row.classes_per_group, " classes/group, ",
                 row.samples_per_class, " samples/class");
-  p.values = {{"ari", row.ari.mean},          {"ari_permuted", row.ari_permuted.mean},
-              {"le_true", row.le_true.mean},  {"le_induced", row.le_induced.mean},
-              {"acc_flat", row.acc_flat.mean}, {"acc_true", row.acc_true.mean},
+  p.values = {{"ari", row.ari.mean},
+              {"ari_permuted", row.ari_permuted.mean},
+              {"le_true", row.le_true.mean},
+              {"le_induced", row.le_induced.mean},
+              {"acc_flat", row.acc_flat.mean},
+              {"acc_true", row.acc_true.mean},
               {"acc_induced", row.acc_induced.mean}};
   std::ostringstream os;
   os << std::fixed << std::setprecision(3) << "sigma2_group " << row.sigma2_group << ", " << row.classes_per_group
@@ -308,8 +318,8 @@ std::vector<SimulateRow> run_simulation(const SimulateConfig& cfg, ProgressSink&
   LearnerConfig learner;
   learner.kind = "forest";
   learner.forest.n_trees = cfg.trees;
-  const int count = static_cast<int>(cfg.sigma2_group.size() * cfg.classes_per_group.size() *
-                                     cfg.samples_per_class.size());
+  const int count =
+      static_cast<int>(cfg.sigma2_group.size() * cfg.classes_per_group.size() * cfg.samples_per_class.size());
   std::size_t setting = 0;
   for (double s2g : cfg.sigma2_group)
     for (int cpg : cfg.classes_per_group)
@@ -339,8 +349,13 @@ std::string simulation_csv(const std::vector<SimulateRow>& rows) {
 
 std::string simulation_svg(const std::vector<SimulateRow>& rows) {
   io::Panel ari{"Induced partition vs truth", "samples per class", "ARI", {}, true, 0, false};
-  io::Panel le{"Learning efficiency (flat error / hierarchical error)", "samples per class", "err_flat / err_hier",
-               {}, true, 1.0, true};
+  io::Panel le{"Learning efficiency (flat error / hierarchical error)",
+               "samples per class",
+               "err_flat / err_hier",
+               {},
+               true,
+               1.0,
+               true};
   std::map<std::pair<double, int>, std::vector<const SimulateRow*>> by;
   for (const auto& r : rows) by[{r.sigma2_group, r.classes_per_group}].push_back(&r);
   int color = 0;

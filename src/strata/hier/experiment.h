@@ -18,9 +18,9 @@
 namespace strata::hier {
 
 struct CompareConfig {
-  LearnerConfig learner;             // per-node learner; the flat model gets matched resources
+  LearnerConfig learner;  // per-node learner; the flat model gets matched resources
   InduceConfig induce;
-  std::size_t per_class = 0;         // 0: all training data
+  std::size_t per_class = 0;  // 0: all training data
   int seeds = 10;
   std::uint64_t seed = 0;
   std::optional<LabelTree> true_tree;
@@ -28,13 +28,13 @@ struct CompareConfig {
 };
 
 struct CompareRow {
-  std::string name;                  // flat | induced | random | true
-  std::vector<double> accuracy;      // per seed
-  std::vector<double> fit_seconds;   // per seed (induced: includes the induction)
-  std::vector<double> groups;        // per seed: top-level groups (1 for flat)
-  std::vector<double> ari;           // per seed, vs the true tree's top-level partition (when given)
+  std::string name;                 // flat | induced | random | true
+  std::vector<double> accuracy;     // per seed
+  std::vector<double> fit_seconds;  // per seed (induced: includes the induction)
+  std::vector<double> groups;       // per seed: top-level groups (1 for flat)
+  std::vector<double> ari;          // per seed, vs the true tree's top-level partition (when given)
   MeanSe acc() const { return mean_se(accuracy); }
-  double learning_efficiency = 0;    // mean error of flat / mean error of this row (1 for flat)
+  double learning_efficiency = 0;  // mean error of flat / mean error of this row (1 for flat)
 };
 
 struct CompareResult {
@@ -55,10 +55,10 @@ struct SimulateConfig {
   std::vector<int> classes_per_group = {4};
   std::vector<int> samples_per_class = {5, 10, 20, 50};
   double sigma2_class = 0.1;
-  int groups = 4;                    // centres at (±1, ±1)
+  int groups = 4;  // centres at (±1, ±1)
   int test_per_class = 100;
   int reps = 10;
-  int trees = 50;                    // per-node forest size (flat: matched)
+  int trees = 50;  // per-node forest size (flat: matched)
   std::uint64_t seed = 0;
   int threads = 0;
 };
@@ -70,9 +70,8 @@ struct SimulateRow {
 };
 
 // The hierarchical Gaussians: returns (train, test) with group_of_class filled.
-void simulate_data(int groups, int classes_per_group, int n_train, int n_test, double sigma2_group,
-                   double sigma2_class, std::uint64_t seed, data::Dataset& train, data::Dataset& test,
-                   std::vector<int>& group_of_class);
+void simulate_data(int groups, int classes_per_group, int n_train, int n_test, double sigma2_group, double sigma2_class,
+                   std::uint64_t seed, data::Dataset& train, data::Dataset& test, std::vector<int>& group_of_class);
 
 // Reports one ResultProgress per setting ("simulate"; values: ari, ari_permuted, le_true, le_induced, acc_flat,
 // acc_true, acc_induced, each the mean over replicates as in the returned row). Cancellation is checked between

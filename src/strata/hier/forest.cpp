@@ -204,8 +204,8 @@ struct Sample {
 
 struct Split {
   int feature = -1;
-  int bin = 0;             // left: bin <= this
-  double score = -1.0;     // sum_k L_k^2 / |L| + sum_k R_k^2 / |R|; larger is purer
+  int bin = 0;          // left: bin <= this
+  double score = -1.0;  // sum_k L_k^2 / |L| + sum_k R_k^2 / |R|; larger is purer
 };
 
 // Grows one tree; all randomness comes from rng, so the tree depends only on (data, config, tree seed).
@@ -256,8 +256,7 @@ class TreeGrower {
       int nonzero = 0;
       for (auto v : counts) nonzero += v > 0;
       Split best;
-      const bool can_split = nonzero > 1 && rows >= 2 &&
-                             rows >= 2 * static_cast<std::size_t>(cfg_.min_samples_leaf) &&
+      const bool can_split = nonzero > 1 && rows >= 2 && rows >= 2 * static_cast<std::size_t>(cfg_.min_samples_leaf) &&
                              (cfg_.max_depth == 0 || it.depth < cfg_.max_depth);
       if (can_split) best = find_split(it.begin, it.end, it.consts, rng);
       if (best.feature < 0) {
@@ -350,8 +349,7 @@ class TreeGrower {
         build_hist<true>(col, begin, end, h, occ);
       else
         build_hist<false>(col, begin, end, h, occ);
-      const int n_occ = std::popcount(occ[0]) + std::popcount(occ[1]) + std::popcount(occ[2]) +
-                        std::popcount(occ[3]);
+      const int n_occ = std::popcount(occ[0]) + std::popcount(occ[1]) + std::popcount(occ[2]) + std::popcount(occ[3]);
       if (n_occ > 1) {
         ++visited;
         scan(h, occ, rows, msl, f, best);
@@ -385,8 +383,7 @@ class TreeGrower {
     }
   }
 
-  void scan(const std::int32_t* h, const std::uint64_t occ[4], std::size_t rows, std::int64_t msl, int f,
-            Split& best) {
+  void scan(const std::int32_t* h, const std::uint64_t occ[4], std::size_t rows, std::int64_t msl, int f, Split& best) {
     const int stride = c_ + 1;
     std::fill(left_.begin(), left_.end(), 0);
     std::fill(right_.begin(), right_.end(), 0);
@@ -408,8 +405,8 @@ class TreeGrower {
         const int b = q * 64 + std::countr_zero(bits);
         // Candidate: left = occupied bins up to prev, right = from b on.
         if (prev >= 0 && rows_l >= msl && static_cast<std::int64_t>(rows) - rows_l >= msl) {
-          const double score = static_cast<double>(sq_l) / static_cast<double>(wl) +
-                               static_cast<double>(sq_r) / static_cast<double>(wr);
+          const double score =
+              static_cast<double>(sq_l) / static_cast<double>(wl) + static_cast<double>(sq_r) / static_cast<double>(wr);
           if (score > best.score) {
             best.score = score;
             best.feature = f;
@@ -471,7 +468,7 @@ class TreeGrower {
       if (tot[a] == 0) continue;
       for (int k = 0; k < c_; ++k)
         tree.values[nd.left + k] = static_cast<float>(static_cast<double>(cnt[static_cast<std::size_t>(a) * c_ + k]) /
-                                                     static_cast<double>(tot[a]));
+                                                      static_cast<double>(tot[a]));
     }
   }
 
@@ -495,8 +492,7 @@ void check_config(const ForestConfig& c, std::size_t d) {
   if (c.max_depth < 0) bad_input("forest config: max_depth must be >= 0 (0: unlimited), got ", c.max_depth);
   if (c.min_samples_leaf < 1) bad_input("forest config: min_samples_leaf must be >= 1, got ", c.min_samples_leaf);
   if (c.max_features < 0 || static_cast<std::size_t>(c.max_features) > d)
-    bad_input("forest config: max_features must be in [0, ", d, "] (0: sqrt of the features), got ",
-              c.max_features);
+    bad_input("forest config: max_features must be in [0, ", d, "] (0: sqrt of the features), got ", c.max_features);
   if (c.honest && !(c.honest_fraction > 0.0 && c.honest_fraction < 1.0))
     bad_input("forest config: honest_fraction must be in (0, 1), got ", c.honest_fraction);
 }
@@ -851,13 +847,13 @@ void RandomForest::load(Reader& r) {
       const Node& nd = tr.nodes[i];
       if (nd.feature >= 0) {
         // Children after their parent: prediction always terminates.
-        r.expect(static_cast<std::uint64_t>(nd.feature) < d && nd.left > i && nd.left < nn && nd.right > i &&
-                     nd.right < nn,
-                 cat("forest: tree ", t, " node ", i, " is malformed"));
+        r.expect(
+            static_cast<std::uint64_t>(nd.feature) < d && nd.left > i && nd.left < nn && nd.right > i && nd.right < nn,
+            cat("forest: tree ", t, " node ", i, " is malformed"));
       } else {
-        r.expect(nd.feature == -1 && nd.left >= 0 &&
-                     static_cast<std::uint64_t>(nd.left) + n_classes <= tr.values.size(),
-                 cat("forest: tree ", t, " leaf ", i, " points outside the leaf values"));
+        r.expect(
+            nd.feature == -1 && nd.left >= 0 && static_cast<std::uint64_t>(nd.left) + n_classes <= tr.values.size(),
+            cat("forest: tree ", t, " leaf ", i, " points outside the leaf values"));
       }
     }
     trees.push_back(std::move(tr));

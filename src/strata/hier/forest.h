@@ -72,7 +72,7 @@ class RandomForest : public Classifier {
     std::uint8_t unused = 0;
   };
   struct PackedTree {
-    std::vector<PackedNode> nodes;        // breadth-first, siblings adjacent; nodes[0] is the root
+    std::vector<PackedNode> nodes;         // breadth-first, siblings adjacent; nodes[0] is the root
     std::vector<std::uint32_t> leaf_vals;  // (nodes) offset of a leaf's distribution in the tree's values
     int depth = 0;                         // deepest leaf: after this many steps every row sits in a leaf
   };

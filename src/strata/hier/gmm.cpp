@@ -31,10 +31,18 @@ const char* covariance_name(Covariance c) { return kCovariances.name(c); }
 int gmm_n_parameters(Covariance cov, int k, int d) {
   int cov_params = 0;
   switch (cov) {
-    case Covariance::kFull: cov_params = k * d * (d + 1) / 2; break;
-    case Covariance::kTied: cov_params = d * (d + 1) / 2; break;
-    case Covariance::kDiag: cov_params = k * d; break;
-    case Covariance::kSpherical: cov_params = k; break;
+    case Covariance::kFull:
+      cov_params = k * d * (d + 1) / 2;
+      break;
+    case Covariance::kTied:
+      cov_params = d * (d + 1) / 2;
+      break;
+    case Covariance::kDiag:
+      cov_params = k * d;
+      break;
+    case Covariance::kSpherical:
+      cov_params = k;
+      break;
   }
   return cov_params + k * d + k - 1;
 }
@@ -180,10 +188,14 @@ Eigen::MatrixXd Gmm::covariance(int j) const {
   if (j < 0 || j >= k()) bad_input("gmm.covariance: component ", j, " out of range [0, ", k(), ")");
   const Eigen::Index dd = d();
   switch (cov) {
-    case Covariance::kFull: return covariances[j];
-    case Covariance::kTied: return covariances[0];
-    case Covariance::kDiag: return variances.row(j).transpose().asDiagonal();
-    case Covariance::kSpherical: return Eigen::MatrixXd::Identity(dd, dd) * variances(j, 0);
+    case Covariance::kFull:
+      return covariances[j];
+    case Covariance::kTied:
+      return covariances[0];
+    case Covariance::kDiag:
+      return variances.row(j).transpose().asDiagonal();
+    case Covariance::kSpherical:
+      return Eigen::MatrixXd::Identity(dd, dd) * variances(j, 0);
   }
   return {};
 }
@@ -234,8 +246,7 @@ Gmm fit_gmm(const Eigen::MatrixXd& X, const GmmConfig& cfg) {
   validate_points(X, "gmm");
   const Eigen::Index n = X.rows();
   if (cfg.k < 1) bad_input("gmm: expected k >= 1 components, got ", cfg.k);
-  if (cfg.k > n)
-    bad_input("gmm: k = ", cfg.k, " components but only n = ", n, " points; expected k <= n");
+  if (cfg.k > n) bad_input("gmm: k = ", cfg.k, " components but only n = ", n, " points; expected k <= n");
   if (!(cfg.reg_covar >= 0.0) || !std::isfinite(cfg.reg_covar))
     bad_input("gmm: expected reg_covar >= 0, got ", cfg.reg_covar);
   if (cfg.n_init < 1) bad_input("gmm: expected n_init >= 1, got ", cfg.n_init);
@@ -279,8 +290,8 @@ Gmm fit_gmm(const Eigen::MatrixXd& X, const GmmConfig& cfg) {
   return best;
 }
 
-GmmSelection select_gmm(const Eigen::MatrixXd& X, int k_min, int k_max, const std::vector<Covariance>& covs,
-                        int n_init, std::uint64_t seed, int threads) {
+GmmSelection select_gmm(const Eigen::MatrixXd& X, int k_min, int k_max, const std::vector<Covariance>& covs, int n_init,
+                        std::uint64_t seed, int threads) {
   GmmConfig base;
   base.n_init = n_init;
   base.seed = seed;

@@ -17,34 +17,34 @@ Covariance parse_covariance(const std::string& name);
 const char* covariance_name(Covariance c);
 
 struct GmmConfig {
-  int k = 1;                           // components, 1 <= k <= n
+  int k = 1;  // components, 1 <= k <= n
   Covariance cov = Covariance::kFull;
-  double reg_covar = 1e-6;             // added to the covariance diagonal (keeps duplicates finite)
-  int n_init = 1;                      // restarts; the best lower bound wins
-  int max_iter = 100;                  // EM iterations per restart (0: keep the k-means initialisation)
-  double tol = 1e-3;                   // stop when the mean log-likelihood changes by less than this
+  double reg_covar = 1e-6;  // added to the covariance diagonal (keeps duplicates finite)
+  int n_init = 1;           // restarts; the best lower bound wins
+  int max_iter = 100;       // EM iterations per restart (0: keep the k-means initialisation)
+  double tol = 1e-3;        // stop when the mean log-likelihood changes by less than this
   std::uint64_t seed = 0;
 };
 
 // A fitted mixture. Covariance parameters are shaped as scikit-learn shapes them.
 struct Gmm {
   Covariance cov = Covariance::kFull;
-  Eigen::VectorXd weights;                          // (k) mixing proportions, sum 1
-  Eigen::MatrixXd means;                            // (k, d)
-  std::vector<Eigen::MatrixXd> covariances;         // full: k of (d, d); tied: 1 of (d, d); otherwise empty
-  Eigen::MatrixXd variances;                        // diag: (k, d); spherical: (k, 1); otherwise empty
+  Eigen::VectorXd weights;                   // (k) mixing proportions, sum 1
+  Eigen::MatrixXd means;                     // (k, d)
+  std::vector<Eigen::MatrixXd> covariances;  // full: k of (d, d); tied: 1 of (d, d); otherwise empty
+  Eigen::MatrixXd variances;                 // diag: (k, d); spherical: (k, 1); otherwise empty
   // Cholesky factors of the precision matrices, upper triangular U with precision = U U^T (scikit-learn's
   // precisions_cholesky_): full k of (d, d), tied 1 of (d, d); diag / spherical: 1/sqrt(variance), same shape as
   // `variances`.
   std::vector<Eigen::MatrixXd> precisions_cholesky;
   Eigen::MatrixXd precisions_cholesky_diag;
   double lower_bound = -std::numeric_limits<double>::infinity();  // mean log-likelihood per sample at the last E step
-  int n_iter = 0;                                   // EM iterations of the kept restart
+  int n_iter = 0;                                                 // EM iterations of the kept restart
   bool converged = false;
 
   int k() const { return static_cast<int>(weights.size()); }
   int d() const { return static_cast<int>(means.cols()); }
-  Eigen::MatrixXd covariance(int j) const;          // (d, d) covariance of component j, whatever the type
+  Eigen::MatrixXd covariance(int j) const;  // (d, d) covariance of component j, whatever the type
 
   // All take X: (n, d) and throw bad_input if d differs from the fitted dimension or X is not finite.
   Eigen::MatrixXd log_prob(const Eigen::MatrixXd& X) const;       // (n, k): log w_j + log N(x | mu_j, Sigma_j)
@@ -82,8 +82,8 @@ struct GmmSelection {
 // GmmConfig's defaults) and keeps the lowest BIC (ties: the first cell in table order). Cell (k, cov) is seeded with
 // derive_seed(seed, k, cov), and cells run on a thread pool (threads = 0: default_threads()), so the result does not
 // depend on the thread count. Throws bad_input on an empty grid or when every cell fails.
-GmmSelection select_gmm(const Eigen::MatrixXd& X, int k_min, int k_max, const std::vector<Covariance>& covs,
-                        int n_init, std::uint64_t seed, int threads = 0);
+GmmSelection select_gmm(const Eigen::MatrixXd& X, int k_min, int k_max, const std::vector<Covariance>& covs, int n_init,
+                        std::uint64_t seed, int threads = 0);
 // The same with every fit's settings (reg_covar, max_iter, tol, n_init, seed) taken from `base`; base.k and
 // base.cov are ignored.
 GmmSelection select_gmm(const Eigen::MatrixXd& X, int k_min, int k_max, const std::vector<Covariance>& covs,

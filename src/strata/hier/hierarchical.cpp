@@ -57,17 +57,17 @@ HierarchicalClassifier& HierarchicalClassifier::fit(const data::Dataset& ds, con
                                                     ProgressSink* progress) {
   const std::string src = ds.source.empty() ? std::string("training data") : ds.source;
   if (tree.class_names != ds.classes)
-    bad_input("hierarchical fit: the label tree's ", tree.num_classes(), " classes differ from the ",
-              ds.num_classes(), " classes of ", src, " (same names in the same sorted order expected)");
+    bad_input("hierarchical fit: the label tree's ", tree.num_classes(), " classes differ from the ", ds.num_classes(),
+              " classes of ", src, " (same names in the same sorted order expected)");
   if (ds.x.size() != ds.n * ds.d || ds.y.size() != ds.n)
     bad_input("hierarchical fit: ", src, ": ", ds.x.size(), " feature values and ", ds.y.size(),
               " labels for n = ", ds.n, ", d = ", ds.d);
   return fit(ds.x.data(), ds.n, ds.d, ds.y.data(), tree, progress, src);
 }
 
-HierarchicalClassifier& HierarchicalClassifier::fit(const float* x, std::size_t n, std::size_t d,
-                                                    const std::int32_t* y, const LabelTree& tree,
-                                                    ProgressSink* progress, const std::string& source) {
+HierarchicalClassifier& HierarchicalClassifier::fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y,
+                                                    const LabelTree& tree, ProgressSink* progress,
+                                                    const std::string& source) {
   const auto t0 = std::chrono::steady_clock::now();
   const Rows ds{x, n, d, y, source};
   const std::vector<std::size_t> count = check_fit_input(ds, tree);
@@ -133,8 +133,7 @@ void HierarchicalClassifier::fit_node(int v, const Rows& ds, const std::vector<s
   if (lc.logistic.threads == 0) lc.logistic.threads = cfg_.threads;
   nm.model = factory_ ? factory_(lc) : make_classifier(lc);
   if (!nm.model) internal_error("hierarchical fit: the learner factory returned no model");
-  nm.model->fit(all_rows ? ds.x : xb.data(), rows, ds.d, yb.data(), static_cast<int>(nm.local_child.size()),
-                progress);
+  nm.model->fit(all_rows ? ds.x : xb.data(), rows, ds.d, yb.data(), static_cast<int>(nm.local_child.size()), progress);
 }
 
 void HierarchicalClassifier::child_proba(int v, const float* x, std::size_t n, ThreadPool& pool,

@@ -79,16 +79,16 @@ class HierarchicalClassifier {
   static std::uint64_t node_seed(std::uint64_t seed, int node);
 
  private:
-  struct Rows {  // the training rows, borrowed
-    const float* x;          // (n, d)
+  struct Rows {      // the training rows, borrowed
+    const float* x;  // (n, d)
     std::size_t n, d;
-    const std::int32_t* y;   // (n)
+    const std::int32_t* y;  // (n)
     std::string source;
     const float* row(std::size_t i) const { return x + i * d; }
   };
   struct NodeModel {
-    std::vector<int> local_child;        // local label -> position in the node's children
-    std::unique_ptr<Classifier> model;   // null: no training (one or no child with examples)
+    std::vector<int> local_child;       // local label -> position in the node's children
+    std::unique_ptr<Classifier> model;  // null: no training (one or no child with examples)
   };
   // Per-class training row counts; bad_input unless ds and tree fit together.
   static std::vector<std::size_t> check_fit_input(const Rows& ds, const LabelTree& tree);

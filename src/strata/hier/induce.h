@@ -28,18 +28,18 @@ struct InduceConfig {
   // gmm: reg_covar relative to the mean per-dimension variance of the class points. Class-level data has few
   // points, and with sklearn's absolute 1e-6 BIC rewards components that collapse onto one or two classes.
   double reg_covar = 3e-2;
-  int n_init = 5;                   // gmm restarts / kmeans restarts
+  int n_init = 5;  // gmm restarts / kmeans restarts
   std::uint64_t seed = 0;
   int threads = 0;
 };
 
 struct InduceResult {
   LabelTree tree;
-  std::vector<int> groups;          // top-level group of each class
-  int k = 0;                        // number of top-level groups
-  std::string detail;               // e.g. "gmm k=3 cov=full bic=12.3"
-  Eigen::MatrixXd points;           // (K, r) the class representation that was clustered (empty if none)
-  Eigen::MatrixXd dissimilarity;    // (K, K) where the method gave one
+  std::vector<int> groups;        // top-level group of each class
+  int k = 0;                      // number of top-level groups
+  std::string detail;             // e.g. "gmm k=3 cov=full bic=12.3"
+  Eigen::MatrixXd points;         // (K, r) the class representation that was clustered (empty if none)
+  Eigen::MatrixXd dissimilarity;  // (K, K) where the method gave one
   std::vector<GmmSelection::Row> bic_table;
   double seconds = 0;
 };

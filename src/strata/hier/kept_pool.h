@@ -36,7 +36,7 @@ class KeptPool {
   }
 
  private:
-  mutable std::atomic<bool> busy_{false};     // true while a call uses pool_; only that call touches pool_
+  mutable std::atomic<bool> busy_{false};  // true while a call uses pool_; only that call touches pool_
   mutable std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -52,8 +52,8 @@ KMeansResult lloyd(const Eigen::MatrixXd& X, int k, Rng& rng, int max_iter, doub
   for (int j = 0; j < k; ++j) centers.row(j) = X.row(seeds[j]);
 
   std::vector<int> labels(n, -1), prev(n, -1);
-  Eigen::VectorXd dist(n);         // (n)
-  Eigen::MatrixXd sums(k, d);      // (k, d)
+  Eigen::VectorXd dist(n);     // (n)
+  Eigen::MatrixXd sums(k, d);  // (k, d)
   std::vector<double> counts(k);
   std::vector<int> order(n);
   int it = 0;
@@ -141,8 +141,7 @@ std::vector<int> kmeans_plusplus(const Eigen::MatrixXd& X, int k, Rng& rng) {
 
 KMeansResult kmeans(const Eigen::MatrixXd& X, int k, std::uint64_t seed, int n_init, int max_iter) {
   validate_points(X, "kmeans");
-  if (k < 1 || k > X.rows())
-    bad_input("kmeans: expected 1 <= k <= n = ", X.rows(), " points, got k = ", k);
+  if (k < 1 || k > X.rows()) bad_input("kmeans: expected 1 <= k <= n = ", X.rows(), " points, got k = ", k);
   if (n_init < 1) bad_input("kmeans: expected n_init >= 1, got ", n_init);
   if (max_iter < 1) bad_input("kmeans: expected max_iter >= 1, got ", max_iter);
   // scikit-learn's tolerance: relative to the mean per-feature variance of the data.

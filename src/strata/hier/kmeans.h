@@ -11,10 +11,10 @@
 namespace strata::hier {
 
 struct KMeansResult {
-  std::vector<int> labels;   // (n) cluster of each point, in [0, k)
-  Eigen::MatrixXd centers;   // (k, d)
-  double inertia = 0.0;      // sum over points of the squared distance to their centre
-  int n_iter = 0;            // Lloyd iterations of the kept run
+  std::vector<int> labels;  // (n) cluster of each point, in [0, k)
+  Eigen::MatrixXd centers;  // (k, d)
+  double inertia = 0.0;     // sum over points of the squared distance to their centre
+  int n_iter = 0;           // Lloyd iterations of the kept run
 };
 
 // Throws bad_input naming `where` unless X has at least one row and one column and every entry is finite.

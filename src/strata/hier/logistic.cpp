@@ -36,8 +36,18 @@ class Objective {
  public:
   Objective(const float* x, std::size_t n, std::size_t d, std::vector<int> yk, int k, std::vector<double> mean,
             std::vector<double> scale, double l2)
-      : x_(x), n_(n), d_(d), y_(std::move(yk)), k_(k), mean_(std::move(mean)), scale_(std::move(scale)), l2_(l2),
-        w_(static_cast<std::size_t>(k) * d), b_(k), logits_(n * k), gx_(static_cast<std::size_t>(k) * d) {}
+      : x_(x),
+        n_(n),
+        d_(d),
+        y_(std::move(yk)),
+        k_(k),
+        mean_(std::move(mean)),
+        scale_(std::move(scale)),
+        l2_(l2),
+        w_(static_cast<std::size_t>(k) * d),
+        b_(k),
+        logits_(n * k),
+        gx_(static_cast<std::size_t>(k) * d) {}
 
   // Raw-unit weights and intercepts for theta: W' = Ws / s, b' = b - W' m.
   void raw(const std::vector<double>& theta, std::vector<float>& w, std::vector<float>& b) const {
@@ -223,8 +233,8 @@ class LbfgsHistory {
 
 // Armijo backtracking along dir from theta (value f, directional slope < 0), starting at step and halving at most
 // 40 times. On success trial, g_new and f_new hold the accepted point; false when no step decreases f enough.
-bool backtrack(Objective& obj, const std::vector<double>& theta, const std::vector<double>& dir, double f,
-               double slope, double step, std::vector<double>& trial, std::vector<double>& g_new, double& f_new) {
+bool backtrack(Objective& obj, const std::vector<double>& theta, const std::vector<double>& dir, double f, double slope,
+               double step, std::vector<double>& trial, std::vector<double>& g_new, double& f_new) {
   for (int ls = 0; ls < 40; ++ls) {
     for (std::size_t i = 0; i < theta.size(); ++i) trial[i] = theta[i] + step * dir[i];
     f_new = obj(trial, g_new);

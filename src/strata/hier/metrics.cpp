@@ -92,8 +92,8 @@ Eigen::MatrixXi confusion_matrix(const std::vector<int>& y_true, const std::vect
 }
 
 double learning_efficiency(double err_flat, double err_hier) {
-  if (err_hier == 0) return err_flat == 0 ? std::numeric_limits<double>::quiet_NaN()
-                                          : std::numeric_limits<double>::infinity();
+  if (err_hier == 0)
+    return err_flat == 0 ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
   return err_flat / err_hier;
 }
 

@@ -12,8 +12,8 @@ namespace strata::hier {
 
 template <typename E, std::size_t N>
 struct NamedChoices {
-  const char* what;                                 // the option, as errors name it: "linkage"
-  std::array<std::pair<E, const char*>, N> items;   // in the order the error lists them
+  const char* what;                                // the option, as errors name it: "linkage"
+  std::array<std::pair<E, const char*>, N> items;  // in the order the error lists them
 
   // bad_input "what: expected one of a, b, c; got "x"" for an unknown name.
   E parse(const std::string& name) const {

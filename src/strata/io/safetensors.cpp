@@ -76,8 +76,8 @@ bool numel_of(const std::vector<std::int64_t>& shape, std::uint64_t* out) {
 
 std::size_t safetensors_dtype_size(const std::string& dtype) {
   static const std::map<std::string, std::size_t> kSizes = {
-      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2},  {"U16", 2}, {"F16", 2},
-      {"BF16", 2}, {"I32", 4}, {"U32", 4}, {"F32", 4},     {"F64", 8},     {"I64", 8},  {"U64", 8}};
+      {"BOOL", 1}, {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1}, {"I16", 2}, {"U16", 2}, {"F16", 2},
+      {"BF16", 2}, {"I32", 4}, {"U32", 4}, {"F32", 4},     {"F64", 8},     {"I64", 8}, {"U64", 8}};
   auto it = kSizes.find(dtype);
   return it == kSizes.end() ? 0 : it->second;
 }
@@ -224,8 +224,10 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
 
   const nlohmann::json j = parse_header(path, header);
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() == "__metadata__") f.metadata_ = parse_metadata(path, it.value());
-    else f.tensors_.push_back(parse_tensor_entry(path, it.key(), it.value(), data_bytes));
+    if (it.key() == "__metadata__")
+      f.metadata_ = parse_metadata(path, it.value());
+    else
+      f.tensors_.push_back(parse_tensor_entry(path, it.key(), it.value(), data_bytes));
   }
   check_contiguous(path, f.tensors_, data_bytes);
   for (std::size_t i = 0; i < f.tensors_.size(); ++i) f.index_[f.tensors_[i].name] = i;
@@ -310,7 +312,8 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   std::string header = h.dump();
   header.append((8 - header.size() % 8) % 8, ' ');  // 8 + header is then a multiple of 8
   std::string prefix(8, '\0');
-  for (int i = 0; i < 8; ++i) prefix[i] = static_cast<char>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i)
+    prefix[i] = static_cast<char>((static_cast<std::uint64_t>(header.size()) >> (8 * i)) & 0xFF);
 
   std::vector<FilePiece> pieces{{prefix.data(), prefix.size()}, {header.data(), header.size()}};
   for (std::size_t i : order) pieces.push_back({tensors[i].data, tensors[i].bytes});

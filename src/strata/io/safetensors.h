@@ -13,7 +13,7 @@ namespace strata::io {
 
 struct SafeTensor {
   std::string name;
-  std::string dtype;           // "F32", "BF16", "F16", "I64", "I32", ... as in the header
+  std::string dtype;  // "F32", "BF16", "F16", "I64", "I32", ... as in the header
   std::vector<std::int64_t> shape;
   std::size_t begin = 0, end = 0;  // byte range relative to the start of the data area
 };

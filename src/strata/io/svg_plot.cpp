@@ -14,10 +14,14 @@ const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", 
 std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o += c;
+    if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '&')
+      o += "&amp;";
+    else
+      o += c;
   }
   return o;
 }
@@ -99,18 +103,17 @@ void draw_axes(std::ostream& os, const Panel& pn, const Frame& fr) {
      << esc(pn.title) << "</text>\n";
   for (double t : nice_ticks(fr.ylo, fr.yhi))
     os << "<line x1=\"" << ox << "\" x2=\"" << ox + pw << "\" y1=\"" << fr.Y(t) << "\" y2=\"" << fr.Y(t)
-       << "\" stroke=\"#eee\"/><text x=\"" << ox - 6 << "\" y=\"" << fr.Y(t) + 4 << "\" text-anchor=\"end\">"
-       << fmt(t) << "</text>\n";
-  for (double t : x_ticks(fr))
-    os << "<text x=\"" << fr.X(t) << "\" y=\"" << oy + ph + 16 << "\" text-anchor=\"middle\">" << fmt(t)
+       << "\" stroke=\"#eee\"/><text x=\"" << ox - 6 << "\" y=\"" << fr.Y(t) + 4 << "\" text-anchor=\"end\">" << fmt(t)
        << "</text>\n";
+  for (double t : x_ticks(fr))
+    os << "<text x=\"" << fr.X(t) << "\" y=\"" << oy + ph + 16 << "\" text-anchor=\"middle\">" << fmt(t) << "</text>\n";
   os << "<text x=\"" << ox + pw / 2 << "\" y=\"" << oy + ph + 36 << "\" text-anchor=\"middle\">" << esc(pn.x_label)
      << "</text>\n";
   os << "<text transform=\"translate(" << ox - 45 << "," << oy + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
      << esc(pn.y_label) << "</text>\n";
   if (pn.draw_y_ref)
-    os << "<line x1=\"" << ox << "\" x2=\"" << ox + pw << "\" y1=\"" << fr.Y(pn.y_ref) << "\" y2=\""
-       << fr.Y(pn.y_ref) << "\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n";
+    os << "<line x1=\"" << ox << "\" x2=\"" << ox + pw << "\" y1=\"" << fr.Y(pn.y_ref) << "\" y2=\"" << fr.Y(pn.y_ref)
+       << "\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>\n";
 }
 
 // Series si of a panel: its points with error bars, the line through the finite points, its legend entry.
@@ -131,8 +134,8 @@ void draw_series(std::ostream& os, const Series& s, std::size_t si, const Frame&
      << (s.dashed ? " stroke-dasharray=\"6 4\"" : "") << "/>\n";
   double ly = fr.oy + kPh + 56 + 14.0 * static_cast<double>(si / 2);
   double lx = fr.ox + static_cast<double>(si % 2) * (kPw / 2);
-  os << "<rect x=\"" << lx << "\" y=\"" << ly - 9 << "\" width=\"10\" height=\"10\" fill=\"" << col
-     << "\"/><text x=\"" << lx + 14 << "\" y=\"" << ly << "\" font-size=\"11\">" << esc(s.label) << "</text>\n";
+  os << "<rect x=\"" << lx << "\" y=\"" << ly - 9 << "\" width=\"10\" height=\"10\" fill=\"" << col << "\"/><text x=\""
+     << lx + 14 << "\" y=\"" << ly << "\" font-size=\"11\">" << esc(s.label) << "</text>\n";
 }
 
 }  // namespace

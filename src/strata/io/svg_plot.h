@@ -17,8 +17,8 @@ struct Panel {
   std::string title, x_label, y_label;
   std::vector<Series> series;
   bool log_x = false;
-  double y_ref = 0;        // a dashed horizontal reference line at this y ...
-  bool draw_y_ref = false; // ... when set (e.g. learning efficiency 1)
+  double y_ref = 0;         // a dashed horizontal reference line at this y ...
+  bool draw_y_ref = false;  // ... when set (e.g. learning efficiency 1)
 };
 
 std::string line_plot_svg(const std::vector<Panel>& panels, const std::string& title = "");

@@ -160,8 +160,7 @@ double FullModelRunner::run(const float* params, float* grads, const Batch& batc
     out[L - 1].pooled = keep_pooled ? pooled_dev_.f32() : nullptr;
     for (int i = 0; i < L; ++i) {
       ctx.layer_index = i;
-      model_.layer(i).forward(ctx, params + model_.slab_offset(i), in[i], out[i], saved_[i].data(),
-                              workspace_.data());
+      model_.layer(i).forward(ctx, params + model_.slab_offset(i), in[i], out[i], saved_[i].data(), workspace_.data());
     }
     be_.copy_async(logits_.data() + static_cast<std::size_t>(m) * b * K, Space::kHost, logits_dev_.f32(),
                    Space::kDevice, b * K * sizeof(float))
@@ -182,9 +181,8 @@ double FullModelRunner::run(const float* params, float* grads, const Batch& batc
     for (int i = L - 1; i >= 0; --i) {
       ctx.layer_index = i;
       if (i > 0) be_.zero(din, Space::kDevice, act_bytes);
-      model_.layer(i).backward(ctx, params + model_.slab_offset(i), in[i], saved_[i].data(),
-                               i + 1 < L ? dout : nullptr, i > 0 ? din : nullptr, grads + model_.slab_offset(i),
-                               workspace_.data());
+      model_.layer(i).backward(ctx, params + model_.slab_offset(i), in[i], saved_[i].data(), i + 1 < L ? dout : nullptr,
+                               i > 0 ? din : nullptr, grads + model_.slab_offset(i), workspace_.data());
       std::swap(dout, din);
     }
   }

@@ -19,10 +19,10 @@ namespace strata::model {
 
 // One named tensor of the whole model.
 struct TensorInfo {
-  std::string name;                  // full HF name, e.g. "bert.encoder.layer.3.attention.self.query.weight"
+  std::string name;  // full HF name, e.g. "bert.encoder.layer.3.attention.self.query.weight"
   std::vector<std::int64_t> shape;
-  int layer = 0;                     // index into the stack
-  std::size_t offset = 0;            // floats from the start of the parameter vector
+  int layer = 0;           // index into the stack
+  std::size_t offset = 0;  // floats from the start of the parameter vector
   std::size_t numel = 0;
 };
 
@@ -34,9 +34,9 @@ class Bert {
   // Stack: 0 embeddings, 1..L encoder layers, L+1 the classifier head.
   int num_layers() const { return static_cast<int>(layers_.size()); }
   const nn::Layer& layer(int i) const { return *layers_.at(i); }
-  const nn::EmbeddingLayer& embeddings() const;  // layer 0
+  const nn::EmbeddingLayer& embeddings() const;                       // layer 0
   const std::string& prefix(int i) const { return prefixes_.at(i); }  // "bert.encoder.layer.3." etc.; "" for the head
-  std::size_t slab_offset(int i) const { return offsets_.at(i); }      // floats, a multiple of 16
+  std::size_t slab_offset(int i) const { return offsets_.at(i); }     // floats, a multiple of 16
   std::size_t slab_floats(int i) const { return layers_.at(i)->param_floats(); }
   std::size_t total_floats() const { return total_; }  // includes the (zero) alignment gaps between slabs
 

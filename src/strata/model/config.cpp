@@ -79,8 +79,7 @@ void read_field(const nlohmann::json& j, std::string_view source, const char* fi
   auto it = j.find(field);
   if (it == j.end()) return;
   if constexpr (std::is_same_v<T, int>) {
-    if (!it->is_number_integer())
-      bad_input(source, ": field \"", field, "\" must be an integer, found ", it->dump());
+    if (!it->is_number_integer()) bad_input(source, ": field \"", field, "\" must be an integer, found ", it->dump());
     const auto v = it->get<std::int64_t>();
     if (v < -(1ll << 31) || v >= (1ll << 31)) bad_input(source, ": field \"", field, "\" is out of range: ", v);
     out = static_cast<int>(v);
@@ -171,7 +170,7 @@ BertConfig bert_preset(std::string_view name, int num_labels) {
     const char* name;
     int layers, hidden, heads;
   };
-  static const Shape shapes[] = {{"tiny", 2, 128, 2},   {"mini", 4, 256, 4},  {"small", 4, 512, 8},
+  static const Shape shapes[] = {{"tiny", 2, 128, 2},   {"mini", 4, 256, 4},   {"small", 4, 512, 8},
                                  {"medium", 8, 512, 8}, {"base", 12, 768, 12}, {"large", 24, 1024, 16}};
   for (const Shape& s : shapes) {
     if (name != s.name) continue;

@@ -11,10 +11,10 @@ namespace {
 enum Tensor : int { kPw, kPb, kCw, kCb };
 
 struct Saved {
-  float* cls;     // (B, C) hidden state of token 0
-  float* pooled;  // (B, C) tanh(dense(cls))
+  float* cls;      // (B, C) hidden state of token 0
+  float* pooled;   // (B, C) tanh(dense(cls))
   float* dropped;  // (B, C) pooled after dropout (classifier input)
-  float* probs;   // (B, K) softmax of the logits
+  float* probs;    // (B, K) softmax of the logits
 };
 
 Saved carve_saved(Carver& c, std::size_t B, std::size_t C, std::size_t K) {
@@ -27,7 +27,7 @@ Saved carve_saved(Carver& c, std::size_t B, std::size_t C, std::size_t K) {
 }
 
 struct Work {
-  float *a, *b;  // (B, C) temporaries
+  float *a, *b;    // (B, C) temporaries
   float* dlogits;  // (B, K)
 };
 
@@ -65,8 +65,8 @@ std::size_t ClassifierHead::workspace_bytes(int B, int /*T*/) const {
   return c.bytes();
 }
 
-void ClassifierHead::forward(const Ctx& ctx, const float* params, const Activation& in, Activation& out,
-                             void* saved, void* workspace) const {
+void ClassifierHead::forward(const Ctx& ctx, const float* params, const Activation& in, Activation& out, void* saved,
+                             void* workspace) const {
   backend::Backend& be = *ctx.be;
   const int B = in.B, T = in.T, C = cfg_.hidden, K = cfg_.num_labels;
   STRATA_CHECK(out.logits != nullptr, "the classifier head needs a logits buffer");

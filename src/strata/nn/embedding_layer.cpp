@@ -10,7 +10,7 @@ namespace {
 enum Tensor : int { kWord, kPos, kType, kLnW, kLnB };
 
 struct Saved {
-  float* e;           // (B, T, C) word + type + position
+  float* e;            // (B, T, C) word + type + position
   float *mean, *rstd;  // (B*T)
 };
 
@@ -23,7 +23,7 @@ Saved carve_saved(Carver& c, std::size_t N, std::size_t C) {
 }
 
 struct Work {
-  float *a, *b;  // (B, T, C) temporaries
+  float *a, *b;    // (B, T, C) temporaries
   float* pad_row;  // (C) the padding row's gradient before this backward
 };
 
@@ -39,8 +39,8 @@ Work carve_work(Carver& c, std::size_t N, std::size_t C) {
 
 EmbeddingLayer::EmbeddingLayer(const EmbeddingConfig& cfg) : cfg_(cfg) {
   if (cfg.vocab <= 0 || cfg.hidden <= 0 || cfg.max_positions <= 0 || cfg.type_vocab < 0)
-    bad_input("embeddings: vocab (", cfg.vocab, "), hidden (", cfg.hidden, ") and max_positions (",
-              cfg.max_positions, ") must be positive and type_vocab (", cfg.type_vocab, ") non-negative");
+    bad_input("embeddings: vocab (", cfg.vocab, "), hidden (", cfg.hidden, ") and max_positions (", cfg.max_positions,
+              ") must be positive and type_vocab (", cfg.type_vocab, ") non-negative");
   if (cfg.pad_token_id < -1 || cfg.pad_token_id >= cfg.vocab)
     bad_input("embeddings: pad_token_id ", cfg.pad_token_id, " is outside the vocabulary [0, ", cfg.vocab, ")");
   const std::int64_t C = cfg.hidden;
@@ -74,13 +74,13 @@ void EmbeddingLayer::check_tokens(const std::int32_t* ids, const std::int32_t* s
       bad_input("embeddings: token id ", ids[i], " at sequence ", i / T, " position ", i % T,
                 " is outside the vocabulary [0, ", cfg_.vocab, ")");
     if (segs && (segs[i] < 0 || segs[i] >= cfg_.type_vocab))
-      bad_input("embeddings: token type id ", segs[i], " at sequence ", i / T, " position ", i % T,
-                " is outside [0, ", cfg_.type_vocab, ")");
+      bad_input("embeddings: token type id ", segs[i], " at sequence ", i / T, " position ", i % T, " is outside [0, ",
+                cfg_.type_vocab, ")");
   }
 }
 
-void EmbeddingLayer::forward(const Ctx& ctx, const float* params, const Activation& in, Activation& out,
-                             void* saved, void* workspace) const {
+void EmbeddingLayer::forward(const Ctx& ctx, const float* params, const Activation& in, Activation& out, void* saved,
+                             void* workspace) const {
   backend::Backend& be = *ctx.be;
   const int B = in.B, T = in.T, C = cfg_.hidden, N = B * T;
   check_tokens(in.ids, in.segs, B, T);
@@ -116,8 +116,8 @@ void EmbeddingLayer::backward(const Ctx& ctx, const float* params, const Activat
   const std::size_t row_bytes = static_cast<std::size_t>(C) * sizeof(float);
   if (pad) be.copy_async(w.pad_row, Space::kDevice, pad, Space::kDevice, row_bytes).wait();
   const bool typed = cfg_.type_vocab > 0;
-  be.embedding_backward(dwt[kWord], dwt[kPos], typed ? dwt[kType] : nullptr, w.b, in.ids, typed ? in.segs : nullptr,
-                        B, T, C);
+  be.embedding_backward(dwt[kWord], dwt[kPos], typed ? dwt[kType] : nullptr, w.b, in.ids, typed ? in.segs : nullptr, B,
+                        T, C);
   if (pad) be.copy_async(pad, Space::kDevice, w.pad_row, Space::kDevice, row_bytes).wait();
 }
 

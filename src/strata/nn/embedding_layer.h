@@ -6,12 +6,12 @@
 namespace strata::nn {
 
 struct EmbeddingConfig {
-  int vocab = 0;           // V
-  int hidden = 0;          // C
-  int max_positions = 0;   // rows of the position table: T may not exceed it
-  int type_vocab = 0;      // S: rows of the token type table (0: no token type embedding)
-  int pad_token_id = 0;    // row of the word table that never receives a gradient; -1: none
-  float dropout = 0.0f;    // after the LayerNorm
+  int vocab = 0;          // V
+  int hidden = 0;         // C
+  int max_positions = 0;  // rows of the position table: T may not exceed it
+  int type_vocab = 0;     // S: rows of the token type table (0: no token type embedding)
+  int pad_token_id = 0;   // row of the word table that never receives a gradient; -1: none
+  float dropout = 0.0f;   // after the LayerNorm
   float layer_norm_eps = 1e-12f;
 };
 

@@ -14,7 +14,23 @@ namespace {
 
 // Tensor order in the slab (HF's module order; each linear is weight then bias).
 enum Tensor : int {
-  kQw, kQb, kKw, kKb, kVw, kVb, kAOw, kAOb, kLn1w, kLn1b, kIw, kIb, kOw, kOb, kLn2w, kLn2b, kNumTensors
+  kQw,
+  kQb,
+  kKw,
+  kKb,
+  kVw,
+  kVb,
+  kAOw,
+  kAOb,
+  kLn1w,
+  kLn1b,
+  kIw,
+  kIb,
+  kOw,
+  kOb,
+  kLn2w,
+  kLn2b,
+  kNumTensors
 };
 
 template <typename P>
@@ -27,13 +43,13 @@ std::array<P, kNumTensors> tensors(P base, const std::vector<ParamSpec>& specs) 
 std::size_t round16(std::size_t n) { return (n + 15) / 16 * 16; }
 
 struct Saved {
-  float *q, *k, *v;   // (B, T, C) each
-  float* attn;        // (B, T, C) attention output (input of attention.output.dense)
-  float* probs;       // (B, NH, T, T) softmax before dropout
-  float *r1, *h1;     // (B, T, C) attention residual sum (LN1 input) and LN1 output
+  float *q, *k, *v;      // (B, T, C) each
+  float* attn;           // (B, T, C) attention output (input of attention.output.dense)
+  float* probs;          // (B, NH, T, T) softmax before dropout
+  float *r1, *h1;        // (B, T, C) attention residual sum (LN1 input) and LN1 output
   float *mean1, *rstd1;  // (B*T)
-  float *f, *g;       // (B, T, I) intermediate.dense output (GELU input) and GELU output
-  float* r2;          // (B, T, C) FFN residual sum (LN2 input)
+  float *f, *g;          // (B, T, I) intermediate.dense output (GELU input) and GELU output
+  float* r2;             // (B, T, C) FFN residual sum (LN2 input)
   float *mean2, *rstd2;  // (B*T)
 };
 
@@ -57,7 +73,7 @@ Saved carve_saved(Carver& c, std::size_t N, std::size_t C, std::size_t I, std::s
 }
 
 struct Work {
-  float* w[4];   // (B, T, C) temporaries
+  float* w[4];    // (B, T, C) temporaries
   float* region;  // attention scratch, or the two (B, T, I) FFN gradients at region and region + round16(N*I)
 };
 
@@ -75,8 +91,8 @@ Work carve_work(Carver& c, int B, int T, int C, int NH, int I) {
 
 EncoderLayer::EncoderLayer(const EncoderLayerConfig& cfg) : cfg_(cfg) {
   if (cfg.hidden <= 0 || cfg.heads <= 0 || cfg.intermediate <= 0)
-    bad_input("encoder layer: hidden (", cfg.hidden, "), heads (", cfg.heads, ") and intermediate (",
-              cfg.intermediate, ") sizes must be positive");
+    bad_input("encoder layer: hidden (", cfg.hidden, "), heads (", cfg.heads, ") and intermediate (", cfg.intermediate,
+              ") sizes must be positive");
   if (cfg.hidden % cfg.heads != 0)
     bad_input("encoder layer: hidden size ", cfg.hidden, " is not a multiple of the number of attention heads ",
               cfg.heads);

@@ -7,9 +7,9 @@
 namespace strata::nn {
 
 struct EncoderLayerConfig {
-  int hidden = 0;        // C
-  int heads = 0;         // NH, divides C
-  int intermediate = 0;  // I, usually 4C
+  int hidden = 0;                  // C
+  int heads = 0;                   // NH, divides C
+  int intermediate = 0;            // I, usually 4C
   float hidden_dropout = 0.0f;     // after attention.output.dense and output.dense
   float attention_dropout = 0.0f;  // on the attention probabilities
   float layer_norm_eps = 1e-12f;

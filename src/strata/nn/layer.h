@@ -29,7 +29,7 @@ struct Ctx {
   backend::Backend* be = nullptr;
   std::uint64_t seed = 0;
   std::int64_t step = 0;
-  int layer_index = 0;   // position of the layer in its stack (embeddings 0, encoder layer i is i + 1, head L + 1)
+  int layer_index = 0;  // position of the layer in its stack (embeddings 0, encoder layer i is i + 1, head L + 1)
   int micro_batch = 0;
   // Data parallel: this process runs global micro-batches micro_batch_base + micro_batch of the step, and its batch
   // is one of `ranks` equal shares of the global batch (the loss is a mean over all of them).
@@ -60,14 +60,14 @@ struct Ctx {
 // stack, pointing x at the layer-boundary buffers.
 struct Activation {
   int B = 0, T = 0;
-  const std::int32_t* ids = nullptr;   // (B, T) token ids
-  const std::int32_t* segs = nullptr;  // (B, T) token type ids, or null: all segment 0 (as HF without token_type_ids)
-  const float* key_mask = nullptr;     // (B, T) 1 = real token, 0 = padding; null: no padding
+  const std::int32_t* ids = nullptr;     // (B, T) token ids
+  const std::int32_t* segs = nullptr;    // (B, T) token type ids, or null: all segment 0 (as HF without token_type_ids)
+  const float* key_mask = nullptr;       // (B, T) 1 = real token, 0 = padding; null: no padding
   const std::int32_t* labels = nullptr;  // (B) class labels, or null (inference: no loss)
-  float* x = nullptr;                  // (B, T, C) hidden states
-  float* logits = nullptr;             // (B, K) head output
-  float* losses = nullptr;             // (B) per-example cross-entropy (head output when labels are given)
-  float* pooled = nullptr;             // (B, C) the head's pooled [CLS] vector (tanh, before dropout), if non-null
+  float* x = nullptr;                    // (B, T, C) hidden states
+  float* logits = nullptr;               // (B, K) head output
+  float* losses = nullptr;               // (B) per-example cross-entropy (head output when labels are given)
+  float* pooled = nullptr;               // (B, C) the head's pooled [CLS] vector (tanh, before dropout), if non-null
 
   std::size_t tokens() const { return static_cast<std::size_t>(B) * static_cast<std::size_t>(T); }
 };
@@ -94,8 +94,8 @@ class Layer {
   // ACCUMULATES (+=): dparams (param_floats(), same layout as params) and din (B, T, C) (null for the embeddings,
   // which have no float input). dout is the (B, T, C) gradient of `out.x`; the head ignores it and starts from its
   // loss scaled by ctx.loss_scale. `in` and `saved` must be what forward saw and wrote, with the same Ctx.
-  virtual void backward(const Ctx& ctx, const float* params, const Activation& in, const void* saved,
-                        const float* dout, float* din, float* dparams, void* workspace) const = 0;
+  virtual void backward(const Ctx& ctx, const float* params, const Activation& in, const void* saved, const float* dout,
+                        float* din, float* dparams, void* workspace) const = 0;
 };
 
 // Lays sub-buffers out in a block of memory, each starting on a 64-byte boundary. With a null base it only counts,

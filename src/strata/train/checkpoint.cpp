@@ -152,7 +152,8 @@ void save_checkpoint(const std::string& dir_in, const CheckpointContent& c) {
 }
 
 Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const model::BertConfig* expect) {
-  if (!fs::is_directory(dir)) bad_input(dir, ": not a checkpoint directory (expected a directory from strata train --save)");
+  if (!fs::is_directory(dir))
+    bad_input(dir, ": not a checkpoint directory (expected a directory from strata train --save)");
   Checkpoint ck;
   ck.dir = dir;
   const std::string cfg_path = dir + "/config.json";
@@ -168,8 +169,7 @@ Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const mo
   if (fs::exists(state_path)) {
     const std::string text = read_file(state_path);
     ck.state = nlohmann::json::parse(text, nullptr, false);
-    if (ck.state.is_discarded() || !ck.state.is_object())
-      bad_input(state_path, ": not a JSON object");
+    if (ck.state.is_discarded() || !ck.state.is_object()) bad_input(state_path, ": not a JSON object");
   } else if (with_optimizer) {
     bad_input(dir, ": no trainer_state.json (a model exported without training state cannot be resumed)");
   }

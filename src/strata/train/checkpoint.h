@@ -20,10 +20,10 @@ namespace strata::train {
 struct Checkpoint {
   std::string dir;
   model::BertConfig config;
-  std::vector<float> params;  // model total_floats(), layer-major (model/bert.h)
-  std::vector<float> m, v;    // same layout; empty unless loaded with the optimizer state
+  std::vector<float> params;                        // model total_floats(), layer-major (model/bert.h)
+  std::vector<float> m, v;                          // same layout; empty unless loaded with the optimizer state
   nlohmann::json state = nlohmann::json::object();  // trainer_state.json ({} if absent and not required)
-  std::string tokenizer_path;  // DIR/tokenizer.model, or "" when the checkpoint has none
+  std::string tokenizer_path;                       // DIR/tokenizer.model, or "" when the checkpoint has none
 };
 
 struct CheckpointContent {

@@ -170,8 +170,10 @@ void EagerParamServer::run(Task& task) {
     }
     cv_.notify_all();
     if (std::isfinite(ss)) {
-      if (l == 0 && rows_first_) update_rows_first(task.lr, task.t);
-      else update_layer(l, task.lr, 1.0f, task.t);
+      if (l == 0 && rows_first_)
+        update_rows_first(task.lr, task.t);
+      else
+        update_layer(l, task.lr, 1.0f, task.t);
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -235,8 +237,8 @@ void EagerParamServer::update_rows_first(double lr, std::int64_t t) {
   std::vector<Segment> pieces;
   ThreadPool solo(1);  // the caller alone
   auto apply = [&](ThreadPool& pool) {
-    optimizer_step_pieces(pool, options_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + off,
-                          v_.f32() + off, pieces, lr, t, 1.0f, bf16);
+    optimizer_step_pieces(pool, options_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + off, v_.f32() + off,
+                          pieces, lr, t, 1.0f, bf16);
     pieces.clear();
   };
   std::vector<char> done(table_rows_, 0);
@@ -318,8 +320,10 @@ void EagerParamServer::write_state(const float* params, const float* m, const fl
   wait_all();
   const std::size_t n = model_.total_floats();
   auto put = [&](const float* src, const Buffer& dst) {
-    if (src) std::copy_n(src, n, dst.f32());
-    else std::memset(dst.data(), 0, n * sizeof(float));
+    if (src)
+      std::copy_n(src, n, dst.f32());
+    else
+      std::memset(dst.data(), 0, n * sizeof(float));
   };
   put(params, params_);
   put(m, m_);

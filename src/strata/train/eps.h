@@ -27,7 +27,7 @@
 namespace strata::train {
 
 struct EpsOptions {
-  int threads = 2;                   // optimizer threads
+  int threads = 2;  // optimizer threads
   OptimConfig optim;
   DType device_dtype = DType::kF32;  // what fetch() hands out
   // Data parallel: each pushed gradient slab is summed over the group (on its communication thread, as soon as the
@@ -94,18 +94,18 @@ class EagerParamServer {
 
  private:
   struct Task {
-    int layer;                          // -1: the clipping pass (norm of all layers, then updates in forward order)
-    std::vector<backend::Event> ready;  // the gradient copies to wait for (one, or one per layer)
+    int layer;                           // -1: the clipping pass (norm of all layers, then updates in forward order)
+    std::vector<backend::Event> ready;   // the gradient copies to wait for (one, or one per layer)
     std::vector<dist::Request> reduced;  // data parallel: their sums over the group
     double lr;
-    std::int64_t t;                     // 1-based optimizer step (bias correction)
+    std::int64_t t;  // 1-based optimizer step (bias correction)
   };
   void worker();
   void run(Task& task);
   dist::Request reduce_grad(int layer, const backend::Event& copied);  // data parallel: sum over the group
   void update_layer(int layer, double lr, float scale, std::int64_t t);
   void update_rows_first(double lr, std::int64_t t);  // layer 0, serving wait_rows() requests between chunks
-  void set_norm(double sumsq_total);  // with mu_ held
+  void set_norm(double sumsq_total);                  // with mu_ held
 
   const model::Bert& model_;
   backend::Backend& be_;
@@ -123,14 +123,14 @@ class EagerParamServer {
   int pushed_ = 0, measured_ = 0;
   bool norm_ready_ = false, applied_ = true;
   double norm_ = 0.0, lr_ = 0.0;
-  std::int64_t updates_ = 0;                 // optimizer steps applied (bias correction)
-  std::int64_t t_ = 1;                       // this step's optimizer step number
+  std::int64_t updates_ = 0;  // optimizer steps applied (bias correction)
+  std::int64_t t_ = 1;        // this step's optimizer step number
   std::vector<Interval> intervals_;
   bool rows_first_ = false;
   std::size_t table_rows_ = 0, row_floats_ = 0;
-  std::vector<std::int32_t> request_;        // the rows the last wait_rows() asked for
+  std::vector<std::int32_t> request_;  // the rows the last wait_rows() asked for
   std::uint64_t request_seq_ = 0, served_seq_ = 0;
-  mutable bool flush_ = false;               // a whole-slab wait is pending: do not wait for a request
+  mutable bool flush_ = false;  // a whole-slab wait is pending: do not wait for a request
   bool stop_ = false;
   std::thread thread_;
 };

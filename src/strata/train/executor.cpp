@@ -103,15 +103,17 @@ Recompute parse_recompute(const std::string& text, const char* what) {
 
 const char* recompute_name(Recompute r) {
   switch (r) {
-    case Recompute::kAuto: return "auto";
-    case Recompute::kOn: return "on";
-    case Recompute::kOff: return "off";
+    case Recompute::kAuto:
+      return "auto";
+    case Recompute::kOn:
+      return "on";
+    case Recompute::kOff:
+      return "off";
   }
   return "?";
 }
 
-int fitting_micro_batch(backend::Backend& be, int requested, int B,
-                        const std::function<std::size_t(int)>& footprint) {
+int fitting_micro_batch(backend::Backend& be, int requested, int B, const std::function<std::size_t(int)>& footprint) {
   const std::size_t budget = be.memory().device().budget();
   auto fits = [&](int b) { return budget == 0 || footprint(b) <= budget; };
   if (requested > 0) return B % requested == 0 && fits(requested) ? requested : 0;
@@ -122,8 +124,7 @@ int plan_micro_batch(backend::Backend& be, int requested, int B, int T,
                      const std::function<std::size_t(int)>& footprint, const std::string& who,
                      const std::string& parts) {
   if (requested > 0 && B % requested != 0)
-    bad_input("--micro-batch ", requested, " does not divide the batch of ", B, "; values that do: ",
-              divisors_of(B));
+    bad_input("--micro-batch ", requested, " does not divide the batch of ", B, "; values that do: ", divisors_of(B));
   const int b = fitting_micro_batch(be, requested, B, footprint);
   if (b > 0) return b;
   const std::size_t budget = be.memory().device().budget();
@@ -317,8 +318,8 @@ class BaselineExecutor final : public Executor {
     ++updates_;
     for (int i = 0; i < L; ++i) {
       const std::size_t off = model_.slab_offset(i);
-      optimizer_step(be_, opt_.optim, params + off, grads + off, m + off, v + off, model_.slab_floats(i), lr,
-                     updates_, scale);
+      optimizer_step(be_, opt_.optim, params + off, grads + off, m + off, v + off, model_.slab_floats(i), lr, updates_,
+                     scale);
     }
   }
 

@@ -21,8 +21,8 @@ Recompute parse_recompute(const std::string& text, const char* what);  // auto |
 const char* recompute_name(Recompute r);
 
 struct ExecutorOptions {
-  int micro_batch = 8;       // examples per micro-batch (a step's batch must be a multiple); 0: auto (prepare())
-  std::uint64_t seed = 0;    // dropout stream (with step, layer and micro-batch)
+  int micro_batch = 8;     // examples per micro-batch (a step's batch must be a multiple); 0: auto (prepare())
+  std::uint64_t seed = 0;  // dropout stream (with step, layer and micro-batch)
   OptimConfig optim;
   bool inference_only = false;  // no gradients or optimizer state (evaluate, embed)
   // Data parallel (null or a group of one: a single process). Each process steps on its equal share of every
@@ -30,9 +30,9 @@ struct ExecutorOptions {
   // gradient is summed over the group before clipping and the update, so every process holds the same model.
   dist::ProcessGroup* group = nullptr;
   // L2L only:
-  Space stash = Space::kStash;  // where layer-boundary activations wait between forward and backward
+  Space stash = Space::kStash;       // where layer-boundary activations wait between forward and backward
   DType device_dtype = DType::kF32;  // slabs (and stashed activations) sent to the device as f32 or bf16
-  int eps_threads = 2;          // the param-server's optimizer threads
+  int eps_threads = 2;               // the param-server's optimizer threads
   // kOn: stash each layer's input and recompute its forward in the backward (the L2L paper's schedule: least stash
   // memory, +1 forward of compute). kOff: stash what the layer's backward needs (its saved activations, fp32) and
   // skip the recompute: more stash bytes and copies, less compute; the device holds one more saved-activation
@@ -46,23 +46,23 @@ struct ExecutorOptions {
 // What an executor reports beyond the arenas and traffic counters.
 struct ExecutorStats {
   int micro_batch = 0;
-  std::size_t eps_bytes = 0;     // host bytes the param-server holds (0 for the baseline)
+  std::size_t eps_bytes = 0;  // host bytes the param-server holds (0 for the baseline)
   bool has_eps = false;
-  bool eager = false;            // updates ran per layer as gradients completed (no global clipping)
-  double eps_overlap = 0.0;      // fraction of EPS update time that ran while the device computed
+  bool eager = false;        // updates ran per layer as gradients completed (no global clipping)
+  double eps_overlap = 0.0;  // fraction of EPS update time that ran while the device computed
   double eps_update_seconds = 0.0;
-  int recomputed_layers = 0;     // L2L: layers whose forward the backward recomputes (the others' saved activations
-                                 // are stashed); what prepare() chose
+  int recomputed_layers = 0;  // L2L: layers whose forward the backward recomputes (the others' saved activations
+                              // are stashed); what prepare() chose
 };
 
 struct StepStats {
-  std::int64_t step = 0;     // 0-based index of this step
-  double loss = 0.0;         // mean cross-entropy over the batch
-  double grad_norm = 0.0;    // global L2 norm of the gradient, before clipping
-  double lr = 0.0;           // learning rate used
-  bool updated = true;       // false: the gradient was not finite and the update was skipped
-  std::size_t tokens = 0;    // B * T, padding included
-  double seconds = 0.0;      // wall time of the step
+  std::int64_t step = 0;   // 0-based index of this step
+  double loss = 0.0;       // mean cross-entropy over the batch
+  double grad_norm = 0.0;  // global L2 norm of the gradient, before clipping
+  double lr = 0.0;         // learning rate used
+  bool updated = true;     // false: the gradient was not finite and the update was skipped
+  std::size_t tokens = 0;  // B * T, padding included
+  double seconds = 0.0;    // wall time of the step
 };
 
 class Executor {

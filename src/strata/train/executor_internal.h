@@ -17,7 +17,7 @@ namespace strata::train {
 // with CountBytes it is the planner's footprint; walked with AllocateBuffers it is the allocation. So the bytes the
 // planner promises are the bytes allocated.
 struct CountBytes {
-  Space space;             // the space whose bytes are counted
+  Space space;  // the space whose bytes are counted
   std::size_t total = 0;
   void operator()(Buffer& /*unused*/, Space s, std::size_t bytes, const char* /*what*/) {
     if (s == space) total += bytes;
@@ -38,9 +38,9 @@ class DeviceBatch {
   template <class Place>
   void lay_out(int B, int T, Place&& place) {
     const std::size_t n = static_cast<std::size_t>(B) * T;
-    place(ids_, Space::kDevice, n * sizeof(std::int32_t), "batch token ids");                             // (B, T)
-    place(segs_, Space::kDevice, n * sizeof(std::int32_t), "batch segment ids");                          // (B, T)
-    place(mask_, Space::kDevice, n * sizeof(float), "batch attention mask");                              // (B, T)
+    place(ids_, Space::kDevice, n * sizeof(std::int32_t), "batch token ids");                            // (B, T)
+    place(segs_, Space::kDevice, n * sizeof(std::int32_t), "batch segment ids");                         // (B, T)
+    place(mask_, Space::kDevice, n * sizeof(float), "batch attention mask");                             // (B, T)
     place(labels_, Space::kDevice, static_cast<std::size_t>(B) * sizeof(std::int32_t), "batch labels");  // (B)
     B_ = B;
     T_ = T;

@@ -269,11 +269,15 @@ class L2LExecutor final : public Executor {
           .wait();
     SavedActivations& saved = bufs_.saved.current();
     if (bufs_.saved.alternating()) {  // the next pair's saved activations, while this one computes
-      if (m + 1 < k) load_saved(l, m + 1, bufs_.saved.following());
-      else load_saved(l - 1, 0, bufs_.saved.following());
+      if (m + 1 < k)
+        load_saved(l, m + 1, bufs_.saved.following());
+      else
+        load_saved(l - 1, 0, bufs_.saved.following());
     }
-    if (plan_.stashed[l]) saved.moved.wait();
-    else lay.forward(ctx, w, in, out, saved.buf.data(), bufs_.workspace.data());  // recompute
+    if (plan_.stashed[l])
+      saved.moved.wait();
+    else
+      lay.forward(ctx, w, in, out, saved.buf.data(), bufs_.workspace.data());  // recompute
     if (l > 0) be_.zero(bufs_.input_grad.data(), Space::kDevice, act);
     lay.backward(ctx, w, in, saved.buf.data(), l + 1 < L ? bufs_.output_grad.f32() : nullptr,
                  l > 0 ? bufs_.input_grad.f32() : nullptr, bufs_.grad.f32(), bufs_.workspace.data());
@@ -416,8 +420,8 @@ class L2LExecutor final : public Executor {
   std::vector<char> stashed_;     // per layer: saved activations stashed (else recomputed); prepare() decides for auto
   L2LPlan plan_;                  // the layout bufs_ was allocated from
   L2LBuffers bufs_;
-  backend::Event grad_copied_;    // the last gradient slab's copy to the EPS
-  std::vector<float> losses_;     // (b) host copy of the head's per-example losses
+  backend::Event grad_copied_;  // the last gradient slab's copy to the EPS
+  std::vector<float> losses_;   // (b) host copy of the head's per-example losses
   int B_ = -1, T_ = -1, mb_ = 0;
   std::int64_t steps_ = 0;
   OverlapMeter overlap_;

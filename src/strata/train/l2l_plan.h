@@ -16,31 +16,31 @@ namespace strata::train {
 
 // Everything the L2L schedule keeps for one step shape, allocated together from one L2LPlan.
 struct L2LBuffers {
-  SlabSlots slabs;         // the executing layer's slab and the next one's, prefetched
-  Buffer grad;             // (slab floats) f32: the executing layer's gradient, accumulated over the micro-batches
-  Buffer token_ids;        // (B, T) int32: the batch's ids remapped to its packed word rows (CompactEmbeddings)
-  Buffer input, output;    // (b, T, C) f32: one micro-batch's layer input (fetched from the stash) and output
-  Buffer output_grad;      // (b, T, C) f32: d(layer output), fetched from the stash
-  Buffer input_grad;       // (b, T, C) f32: d(layer input), accumulated by the backward, then stashed
-  Buffer bf16_staging;     // (b, T, C) bf16: activations on their way to or from the stash (bf16 only)
-  SavedPairs saved;        // one or two of the largest layer's saved activations for one micro-batch
-  Buffer workspace;        // the largest layer's workspace for one micro-batch
-  Buffer logits;           // (b, K) f32
-  Buffer losses;           // (b) f32: per-example losses
-  DeviceBatch batch;       // (B, T) token arrays of the step
-  ActivationStash stash;   // layer outputs, output gradients and saved activations between the passes
+  SlabSlots slabs;        // the executing layer's slab and the next one's, prefetched
+  Buffer grad;            // (slab floats) f32: the executing layer's gradient, accumulated over the micro-batches
+  Buffer token_ids;       // (B, T) int32: the batch's ids remapped to its packed word rows (CompactEmbeddings)
+  Buffer input, output;   // (b, T, C) f32: one micro-batch's layer input (fetched from the stash) and output
+  Buffer output_grad;     // (b, T, C) f32: d(layer output), fetched from the stash
+  Buffer input_grad;      // (b, T, C) f32: d(layer input), accumulated by the backward, then stashed
+  Buffer bf16_staging;    // (b, T, C) bf16: activations on their way to or from the stash (bf16 only)
+  SavedPairs saved;       // one or two of the largest layer's saved activations for one micro-batch
+  Buffer workspace;       // the largest layer's workspace for one micro-batch
+  Buffer logits;          // (b, K) f32
+  Buffer losses;          // (b) f32: per-example losses
+  DeviceBatch batch;      // (B, T) token arrays of the step
+  ActivationStash stash;  // layer outputs, output gradients and saved activations between the passes
 };
 
 class L2LPlan {
  public:
-  int B = 0, T = 0, b = 0;             // the step shape and its micro-batch
-  bool bf16 = false;                   // slabs and stashed activations travel as bf16
-  std::vector<char> stashed;           // per layer: saved activations stashed (else its forward is recomputed)
-  std::size_t slab_floats = 0;         // the largest slab on the device (layer 0 with at most min(V, B*T) rows)
-  std::size_t act_bytes = 0;           // (b, T, C) f32: one micro-batch's activations
-  std::size_t saved_bytes = 0;         // the largest layer's saved activations for one micro-batch
-  std::size_t workspace_bytes = 0;     // the largest layer's workspace for one micro-batch
-  std::size_t labels = 0;              // K
+  int B = 0, T = 0, b = 0;          // the step shape and its micro-batch
+  bool bf16 = false;                // slabs and stashed activations travel as bf16
+  std::vector<char> stashed;        // per layer: saved activations stashed (else its forward is recomputed)
+  std::size_t slab_floats = 0;      // the largest slab on the device (layer 0 with at most min(V, B*T) rows)
+  std::size_t act_bytes = 0;        // (b, T, C) f32: one micro-batch's activations
+  std::size_t saved_bytes = 0;      // the largest layer's saved activations for one micro-batch
+  std::size_t workspace_bytes = 0;  // the largest layer's workspace for one micro-batch
+  std::size_t labels = 0;           // K
   StashLayout stash;
 
   // Calls place(buffer, space, bytes, what) for every buffer of `bufs` this plan uses (see CountBytes and
@@ -72,7 +72,7 @@ class L2LPlan {
 
   std::size_t device_bytes() const { return bytes_in(Space::kDevice); }
   std::size_t stash_bytes() const { return stash.activations_total() + stash.saved_total; }  // in stash.space
-  std::size_t elem() const { return bf16 ? sizeof(std::uint16_t) : sizeof(float); }  // of slabs and the stash
+  std::size_t elem() const { return bf16 ? sizeof(std::uint16_t) : sizeof(float); }          // of slabs and the stash
   bool any_stashed() const;
   int recomputed_layers() const;
 

@@ -28,7 +28,7 @@ class CompactEmbeddings {
   void set_batch(backend::Backend& be, const model::Batch& host, Buffer& ids);
 
   const nn::Layer& layer() const { return *layer_; }  // over the current batch's rows
-  std::size_t slab_floats() const;                     // on the device, for the current batch
+  std::size_t slab_floats() const;                    // on the device, for the current batch
 
   // Queues layer 0's slab (the batch's rows, packed, then the rest) from the EPS into `dst` once the EPS has
   // updated those rows; returns the event of the last copy. `elem`: bytes per float on the device.
@@ -41,11 +41,11 @@ class CompactEmbeddings {
  private:
   const model::Bert& model_;
   std::size_t table_rows_ = 0, row_floats_ = 0, rest_floats_ = 0;  // its word table (V x C) and what follows it
-  std::unique_ptr<nn::EmbeddingLayer> layer_;  // layer 0 over the current batch's rows
-  std::vector<std::int32_t> rows_;             // the current batch's word rows
-  std::vector<std::int32_t> host_ids_;         // (B, T) its ids remapped to them
-  std::vector<std::int32_t> grad_rows_;        // rows of the EPS's word-table gradient that are non-zero
-  bool whole_table_dirty_ = false;             // summed over ranks: any row may be non-zero
+  std::unique_ptr<nn::EmbeddingLayer> layer_;                      // layer 0 over the current batch's rows
+  std::vector<std::int32_t> rows_;                                 // the current batch's word rows
+  std::vector<std::int32_t> host_ids_;                             // (B, T) its ids remapped to them
+  std::vector<std::int32_t> grad_rows_;  // rows of the EPS's word-table gradient that are non-zero
+  bool whole_table_dirty_ = false;       // summed over ranks: any row may be non-zero
   bool summed_over_ranks_ = false;
 };
 

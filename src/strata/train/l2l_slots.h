@@ -12,9 +12,9 @@ namespace strata::train {
 
 // A layer's parameter slab on the device.
 struct DeviceSlab {
-  int layer = -1;         // the layer it holds; -1: none, or stale (the EPS may have updated it since)
-  Buffer buf;             // (slab floats) f32, or bf16 for a bf16 prefetch slot
-  backend::Event ready;   // the copy that fills it
+  int layer = -1;        // the layer it holds; -1: none, or stale (the EPS may have updated it since)
+  Buffer buf;            // (slab floats) f32, or bf16 for a bf16 prefetch slot
+  backend::Event ready;  // the copy that fills it
 };
 
 // The two slab slots. fp32: both hold slabs as fetched; when the prefetched layer starts executing the two trade
@@ -69,12 +69,12 @@ class SavedPairs {
 
 // Where the stash's parts are, for one step shape (the plan computes it).
 struct StashLayout {
-  Space space = Space::kStash;          // host stash space, or the device with --stash device
-  int boundaries = 0;                   // layer outputs kept: of layers 0..L-2
-  std::size_t output_bytes = 0;         // (B, T, C) device dtype: one layer's output for the whole batch
-  std::size_t output_micro_bytes = 0;   // (b, T, C) device dtype: of one micro-batch
-  std::size_t grad_micro_bytes = 0;     // (b, T, C) f32: an output gradient of one micro-batch
-  std::size_t grad_bytes = 0;           // (B, T, C) f32: the output gradient of the whole batch
+  Space space = Space::kStash;                 // host stash space, or the device with --stash device
+  int boundaries = 0;                          // layer outputs kept: of layers 0..L-2
+  std::size_t output_bytes = 0;                // (B, T, C) device dtype: one layer's output for the whole batch
+  std::size_t output_micro_bytes = 0;          // (b, T, C) device dtype: of one micro-batch
+  std::size_t grad_micro_bytes = 0;            // (b, T, C) f32: an output gradient of one micro-batch
+  std::size_t grad_bytes = 0;                  // (B, T, C) f32: the output gradient of the whole batch
   std::vector<std::size_t> saved_micro_bytes;  // per layer: its saved activations for one micro-batch
   std::vector<std::size_t> saved_offset;       // per layer whose saved activations are stashed: where they start
   std::size_t saved_total = 0;                 // (B/b) micro-batches of every stashed layer's saved activations

@@ -43,9 +43,8 @@ LambParams lamb_params(const OptimConfig& c, double lr);
 
 // One update of a layer slab with the configured optimizer (step 1-based, grad_scale from clipping, optional bf16
 // copy of the result), on host memory with `pool`.
-void optimizer_step(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v,
-                    std::size_t n, double lr, std::int64_t step, float grad_scale = 1.0f,
-                    std::uint16_t* p_bf16_out = nullptr);
+void optimizer_step(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v, std::size_t n,
+                    double lr, std::int64_t step, float grad_scale = 1.0f, std::uint16_t* p_bf16_out = nullptr);
 // The same update through the backend's ops (Backend::adamw_step / lamb_step), on memory the backend computes on;
 // on the CPU backend bit-identical to the host form.
 void optimizer_step(backend::Backend& be, const OptimConfig& c, float* p, const float* g, float* m, float* v,

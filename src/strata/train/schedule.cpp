@@ -10,7 +10,8 @@ namespace strata::train {
 
 LinearWarmupDecay::LinearWarmupDecay(double peak_lr, std::int64_t total_steps, std::int64_t warmup_steps)
     : peak_(peak_lr), total_(total_steps), warmup_(warmup_steps) {
-  if (!(peak_lr >= 0.0) || !std::isfinite(peak_lr)) bad_input("learning rate: expected a finite value >= 0, found ", peak_lr);
+  if (!(peak_lr >= 0.0) || !std::isfinite(peak_lr))
+    bad_input("learning rate: expected a finite value >= 0, found ", peak_lr);
   if (total_steps <= 0) bad_input("total steps: expected > 0, found ", total_steps);
   if (warmup_steps < 0 || warmup_steps > total_steps)
     bad_input("warm-up steps: expected 0..", total_steps, " (the total), found ", warmup_steps);
@@ -25,8 +26,10 @@ LinearWarmupDecay LinearWarmupDecay::with_warmup_fraction(double peak_lr, std::i
 }
 
 double LinearWarmupDecay::lr(std::int64_t steps_done) const {
-  if (steps_done < warmup_) return peak_ * static_cast<double>(steps_done) / static_cast<double>(std::max<std::int64_t>(1, warmup_));
-  double frac = static_cast<double>(total_ - steps_done) / static_cast<double>(std::max<std::int64_t>(1, total_ - warmup_));
+  if (steps_done < warmup_)
+    return peak_ * static_cast<double>(steps_done) / static_cast<double>(std::max<std::int64_t>(1, warmup_));
+  double frac =
+      static_cast<double>(total_ - steps_done) / static_cast<double>(std::max<std::int64_t>(1, total_ - warmup_));
   return peak_ * std::max(0.0, frac);
 }
 

@@ -57,8 +57,7 @@ void CpuBackend::copy_loop() {
   }
 }
 
-Event CpuBackend::enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows,
-                          bool scatter) {
+Event CpuBackend::enqueue(void* dst, const void* src, std::size_t bytes, std::vector<std::int32_t> rows, bool scatter) {
   auto done = std::make_shared<HostEvent>();
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -117,8 +116,8 @@ void CpuBackend::sgemm(bool trans_a, bool trans_b, int m, int n, int k, float al
 
 void CpuBackend::sgemm_strided_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                                        int lda, std::ptrdiff_t stride_a, const float* b, int ldb,
-                                       std::ptrdiff_t stride_b, float beta, float* c, int ldc,
-                                       std::ptrdiff_t stride_c, int batch) {
+                                       std::ptrdiff_t stride_b, float beta, float* c, int ldc, std::ptrdiff_t stride_c,
+                                       int batch) {
   ::strata::backend::sgemm_strided_batched(trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta,
                                            c, ldc, stride_c, batch);
 }
@@ -145,8 +144,8 @@ void CpuBackend::layernorm_backward(float* din, float* dw, float* db, const floa
 void CpuBackend::linear_forward(float* out, const float* in, const float* w, const float* b, int N, int IC, int OC) {
   STRATA_FORWARD(linear_forward, out, in, w, b, N, IC, OC);
 }
-void CpuBackend::linear_backward(float* din, float* dw, float* db, const float* dout, const float* in,
-                                 const float* w, int N, int IC, int OC) {
+void CpuBackend::linear_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
+                                 int N, int IC, int OC) {
   STRATA_FORWARD(linear_backward, din, dw, db, dout, in, w, N, IC, OC);
 }
 void CpuBackend::attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
@@ -154,9 +153,9 @@ void CpuBackend::attention_forward(float* out, float* probs, const float* q, con
                                    uint64_t dropout_key, float* scratch) {
   STRATA_FORWARD(attention_forward, out, probs, q, k, v, key_mask, B, T, C, NH, dropout_p, dropout_key, scratch);
 }
-void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
-                                    const float* k, const float* v, const float* probs, const float* key_mask, int B,
-                                    int T, int C, int NH, float dropout_p, uint64_t dropout_key, float* scratch) {
+void CpuBackend::attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                                    const float* v, const float* probs, const float* key_mask, int B, int T, int C,
+                                    int NH, float dropout_p, uint64_t dropout_key, float* scratch) {
   STRATA_FORWARD(attention_backward, dq, dk, dv, dout, q, k, v, probs, key_mask, B, T, C, NH, dropout_p, dropout_key,
                  scratch);
 }
@@ -203,7 +202,6 @@ void CpuBackend::f32_to_bf16(std::uint16_t* out, const float* in, size_t N) {
 void CpuBackend::bf16_to_f32(float* out, const std::uint16_t* in, size_t N) {
   pool_->parallel_chunks(N, [&](std::size_t b, std::size_t e) { strata::bf16_to_f32(in + b, out + b, e - b); });
 }
-
 
 void CpuBackend::adamw_step(float* p, const float* g, float* m, float* v, size_t n, const AdamWParams& hp,
                             std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {

@@ -12,7 +12,6 @@
 
 namespace strata::backend {
 
-
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& options = {});
@@ -22,10 +21,10 @@ class CpuBackend final : public Backend {
 
   using Backend::copy_async;
   Event copy_async(void* dst, Space dst_space, const void* src, Space src_space, std::size_t bytes) override;
-  Event gather_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
-                          std::vector<std::int32_t> rows, std::size_t row_bytes) override;
-  Event scatter_rows_async(void* dst, Space dst_space, const void* src, Space src_space,
-                           std::vector<std::int32_t> rows, std::size_t row_bytes) override;
+  Event gather_rows_async(void* dst, Space dst_space, const void* src, Space src_space, std::vector<std::int32_t> rows,
+                          std::size_t row_bytes) override;
+  Event scatter_rows_async(void* dst, Space dst_space, const void* src, Space src_space, std::vector<std::int32_t> rows,
+                           std::size_t row_bytes) override;
   Event record() override;
   void synchronize() override;
   void zero(void* p, Space space, std::size_t bytes) override;
