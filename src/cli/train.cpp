@@ -63,6 +63,8 @@ void register_train(CLI::App& app) {
   sub->add_option("--report", o.report, "summary JSON (speed, memory, loss, accuracy)");
   sub->add_option("--tokenizer", o.tokenizer, "a SentencePiece .model (default: train one on the training texts)");
   sub->add_option("--vocab-size", o.vocab_size, "pieces of a trained tokenizer")->default_val(8192);
+  sub->add_flag("--shard-optimizer", o.shard_optimizer,
+               "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");
   sub->add_flag("--quiet", o.quiet, "no progress on stderr");
   sub->callback([a, sub] {
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("train: --data is required (or --resume DIR)");

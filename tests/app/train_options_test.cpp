@@ -20,6 +20,7 @@ TrainOptions all_changed() {
   o.stash = "device";
   o.device_dtype = "bf16";
   o.eps_threads = 5;
+  o.shard_optimizer = true;
   o.recompute = "on";
   o.stash_memory = std::size_t{1} << 40;
   o.batch = 48;

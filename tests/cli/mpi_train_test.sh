@@ -59,6 +59,37 @@ expect_rc 0 "two ranks again" -- "${MPI[@]}" $S train "${A[@]}" --executor l2l -
   --log "$WORK/2b.jsonl"
 cmp -s <(losses "$WORK/2-l2l-adamw--clip0.jsonl") <(losses "$WORK/2b.jsonl") || fail "two 2-rank runs differ"
 
+# --shard-optimizer (L2L, AdamW): eager updates are bit-identical to the unsharded 2-rank run (chunks fall on
+# vector boundaries); with clipping the norm sums per-rank shares, so within 1e-5 of one process; the optimizer's
+# moments per rank are 1/2 and 1/4 of one process's (within 5 %) and the device peak does not change.
+expect_rc 0 "two ranks sharded" -- "${MPI[@]}" $S train "${A[@]}" --executor l2l --optimizer adamw --clip 0 \
+  --shard-optimizer --log "$WORK/2s.jsonl" --save "$WORK/2s" --report "$WORK/2s.json"
+cmp -s <(losses "$WORK/2-l2l-adamw--clip0.jsonl") <(losses "$WORK/2s.jsonl") || fail "sharded eager AdamW differs"
+same_params "$WORK/1-l2l-adamw--clip0" "$WORK/2s" 1e-5 || fail "sharded: final parameters differ from one process"
+expect_rc 0 "two ranks sharded, clipped" -- "${MPI[@]}" $S train "${A[@]}" --executor l2l --optimizer adamw \
+  --clip 1 --shard-optimizer --log "$WORK/2sc.jsonl" --save "$WORK/2sc"
+close <(losses "$WORK/1-l2l-adamw--clip1.jsonl") <(losses "$WORK/2sc.jsonl") 1e-5 || fail "sharded clipped losses"
+same_params "$WORK/1-l2l-adamw--clip1" "$WORK/2sc" 1e-5 || fail "sharded clipped: final parameters differ"
+one=$(json_num optimizer_bytes_per_rank "$WORK/2-l2l-adamw--clip0.json")
+MPI4=(mpirun --allow-run-as-root --oversubscribe -np 4)
+expect_rc 0 "four ranks sharded" -- "${MPI4[@]}" $S train "${A[@]}" --executor l2l --optimizer adamw --clip 0 \
+  --shard-optimizer --steps 2 --report "$WORK/4s.json"
+expect_rc 0 "four ranks" -- "${MPI4[@]}" $S train "${A[@]}" --executor l2l --optimizer adamw --clip 0 \
+  --steps 2 --report "$WORK/4.json"
+for run in "2s 2 2-l2l-adamw--clip0" "4s 4 4"; do
+  set -- $run
+  got=$(json_num optimizer_bytes_per_rank "$WORK/$1.json")
+  awk -v g="$got" -v o="$one" -v n="$2" 'BEGIN{r=g*n/o; exit !(r > 0.95 && r < 1.05)}' ||
+    fail "sharded at $2 ranks: optimizer bytes $got, not 1/$2 of $one"
+  [[ $(json_num device_peak_bytes "$WORK/$1.json") == $(json_num device_peak_bytes "$WORK/$3.json") ]] ||
+    fail "sharded at $2 ranks: the device peak changed"
+done
+expect_rc 2 "sharded LAMB" -- timeout 60 "${MPI[@]}" $S train "${A[@]}" --executor l2l --optimizer lamb --shard-optimizer
+expect_out "--shard-optimizer supports --optimizer adamw" "sharded LAMB"
+expect_rc 2 "sharded baseline" -- timeout 60 "${MPI[@]}" $S train "${A[@]}" --shard-optimizer
+# Resume across process counts (and from a sharded run: its moments are gathered into the checkpoint).
+expect_rc 0 "resume a sharded checkpoint at 1" -- $S train --resume "$WORK/2s" --steps 12 --quiet --log "$WORK/2s.jsonl"
+
 # Resume across process counts: 2 ranks then 1, and 1 then 2, follow the uninterrupted run.
 R=("${A[@]}" --executor l2l --optimizer adamw --clip 1)
 expect_rc 0 "2 ranks, stop at 4" -- "${MPI[@]}" $S train "${R[@]}" --stop-at 4 --save "$WORK/r2" --log "$WORK/r2.jsonl"

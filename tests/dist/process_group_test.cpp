@@ -58,6 +58,24 @@ TEST_F(Mpi, RingAllReduceSumsEveryLength) {
   }
 }
 
+TEST_F(Mpi, ReduceScatterLeavesEachRankItsChunkAndAllGatherSharesThem) {
+  ProcessGroup& g = world();
+  const int N = g.size(), r = g.rank();
+  for (std::size_t n : {1, 2, 5, 1001}) {
+    std::vector<float> x(n), all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = x[i] = value(r, i);
+    g.all_reduce_sum(all.data(), n);
+    g.reduce_scatter_sum_async(x.data(), n).wait();
+    const std::size_t b = g.chunk_begin(n, r), e = g.chunk_begin(n, r + 1);
+    for (std::size_t i = b; i < e; ++i) ASSERT_EQ(x[i], all[i]) << "n " << n << " i " << i;  // the same bits
+    for (std::size_t i = 0; i < n; ++i)
+      if (i < b || i >= e) x[i] = -1.0f;  // scratch outside the own chunk
+    g.all_gather_async(x.data(), n).wait();
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(x[i], all[i]) << "n " << n << " i " << i;
+  }
+  EXPECT_EQ(g.chunk_begin(10, N), 10u);
+}
+
 TEST_F(Mpi, QueuedReductionsCompleteInOrderAndRunTheirHook) {
   ProcessGroup& g = world();
   std::vector<std::vector<float>> bufs(4, std::vector<float>(333, 1.0f));

@@ -28,6 +28,7 @@ void visit_fields(Fn&& fn) {
   fn("stash", R::kFree, &TrainOptions::stash);
   fn("device-dtype", R::kFixed, &TrainOptions::device_dtype);
   fn("eps-threads", R::kFree, &TrainOptions::eps_threads);
+  fn("shard-optimizer", R::kFree, &TrainOptions::shard_optimizer);
   fn("recompute", R::kFree, &TrainOptions::recompute);
   fn("stash-memory", R::kFree, &TrainOptions::stash_memory);
   fn("batch", R::kFixed, &TrainOptions::batch);

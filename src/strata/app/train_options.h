@@ -22,6 +22,7 @@ struct TrainOptions {
   std::string stash = "host";         // l2l: where stashed activations live (host or device)
   std::string device_dtype = "f32";   // l2l: slabs and stashed activations on the device as f32 or bf16
   int eps_threads = 2;                // l2l: the param-server's optimizer threads
+  bool shard_optimizer = false;  // l2l under mpirun: each process keeps 1/N of the optimizer state
   std::string recompute = "auto";     // l2l: on (recompute each layer's forward in the backward), off (stash its
                                       // saved activations: same results, more host memory, less compute), auto
   std::size_t stash_memory = 0;       // l2l: host bytes the stash may use; 0: half the available host memory

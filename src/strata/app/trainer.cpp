@@ -272,6 +272,7 @@ train::ExecutorOptions executor_options(const TrainOptions& o) {
   eo.stash = o.stash == "device" ? Space::kDevice : Space::kStash;
   eo.device_dtype = parse_dtype(o.device_dtype, "--device-dtype");
   eo.eps_threads = o.eps_threads;
+  eo.shard_optimizer = o.shard_optimizer;
   eo.recompute = train::parse_recompute(o.recompute, "--recompute");
   return eo;
 }
@@ -388,7 +389,8 @@ void save_run(const std::string& dir, const TrainOptions& o, const Engine& e, st
               const std::string& tokenizer_path) {
   const std::size_t n = e.model->total_floats();
   std::vector<float> p(n), m(n), v(n);
-  e.executor->read_state(p.data(), m.data(), v.data());
+  e.executor->read_state(p.data(), m.data(), v.data());  // every process: sharded moments are gathered
+  if (e.group && !e.group->is_root()) return;
   nlohmann::json opts = to_json(o);
   opts["tokenizer"] = "";  // the checkpoint carries its own tokenizer.model
   train::CheckpointContent c;
@@ -522,6 +524,7 @@ nlohmann::json executor_report(const TrainOptions& o, const Engine& e) {
     rep["recomputed_layers"] = xs.recomputed_layers;  // of model.num_layers(): embeddings, encoders, head
     rep["stashed_layers"] = e.model->num_layers() - xs.recomputed_layers;
   }
+  rep["optimizer_bytes_per_rank"] = xs.optimizer_bytes;
   return rep;
 }
 
@@ -600,8 +603,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   const auto wall0 = std::chrono::steady_clock::now();
   RunSetup run = resolve_run(options, explicit_flags);
   if (!dist::world().is_root()) {  // data parallel: rank 0 alone prints and writes the log, report and checkpoints
-    run.o.quiet = true;
-    run.o.save.clear();
+    run.o.quiet = true;              // (the others still take part in a checkpoint: sharded state is gathered)
     run.o.log.clear();
     run.o.report.clear();
   }

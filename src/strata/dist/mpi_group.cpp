@@ -51,18 +51,21 @@ class MpiWorld final : public ProcessGroup {
   int size() const override { return size_; }
 
   Request all_reduce_sum_async(float* data, std::size_t n, std::function<void()> before) override {
-    return enqueue([this, data, n, before = std::move(before)] {
-      if (before) before();
-      const auto t0 = std::chrono::steady_clock::now();
-      ring_all_reduce(data, n);
-      std::lock_guard<std::mutex> lock(stats_mu_);
-      stats_.reduce_bytes += n * sizeof(float);
-      stats_.reduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return reduction(data, n, std::move(before), [this](float* d, std::size_t k) {
+      ring_reduce_scatter(d, k);
+      ring_all_gather(d, k);
     });
   }
+  Request reduce_scatter_sum_async(float* data, std::size_t n, std::function<void()> before) override {
+    return reduction(data, n, std::move(before), [this](float* d, std::size_t k) { ring_reduce_scatter(d, k); });
+  }
+  Request all_gather_async(float* data, std::size_t n, std::function<void()> before) override {
+    return reduction(data, n, std::move(before), [this](float* d, std::size_t k) { ring_all_gather(d, k); });
+  }
 
-  void all_reduce_sum(double* data, std::size_t n) override {
-    enqueue([this, data, n] {
+  Request all_reduce_sum_async(double* data, std::size_t n, std::function<void()> before) override {
+    return enqueue([this, data, n, before = std::move(before)] {
+      if (before) before();
       std::vector<double> all(n * static_cast<std::size_t>(size_));
       check(MPI_Allgather(data, static_cast<int>(n), MPI_DOUBLE, all.data(), static_cast<int>(n), MPI_DOUBLE,
                           MPI_COMM_WORLD),
@@ -72,7 +75,7 @@ class MpiWorld final : public ProcessGroup {
         for (int r = 0; r < size_; ++r) s += all[static_cast<std::size_t>(r) * n + i];
         data[i] = s;
       }
-    }).wait();
+    });
   }
 
   void broadcast(void* data, std::size_t bytes, int root) override {
@@ -148,27 +151,51 @@ class MpiWorld final : public ProcessGroup {
     }
   }
 
-  // Ring all-reduce: N - 1 reduce-scatter steps (rank r ends with the sum of chunk r + 1), then N - 1 all-gather
-  // steps. Chunk c's sum always accumulates in the same ring order.
-  void ring_all_reduce(float* data, std::size_t n) {
+  // A collective on floats, timed into the stats.
+  Request reduction(float* data, std::size_t n, std::function<void()> before,
+                    std::function<void(float*, std::size_t)> ring) {
+    return enqueue([this, data, n, before = std::move(before), ring = std::move(ring)] {
+      if (before) before();
+      const auto t0 = std::chrono::steady_clock::now();
+      ring(data, n);
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      stats_.reduce_bytes += n * sizeof(float);
+      stats_.reduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+  }
+
+  std::size_t off(std::size_t n, int c) const { return chunk_begin(n, (c % size_ + size_) % size_); }
+  int len(std::size_t n, int c) const {
+    const int k = (c % size_ + size_) % size_;
+    return static_cast<int>(chunk_begin(n, k + 1) - chunk_begin(n, k));
+  }
+
+  // Ring reduce-scatter: at step s rank r sends chunk r - s - 1 to the right and adds chunk r - s - 2 from the left;
+  // after N - 1 steps rank r holds the sum of chunk r. Chunk c's sum always accumulates in the same ring order.
+  void ring_reduce_scatter(float* data, std::size_t n) {
     const int N = size_, r = rank_;
     if (N == 1 || n == 0) return;
-    auto off = [&](int c) { return n * static_cast<std::size_t>(c) / static_cast<std::size_t>(N); };
-    auto len = [&](int c) { return static_cast<int>(off(c + 1) - off(c)); };
     const int left = (r - 1 + N) % N, right = (r + 1) % N;
-    tmp_.resize(n / static_cast<std::size_t>(N) + 1);
+    tmp_.resize(n / static_cast<std::size_t>(N) + 8);
     for (int s = 0; s < N - 1; ++s) {
-      const int send_c = (r - s + N) % N, recv_c = (r - s - 1 + N) % N;
-      check(MPI_Sendrecv(data + off(send_c), len(send_c), MPI_FLOAT, right, kTag, tmp_.data(), len(recv_c), MPI_FLOAT,
-                         left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+      const int send_c = r - s - 1, recv_c = r - s - 2;
+      check(MPI_Sendrecv(data + off(n, send_c), len(n, send_c), MPI_FLOAT, right, kTag, tmp_.data(),
+                         len(n, recv_c), MPI_FLOAT, left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
             "sendrecv");
-      float* dst = data + off(recv_c);
-      for (int i = 0; i < len(recv_c); ++i) dst[i] = tmp_[i] + dst[i];
+      float* dst = data + off(n, recv_c);
+      for (int i = 0; i < len(n, recv_c); ++i) dst[i] = tmp_[i] + dst[i];
     }
+  }
+
+  // Ring all-gather: at step s rank r sends chunk r - s and receives chunk r - s - 1.
+  void ring_all_gather(float* data, std::size_t n) {
+    const int N = size_, r = rank_;
+    if (N == 1 || n == 0) return;
+    const int left = (r - 1 + N) % N, right = (r + 1) % N;
     for (int s = 0; s < N - 1; ++s) {
-      const int send_c = (r + 1 - s + N) % N, recv_c = (r - s + N) % N;
-      check(MPI_Sendrecv(data + off(send_c), len(send_c), MPI_FLOAT, right, kTag, data + off(recv_c), len(recv_c),
-                         MPI_FLOAT, left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+      const int send_c = r - s, recv_c = r - s - 1;
+      check(MPI_Sendrecv(data + off(n, send_c), len(n, send_c), MPI_FLOAT, right, kTag, data + off(n, recv_c),
+                         len(n, recv_c), MPI_FLOAT, left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
             "sendrecv");
     }
   }

@@ -43,8 +43,21 @@ class ProcessGroup {
   // summation is fixed (a ring), so a result at a given size is bit-identical run to run, whatever the timing.
   virtual Request all_reduce_sum_async(float* data, std::size_t n, std::function<void()> before = {}) = 0;
   void all_reduce_sum(float* data, std::size_t n) { all_reduce_sum_async(data, n).wait(); }
-  // Blocking sums of a few doubles (losses, counts), same fixed order on every rank.
-  virtual void all_reduce_sum(double* data, std::size_t n) = 0;
+  // The two halves of that ring, for sharded state. Chunk r of n floats is [chunk_begin(n, r), chunk_begin(n, r + 1))
+  // and belongs to rank r. reduce_scatter: afterwards rank r's chunk of data holds the sum over the ranks (the same
+  // bits as all_reduce_sum gives; the rest of data is scratch). all_gather: every rank's chunk to every rank.
+  // Boundaries fall on multiples of 8 floats, so vectorised kernels split a chunk as they split the whole slab (the
+  // same bits either way).
+  std::size_t chunk_begin(std::size_t n, int r) const {
+    if (r >= size()) return n;
+    return n * static_cast<std::size_t>(r) / static_cast<std::size_t>(size()) / 8 * 8;
+  }
+  virtual Request reduce_scatter_sum_async(float* data, std::size_t n, std::function<void()> before = {}) = 0;
+  virtual Request all_gather_async(float* data, std::size_t n, std::function<void()> before = {}) = 0;
+  // Sums of a few doubles in the queue's order (after `before`), same fixed order on every rank.
+  virtual Request all_reduce_sum_async(double* data, std::size_t n, std::function<void()> before = {}) = 0;
+  // Blocking sums of a few doubles (losses, counts).
+  void all_reduce_sum(double* data, std::size_t n) { all_reduce_sum_async(data, n).wait(); }
   // Blocking: root's bytes to every rank.
   virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
   // Blocking: every rank's string, in rank order, on every rank.

@@ -21,16 +21,21 @@ EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& b
   validate(options.optim);
   if (options.threads < 1) bad_input("--eps-threads must be at least 1, given ", options.threads);
   const std::size_t n = model.total_floats(), bytes = n * sizeof(float);
+  sharded_ = options.shard && options.group && options.group->size() > 1;
+  if (options.shard && !elementwise(options.optim))
+    bad_input("--shard-optimizer supports --optimizer adamw only so far (LAMB's trust ratios need whole slabs)");
+  init_shards();
+  const std::size_t moment_bytes = sharded_ ? shard_.back().at * sizeof(float) : bytes;  // shard_.back(): the end
   params_ = be.alloc(Space::kHost, bytes, "EPS master weights");
   grads_ = be.alloc(Space::kHost, bytes, "EPS gradients");
-  m_ = be.alloc(Space::kHost, bytes, "EPS first moments");
-  v_ = be.alloc(Space::kHost, bytes, "EPS second moments");
-  for (Buffer* b : {&params_, &grads_, &m_, &v_}) std::memset(b->data(), 0, bytes);
+  m_ = be.alloc(Space::kHost, moment_bytes, "EPS first moments");
+  v_ = be.alloc(Space::kHost, moment_bytes, "EPS second moments");
+  for (Buffer* b : {&params_, &grads_, &m_, &v_}) std::memset(b->data(), 0, b->bytes());
   if (options.device_dtype == DType::kBF16) {
     bf16_ = be.alloc(Space::kHost, n * sizeof(std::uint16_t), "EPS bf16 copies");
     std::memset(bf16_.data(), 0, n * sizeof(std::uint16_t));
   }
-  if (eager() && elementwise(options.optim)) {
+  if (eager() && elementwise(options.optim) && !sharded_) {
     rows_first_ = true;
     table_rows_ = static_cast<std::size_t>(model.embeddings().config().vocab);
     row_floats_ = static_cast<std::size_t>(model.embeddings().config().hidden);
@@ -51,6 +56,8 @@ EagerParamServer::~EagerParamServer() {
   cv_.notify_all();
   thread_.join();
 }
+
+std::size_t EagerParamServer::optimizer_bytes() const { return m_.bytes() + v_.bytes(); }
 
 std::size_t EagerParamServer::host_bytes() const {
   return params_.bytes() + grads_.bytes() + m_.bytes() + v_.bytes() + bf16_.bytes();
@@ -78,6 +85,9 @@ void EagerParamServer::begin_step(double lr) {
   std::fill(sumsq_.begin(), sumsq_.end(), 0.0);
   std::fill(grad_ready_.begin(), grad_ready_.end(), backend::Event());
   std::fill(grad_reduced_.begin(), grad_reduced_.end(), dist::Request());
+  norm_request_ = {};
+  local_ready_ = false;
+  last_pushed_ = -1;
 }
 
 dist::Request EagerParamServer::reduce_grad(int layer, const backend::Event& copied) {
@@ -86,6 +96,7 @@ dist::Request EagerParamServer::reduce_grad(int layer, const backend::Event& cop
 }
 
 void EagerParamServer::push_grad(int layer, backend::Event copied) {
+  if (sharded_) return push_sharded(layer, copied);
   const dist::Request reduced = reduce_grad(layer, copied);  // queued at once: overlaps the layers below
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -104,26 +115,45 @@ void EagerParamServer::push_grad(int layer, backend::Event copied) {
 }
 
 bool EagerParamServer::updated(int layer) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return !pending_[layer];
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_[layer]) return false;
+  }
+  if (!sharded_) return true;
+  if (!gathered_[layer].ready()) return false;
+  finish_gather(layer);  // the bf16 copy too, before anyone fetches the layer
+  return true;
 }
 
 void EagerParamServer::wait_updated(int layer) const {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!pending_[layer]) return;
-  flush_ = pending_[0] != 0;  // layer 0 rows-first waits for a request that may not come: update all rows now
-  cv_.notify_all();
-  cv_.wait(lock, [&] { return !pending_[layer]; });
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (pending_[layer]) {
+      flush_ = pending_[0] != 0;  // layer 0 rows-first waits for a request that may not come: update all rows now
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !pending_[layer]; });
+    }
+  }
+  if (sharded_) finish_gather(layer);
 }
 
 void EagerParamServer::wait_all() const {
-  std::unique_lock<std::mutex> lock(mu_);
-  flush_ = pending_[0] != 0;
-  cv_.notify_all();
-  cv_.wait(lock, [&] { return std::none_of(pending_.begin(), pending_.end(), [](char p) { return p != 0; }); });
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    flush_ = pending_[0] != 0;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return std::none_of(pending_.begin(), pending_.end(), [](char p) { return p != 0; }); });
+  }
+  if (sharded_)
+    for (int l = 0; l < model_.num_layers(); ++l) finish_gather(l);
 }
 
 double EagerParamServer::wait_grad_norm(bool* applied) {
+  if (sharded_) {
+    const double total = sharded_norm_total();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!norm_ready_) set_norm(total);
+  }
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return norm_ready_; });
   if (applied) *applied = applied_;
@@ -158,14 +188,15 @@ void EagerParamServer::run(Task& task) {
   const int L = model_.num_layers();
   if (task.layer >= 0) {  // eager: measure, then update this layer alone
     const int l = task.layer;
-    const double ss = sum_squares(pool_, grad_slab(l), model_.slab_floats(l));
+    const double ss = sum_squares(pool_, grad_slab(l) + update_begin(l), update_floats(l));
     {
       std::lock_guard<std::mutex> lock(mu_);
       sumsq_[l] = ss;
       if (++measured_ == L) {
         double total = 0.0;
         for (double x : sumsq_) total += x;
-        set_norm(total);
+        if (sharded_) local_total_ = total, local_ready_ = true;  // the norm sums every process's share
+        else set_norm(total);
       }
     }
     cv_.notify_all();
@@ -184,8 +215,17 @@ void EagerParamServer::run(Task& task) {
   }
   // Clipping: the global norm exactly as the baseline computes it, then every layer in forward order.
   std::vector<GradSpan> spans;
-  for (int l = 0; l < L; ++l) spans.emplace_back(grad_slab(l), model_.slab_floats(l));
-  const double norm = global_grad_norm(pool_, spans);
+  for (int l = 0; l < L; ++l) spans.emplace_back(grad_slab(l) + update_begin(l), update_floats(l));
+  double norm = global_grad_norm(pool_, spans);
+  if (sharded_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      local_total_ = norm * norm;
+      local_ready_ = true;
+    }
+    cv_.notify_all();
+    norm = std::sqrt(sharded_norm_total());
+  }
   bool apply;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -207,21 +247,18 @@ void EagerParamServer::run(Task& task) {
 
 void EagerParamServer::update_layer(int l, double lr, float scale, std::int64_t t) {
   const auto begin = Clock::now();
-  const std::size_t off = model_.slab_offset(l);
-  optimizer_step(pool_, options_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + off, v_.f32() + off,
-                 model_.slab_floats(l), lr, t, scale, bf16_.empty() ? nullptr : bf16_.as<std::uint16_t>() + off);
+  const std::size_t off = model_.slab_offset(l) + update_begin(l), mo = moment_offset(l);
+  optimizer_step(pool_, options_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + mo, v_.f32() + mo,
+                 update_floats(l), lr, t, scale, bf16_.empty() ? nullptr : bf16_.as<std::uint16_t>() + off);
   const auto end = Clock::now();
   std::lock_guard<std::mutex> lock(mu_);
   intervals_.push_back({begin, end});
 }
 
 void EagerParamServer::wait_rows(const std::vector<std::int32_t>& rows) {
+  if (!rows_first_) return wait_updated(0);  // whole-slab updates (and, sharded, the gather)
   std::unique_lock<std::mutex> lock(mu_);
   if (!pending_[0]) return;
-  if (!rows_first_) {
-    cv_.wait(lock, [&] { return !pending_[0]; });
-    return;
-  }
   for (const std::int32_t r : rows)
     STRATA_CHECK(r >= 0 && static_cast<std::size_t>(r) < table_rows_, "EPS: row ", r, " outside the table");
   request_ = rows;
@@ -307,6 +344,11 @@ void EagerParamServer::read_state(float* params, float* m, float* v) const {
   wait_all();
   const std::size_t n = model_.total_floats();
   if (params) std::copy_n(params_.f32(), n, params);
+  if (sharded_) {
+    if (m) gather_moments(m, m_);
+    if (v) gather_moments(v, v_);
+    return;
+  }
   if (m) std::copy_n(m_.f32(), n, m);
   if (v) std::copy_n(v_.f32(), n, v);
 }
@@ -326,8 +368,13 @@ void EagerParamServer::write_state(const float* params, const float* m, const fl
       std::memset(dst.data(), 0, n * sizeof(float));
   };
   put(params, params_);
-  put(m, m_);
-  put(v, v_);
+  if (sharded_) {
+    scatter_moments(m, m_);
+    scatter_moments(v, v_);
+  } else {
+    put(m, m_);
+    put(v, v_);
+  }
   if (!bf16_.empty()) f32_to_bf16(params_.f32(), bf16_.as<std::uint16_t>(), n);
   std::lock_guard<std::mutex> lock(mu_);
   updates_ = updates_done;

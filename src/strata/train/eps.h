@@ -33,6 +33,10 @@ struct EpsOptions {
   // Data parallel: each pushed gradient slab is summed over the group (on its communication thread, as soon as the
   // slab's copy completes) before the layer is measured or updated. Null or a group of one: no reduction.
   dist::ProcessGroup* group = nullptr;
+  // --shard-optimizer (data parallel, AdamW): this process keeps the moments of its chunk of each layer slab only
+  // (1/N of them). A layer's gradient is reduce-scattered, this process updates its chunk, and the updated
+  // parameters are all-gathered before the layer is handed out again.
+  bool shard = false;
 };
 
 class EagerParamServer {
@@ -48,7 +52,9 @@ class EagerParamServer {
   EagerParamServer& operator=(const EagerParamServer&) = delete;
 
   bool eager() const { return options_.optim.clip <= 0.0; }
-  std::size_t host_bytes() const;  // master weights, gradients, moments and bf16 copies
+  bool sharded() const { return sharded_; }
+  std::size_t host_bytes() const;       // master weights, gradients, moments and bf16 copies
+  std::size_t optimizer_bytes() const;  // the moments: 1/N of one process's when sharded
 
   // The slab the device runs layer l with (fp32 master or its bf16 copy, in the host space) and its size. Call
   // wait_updated(l) first: the slab changes while the layer's update runs.
@@ -83,7 +89,8 @@ class EagerParamServer {
   std::size_t table_row_floats() const { return row_floats_; }
   void wait_rows(const std::vector<std::int32_t>& rows);
 
-  // Whole-model state as host arrays (model total_floats(), layer-major); m and v may be null.
+  // Whole-model state as host arrays (model total_floats(), layer-major); m and v may be null. Sharded, read_state
+  // gathers the moments from every process: all processes must call it together.
   void read_state(float* params, float* m, float* v) const;
   void write_state(const float* params, const float* m, const float* v, std::int64_t updates_done);
   void read_grads(float* grads) const;
@@ -106,6 +113,21 @@ class EagerParamServer {
   void update_layer(int layer, double lr, float scale, std::int64_t t);
   void update_rows_first(double lr, std::int64_t t);  // layer 0, serving wait_rows() requests between chunks
   void set_norm(double sumsq_total);                  // with mu_ held
+  // Sharded optimizer state (eps_shard.cpp).
+  struct Shard {
+    std::size_t lo = 0, hi = 0;  // this process's chunk of the layer slab, slab-relative
+    std::size_t at = 0;          // where its moments start in m_ and v_
+  };
+  void init_shards();
+  std::size_t update_begin(int l) const { return sharded_ ? shard_[l].lo : 0; }
+  std::size_t update_floats(int l) const { return sharded_ ? shard_[l].hi - shard_[l].lo : model_.slab_floats(l); }
+  std::size_t moment_offset(int l) const { return sharded_ ? shard_[l].at : model_.slab_offset(l); }
+  void push_sharded(int layer, const backend::Event& copied);
+  void queue_gather(int l);
+  void finish_gather(int l) const;  // the layer's gather done (and its bf16 copy refreshed)
+  double sharded_norm_total();      // blocks for the sum of every process's squared gradient norms
+  void gather_moments(float* full, const Buffer& mine) const;
+  void scatter_moments(const float* full, const Buffer& mine);
 
   const model::Bert& model_;
   backend::Backend& be_;
@@ -132,6 +154,15 @@ class EagerParamServer {
   std::uint64_t request_seq_ = 0, served_seq_ = 0;
   mutable bool flush_ = false;  // a whole-slab wait is pending: do not wait for a request
   bool stop_ = false;
+  bool sharded_ = false;
+  std::vector<Shard> shard_;
+  std::vector<dist::Request> gathered_;  // per layer: the all-gather of its updated parameters (sharded)
+  mutable std::vector<char> bf16_stale_;  // per layer: its bf16 copy awaits the gathered chunks (sharded bf16)
+  dist::Request norm_request_;           // sharded: every process's squared norm summed
+  double norm_total_ = 0.0;              // its buffer
+  double local_total_ = 0.0;             // this process's share (valid once local_ready_)
+  bool local_ready_ = false;
+  int last_pushed_ = -1;
   std::thread thread_;
 };
 

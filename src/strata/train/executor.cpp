@@ -187,6 +187,7 @@ class BaselineExecutor final : public Executor {
  public:
   BaselineExecutor(const model::Bert& model, backend::Backend& be, const ExecutorOptions& o)
       : model_(model), be_(be), opt_(o), runner_(model, be) {
+    if (o.shard_optimizer) bad_input("--shard-optimizer applies to --executor l2l (its param-server holds the state)");
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     validate(o.optim);
   }
@@ -296,6 +297,7 @@ class BaselineExecutor final : public Executor {
   ExecutorStats stats() const override {
     ExecutorStats s;
     s.micro_batch = mb_;
+    s.optimizer_bytes = state_.m.bytes() + state_.v.bytes();
     return s;
   }
 

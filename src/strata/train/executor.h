@@ -29,6 +29,7 @@ struct ExecutorOptions {
   // global batch, in rank order: micro-batch dropout keys and the loss's mean are those of the global batch, and the
   // gradient is summed over the group before clipping and the update, so every process holds the same model.
   dist::ProcessGroup* group = nullptr;
+  bool shard_optimizer = false;  // l2l, data parallel: each process keeps 1/N of the optimizer's moments (eps.h)
   // L2L only:
   Space stash = Space::kStash;       // where layer-boundary activations wait between forward and backward
   DType device_dtype = DType::kF32;  // slabs (and stashed activations) sent to the device as f32 or bf16
@@ -51,6 +52,7 @@ struct ExecutorStats {
   bool eager = false;        // updates ran per layer as gradients completed (no global clipping)
   double eps_overlap = 0.0;  // fraction of EPS update time that ran while the device computed
   double eps_update_seconds = 0.0;
+  std::size_t optimizer_bytes = 0;  // host bytes of the optimizer's moments (per process)
   int recomputed_layers = 0;  // L2L: layers whose forward the backward recomputes (the others' saved activations
                               // are stashed); what prepare() chose
 };

@@ -54,7 +54,7 @@ class L2LExecutor final : public Executor {
       : model_(model),
         be_(be),
         opt_(o),
-        eps_(model, be, EpsOptions{o.eps_threads, o.optim, o.device_dtype, o.group}),
+        eps_(model, be, EpsOptions{o.eps_threads, o.optim, o.device_dtype, o.group, o.shard_optimizer}),
         planner_(model, o),
         embeddings_(model, ranks_of(o) > 1),
         stashed_(planner_.initial_stashed()) {
@@ -127,6 +127,7 @@ class L2LExecutor final : public Executor {
     s.micro_batch = mb_;
     s.has_eps = true;
     s.eps_bytes = eps_.host_bytes();
+    s.optimizer_bytes = eps_.optimizer_bytes();
     s.eager = eps_.eager();
     s.eps_update_seconds = overlap_.update_seconds();
     s.eps_overlap = overlap_.overlap();

@@ -1,0 +1,104 @@
+// The eager param-server's sharded optimizer state (--shard-optimizer): each process keeps the moments of its chunk
+// of every layer slab; gradients are reduce-scattered, chunks updated, parameters all-gathered. Every collective
+// is queued from the thread that pushes gradients (the executor's), in the same order on every process:
+// eager: RS(L-1), RS(L-2), AG(L-1), ..., RS(0), AG(1), NORM, AG(0); clipping: RS(L-1..0), NORM, AG(0..L-1).
+// A gather waits (on the communication thread) for its layer's update, which never waits for the communication
+// thread beyond its own reduce-scatter and NORM, so the queue cannot deadlock.
+#include <cmath>
+
+#include "strata/core/error.h"
+#include "strata/core/tensor.h"
+#include "strata/train/eps.h"
+
+namespace strata::train {
+
+void EagerParamServer::init_shards() {
+  const int L = model_.num_layers();
+  gathered_.assign(L, dist::Request());
+  bf16_stale_.assign(L, 0);
+  if (!sharded_) return;
+  const dist::ProcessGroup& g = *options_.group;
+  shard_.resize(L + 1);  // shard_[L].at: the moments' total size
+  std::size_t at = 0;
+  for (int l = 0; l < L; ++l) {
+    const std::size_t n = model_.slab_floats(l);
+    shard_[l] = {g.chunk_begin(n, g.rank()), g.chunk_begin(n, g.rank() + 1), at};
+    at += shard_[l].hi - shard_[l].lo;
+  }
+  shard_[L].at = at;
+}
+
+void EagerParamServer::push_sharded(int layer, const backend::Event& copied) {
+  dist::ProcessGroup& g = *options_.group;
+  const dist::Request reduced =
+      g.reduce_scatter_sum_async(grad_slab(layer), model_.slab_floats(layer), [copied] { copied.wait(); });
+  const int L = model_.num_layers();
+  bool last;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    STRATA_CHECK(!pending_[layer], "EPS: layer ", layer, " pushed twice in one step");
+    pending_[layer] = 1;
+    last = ++pushed_ == L;
+    if (eager()) {
+      queue_.push_back(Task{layer, {copied}, {reduced}, lr_, t_});
+    } else {
+      grad_ready_[layer] = copied;
+      grad_reduced_[layer] = reduced;
+      if (last) queue_.push_back(Task{-1, grad_ready_, grad_reduced_, lr_, t_});
+    }
+  }
+  cv_.notify_all();
+  if (eager() && last_pushed_ >= 0) queue_gather(last_pushed_);  // one layer behind: its update runs meanwhile
+  last_pushed_ = layer;
+  if (!last) return;
+  norm_request_ = g.all_reduce_sum_async(&norm_total_, 1, [this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return local_ready_; });
+    norm_total_ = local_total_;
+  });
+  if (eager()) queue_gather(layer);
+  else
+    for (int l = 0; l < L; ++l) queue_gather(l);  // the clipped updates run in forward order
+}
+
+void EagerParamServer::queue_gather(int l) {
+  const std::size_t off = model_.slab_offset(l);
+  gathered_[l] = options_.group->all_gather_async(params_.f32() + off, model_.slab_floats(l), [this, l] {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !pending_[l]; });
+  });
+  if (!bf16_.empty()) bf16_stale_[l] = 1;
+}
+
+void EagerParamServer::finish_gather(int l) const {
+  gathered_[l].wait();
+  if (!bf16_stale_[l]) return;
+  const std::size_t off = model_.slab_offset(l);  // the own chunk converts to the same bits the update wrote
+  f32_to_bf16(params_.f32() + off, bf16_.as<std::uint16_t>() + off, model_.slab_floats(l));
+  bf16_stale_[l] = 0;
+}
+
+double EagerParamServer::sharded_norm_total() {
+  norm_request_.wait();
+  return norm_total_;
+}
+
+void EagerParamServer::gather_moments(float* full, const Buffer& mine) const {
+  dist::ProcessGroup& g = *options_.group;
+  for (int l = 0; l < model_.num_layers(); ++l) {
+    float* slab = full + model_.slab_offset(l);
+    std::copy_n(mine.f32() + shard_[l].at, shard_[l].hi - shard_[l].lo, slab + shard_[l].lo);
+    g.all_gather_async(slab, model_.slab_floats(l)).wait();
+  }
+}
+
+void EagerParamServer::scatter_moments(const float* full, const Buffer& mine) {
+  for (int l = 0; l < model_.num_layers(); ++l) {
+    float* dst = mine.f32() + shard_[l].at;
+    const std::size_t n = shard_[l].hi - shard_[l].lo;
+    if (full) std::copy_n(full + model_.slab_offset(l) + shard_[l].lo, n, dst);
+    else std::fill_n(dst, n, 0.0f);
+  }
+}
+
+}  // namespace strata::train
