@@ -44,7 +44,7 @@ for ex in baseline l2l; do
     tag="$ex-${opt// /}"
     # shellcheck disable=SC2086
     expect_rc 0 "one process $tag" -- $S train "${A[@]}" --executor $ex --optimizer $opt --log "$WORK/1-$tag.jsonl" \
-      --save "$WORK/1-$tag"
+      --save "$WORK/1-$tag" --report "$WORK/1-$tag.json"
     # shellcheck disable=SC2086
     expect_rc 0 "two ranks $tag" -- "${MPI[@]}" $S train "${A[@]}" --executor $ex --optimizer $opt \
       --log "$WORK/2-$tag.jsonl" --save "$WORK/2-$tag" --report "$WORK/2-$tag.json"
@@ -53,6 +53,11 @@ for ex in baseline l2l; do
   done
 done
 grep -q '"ranks": 2' "$WORK/2-l2l-adamw--clip0.json" || fail "the report lacks ranks 2"
+# Evaluation is split over the ranks and reduced: the one-process figures.
+for k in eval_accuracy eval_examples; do
+  [[ $(json_num $k "$WORK/1-l2l-adamw--clip0.json") == $(json_num $k "$WORK/2-l2l-adamw--clip0.json") ]] ||
+    fail "$k differs between one process and 2 ranks"
+done
 expect_ge "$(json_num reduce_bytes "$WORK/2-l2l-adamw--clip0.json")" 1 "reduce_bytes"
 # Two runs at 2 ranks: the same bits, whatever the timing.
 expect_rc 0 "two ranks again" -- "${MPI[@]}" $S train "${A[@]}" --executor l2l --optimizer adamw --clip 0 \

@@ -11,16 +11,6 @@ namespace strata::app {
 
 namespace {
 
-data::TokenDataset tail_rows(const data::TokenDataset& full, int from) {
-  data::TokenDataset out = full;
-  const std::size_t T = static_cast<std::size_t>(full.T);
-  out.n = full.n - from;
-  out.ids.assign(full.ids.begin() + static_cast<std::ptrdiff_t>(from * T), full.ids.end());
-  out.mask.assign(full.mask.begin() + static_cast<std::ptrdiff_t>(from * T), full.mask.end());
-  out.y.assign(full.y.begin() + from, full.y.end());
-  return out;
-}
-
 TokenData synthetic_split(const std::string& spec, const std::string& split, int seq_len, std::uint64_t seed) {
   data::TokenDataset train = data::load_synthetic(spec, seq_len, seed);
   TokenData out;
@@ -32,7 +22,7 @@ TokenData synthetic_split(const std::string& spec, const std::string& split, int
     // Keys later in the spec override earlier ones: the same stream, n + n_test rows; test is the tail.
     data::TokenDataset all = data::load_synthetic(cat(spec, ",n=", n + n_test), seq_len, seed);
     if (split == "test")
-      out.tokens = tail_rows(all, n);
+      out.tokens = slice_rows(all, n, all.n);
     else if (split == "all")
       out.tokens = std::move(all);
     else
@@ -46,6 +36,16 @@ TokenData synthetic_split(const std::string& spec, const std::string& split, int
 }  // namespace
 
 bool is_text_spec(const std::string& spec) { return !data::is_synthetic_spec(spec); }
+
+data::TokenDataset slice_rows(const data::TokenDataset& ds, int from, int to) {
+  data::TokenDataset out = ds;
+  const auto T = static_cast<std::ptrdiff_t>(ds.T);
+  out.n = to - from;
+  out.ids.assign(ds.ids.begin() + from * T, ds.ids.begin() + to * T);
+  out.mask.assign(ds.mask.begin() + from * T, ds.mask.begin() + to * T);
+  out.y.assign(ds.y.begin() + from, ds.y.begin() + to);
+  return out;
+}
 
 TokenData encode_text(const data::TextDataset& text, const std::string& tokenizer_path, int seq_len) {
   const data::Tokenizer tok = data::Tokenizer::load(tokenizer_path);

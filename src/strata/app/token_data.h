@@ -21,6 +21,8 @@ struct TokenData {
 TokenData load_token_data(const std::string& spec, const std::string& split, const std::string& tokenizer_path,
                           int seq_len, std::uint64_t seed);
 bool is_text_spec(const std::string& spec);
+// Rows [from, to) of a token data set (classes and vocabulary kept).
+data::TokenDataset slice_rows(const data::TokenDataset& ds, int from, int to);
 // Encodes already loaded texts.
 TokenData encode_text(const data::TextDataset& text, const std::string& tokenizer_path, int seq_len);
 

@@ -574,6 +574,21 @@ nlohmann::json make_report(const TrainOptions& o, const RunData& d, const Engine
   return rep;
 }
 
+// Data parallel: each process evaluates its share of the rows; the sums are reduced (predictions stay local).
+EvalResult evaluate_shared(Executor& ex, const data::TokenDataset& te, dist::ProcessGroup* group) {
+  if (!group) return evaluate(ex, te, te.y);
+  const int r = group->rank(), N = group->size();
+  const data::TokenDataset mine = slice_rows(te, te.n * r / N, te.n * (r + 1) / N);
+  const EvalResult part = evaluate(ex, mine, mine.y);
+  double sums[3] = {part.accuracy * mine.n, part.loss * mine.n, static_cast<double>(mine.n)};
+  group->all_reduce_sum(sums, 3);
+  EvalResult all;
+  all.examples = static_cast<std::size_t>(sums[2]);
+  all.accuracy = sums[0] / sums[2];
+  all.loss = sums[1] / sums[2];
+  return all;
+}
+
 // Test accuracy and loss next to the majority class's accuracy (of the training split).
 void evaluate_test(nlohmann::json& rep, const RunData& d, Engine& e, const Say& say) {
   const data::TokenDataset& tr = d.train.tokens;
@@ -583,8 +598,8 @@ void evaluate_test(nlohmann::json& rep, const RunData& d, Engine& e, const Say& 
     say("no test rows: skipping evaluation");
     return;
   }
-  say(cat("evaluating on ", te.n, " test rows"));
-  const EvalResult ev = evaluate(*e.executor, te, te.y);
+  say(cat("evaluating on ", te.n, " test rows", e.group ? cat(" split over ", e.group->size(), " processes") : ""));
+  const EvalResult ev = evaluate_shared(*e.executor, te, e.group);
   std::vector<std::size_t> count(std::max(1, tr.num_classes), 0);
   for (std::int32_t y : tr.y) ++count[y];
   const int majority = static_cast<int>(std::max_element(count.begin(), count.end()) - count.begin());
