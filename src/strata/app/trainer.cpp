@@ -568,6 +568,7 @@ nlohmann::json make_report(const TrainOptions& o, const RunData& d, const Engine
     const dist::CommStats cs = e.group->stats();
     rep["reduce_bytes"] = cs.reduce_bytes;
     rep["reduce_seconds"] = cs.reduce_seconds;
+    rep["reduce_overlap"] = e.executor->stats().reduce_overlap;
   }
   rep["final_loss"] = loop.last_loss;
   rep["truncated_texts"] = d.train.truncated + d.test.truncated;

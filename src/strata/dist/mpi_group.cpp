@@ -112,6 +112,12 @@ class MpiWorld final : public ProcessGroup {
     std::lock_guard<std::mutex> lock(stats_mu_);
     return stats_;
   }
+  std::vector<CommInterval> take_intervals() override {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    std::vector<CommInterval> out;
+    out.swap(intervals_);
+    return out;
+  }
 
   [[noreturn]] void abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);
@@ -158,9 +164,11 @@ class MpiWorld final : public ProcessGroup {
       if (before) before();
       const auto t0 = std::chrono::steady_clock::now();
       ring(data, n);
+      const auto t1 = std::chrono::steady_clock::now();
       std::lock_guard<std::mutex> lock(stats_mu_);
       stats_.reduce_bytes += n * sizeof(float);
-      stats_.reduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      stats_.reduce_seconds += std::chrono::duration<double>(t1 - t0).count();
+      intervals_.push_back({t0, t1});
     });
   }
 
@@ -213,6 +221,7 @@ class MpiWorld final : public ProcessGroup {
   std::vector<float> tmp_;  // one chunk: the neighbour's partial sums
   mutable std::mutex stats_mu_;
   CommStats stats_;
+  std::vector<CommInterval> intervals_;
   std::thread thread_;
 };
 

@@ -3,6 +3,7 @@
 // world group spans the job's processes over Open MPI; otherwise it is a group of one whose collectives are no-ops,
 // so a plain `strata` run behaves exactly as a single process.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -26,6 +27,10 @@ class Request {
 };
 
 // Bytes and time the group's reductions took since construction (report figures).
+struct CommInterval {
+  std::chrono::steady_clock::time_point begin, end;
+};
+
 struct CommStats {
   std::size_t reduce_bytes = 0;  // payload bytes reduced (per rank)
   double reduce_seconds = 0.0;   // wall time the communication thread spent in reductions
@@ -64,6 +69,8 @@ class ProcessGroup {
   virtual std::vector<std::string> all_gather(const std::string& mine) = 0;
   virtual void barrier() = 0;
   virtual CommStats stats() const = 0;
+  // Wall-clock intervals the communication thread spent in float collectives since the last call.
+  virtual std::vector<CommInterval> take_intervals() = 0;
   // Ends the whole job now: the launcher stops every process and exits with `code`.
   [[noreturn]] virtual void abort(int code) = 0;
 };

@@ -53,6 +53,8 @@ struct ExecutorStats {
   double eps_overlap = 0.0;  // fraction of EPS update time that ran while the device computed
   double eps_update_seconds = 0.0;
   std::size_t optimizer_bytes = 0;  // host bytes of the optimizer's moments (per process)
+  double reduce_overlap = 0.0;      // data parallel (L2L): fraction of gradient-reduction time that ran while the
+                                    // device computed
   int recomputed_layers = 0;  // L2L: layers whose forward the backward recomputes (the others' saved activations
                               // are stashed); what prepare() chose
 };

@@ -21,31 +21,33 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The fraction of EPS update time that ran while the device computed.
+// The fraction of some background work's time (EPS updates, gradient reductions) that ran while the device
+// computed.
 class OverlapMeter {
  public:
   void computed(Clock::time_point begin, Clock::time_point end) { compute_.push_back({begin, end}); }
-  // Takes the updates finished so far and keeps the compute intervals of the last two steps (updates can spill into
-  // the next step's forward): `keep` intervals.
-  void account(EagerParamServer& eps, std::size_t keep) {
-    for (const EagerParamServer::Interval& u : eps.take_update_intervals()) {
+  // Accounts the work intervals finished so far and keeps the compute intervals of the last two steps (work can
+  // spill into the next step's forward): `keep` intervals.
+  template <typename Interval>
+  void account(const std::vector<Interval>& work, std::size_t keep) {
+    for (const Interval& u : work) {
       const double total = std::chrono::duration<double>(u.end - u.begin).count();
       double inside = 0.0;
       for (const auto& c : compute_) {
         const auto b = std::max(u.begin, c.begin), e = std::min(u.end, c.end);
         if (e > b) inside += std::chrono::duration<double>(e - b).count();
       }
-      update_seconds_ += total;
+      work_seconds_ += total;
       overlap_seconds_ += std::min(inside, total);
     }
     if (compute_.size() > keep) compute_.erase(compute_.begin(), compute_.end() - static_cast<std::ptrdiff_t>(keep));
   }
-  double update_seconds() const { return update_seconds_; }
-  double overlap() const { return update_seconds_ > 0 ? overlap_seconds_ / update_seconds_ : 0.0; }
+  double work_seconds() const { return work_seconds_; }
+  double overlap() const { return work_seconds_ > 0 ? overlap_seconds_ / work_seconds_ : 0.0; }
 
  private:
   std::vector<EagerParamServer::Interval> compute_;
-  double update_seconds_ = 0.0, overlap_seconds_ = 0.0;
+  double work_seconds_ = 0.0, overlap_seconds_ = 0.0;
 };
 
 class L2LExecutor final : public Executor {
@@ -95,7 +97,9 @@ class L2LExecutor final : public Executor {
     st.updated = applied;
     st.loss = global_mean_loss(opt_, loss_sum, B_);
     ++steps_;
-    overlap_.account(eps_, 4 * static_cast<std::size_t>(model_.num_layers()));
+    const std::size_t keep = 4 * static_cast<std::size_t>(model_.num_layers());
+    overlap_.account(eps_.take_update_intervals(), keep);
+    if (opt_.group) reduce_overlap_.account(opt_.group->take_intervals(), keep);
     st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return st;
   }
@@ -129,8 +133,9 @@ class L2LExecutor final : public Executor {
     s.eps_bytes = eps_.host_bytes();
     s.optimizer_bytes = eps_.optimizer_bytes();
     s.eager = eps_.eager();
-    s.eps_update_seconds = overlap_.update_seconds();
+    s.eps_update_seconds = overlap_.work_seconds();
     s.eps_overlap = overlap_.overlap();
+    s.reduce_overlap = reduce_overlap_.overlap();
     s.recomputed_layers = static_cast<int>(std::count(stashed_.begin(), stashed_.end(), 0));
     return s;
   }
@@ -216,6 +221,7 @@ class L2LExecutor final : public Executor {
       const auto c0 = Clock::now();
       for (int m = 0; m < k; ++m, bufs_.saved.advance()) forward_micro_batch(d, l, m, w, ctx, loss_sum);
       overlap_.computed(c0, Clock::now());
+      reduce_overlap_.computed(c0, Clock::now());
     }
     bufs_.saved.wait_moves();
     return loss_sum;
@@ -254,6 +260,7 @@ class L2LExecutor final : public Executor {
       be_.zero(bufs_.grad.data(), Space::kDevice, floats(l) * sizeof(float));
       for (int m = 0; m < k; ++m, bufs_.saved.advance()) backward_micro_batch(d, l, m, w, ctx);
       overlap_.computed(c0, Clock::now());
+      reduce_overlap_.computed(c0, Clock::now());
       hand_gradient_to_eps(l);
     }
   }
@@ -425,7 +432,8 @@ class L2LExecutor final : public Executor {
   std::vector<float> losses_;   // (b) host copy of the head's per-example losses
   int B_ = -1, T_ = -1, mb_ = 0;
   std::int64_t steps_ = 0;
-  OverlapMeter overlap_;
+  OverlapMeter overlap_;         // EPS updates vs compute
+  OverlapMeter reduce_overlap_;  // data parallel: gradient reductions vs compute
 };
 
 }  // namespace
