@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark with its peer side by side in one run and prints the figures (make bench).
-# BENCH=name runs only that one (data, gmm, forest, compare, kernels, sgemm, stream, adamw, train, depth, wordnet). Slow: the scikit-learn
+# BENCH=name runs only that one (data, gmm, forest, compare, kernels, sgemm, stream, adamw, train, depth, l2lp, wordnet). Slow: the scikit-learn
 # forest and compare peers take minutes.
 set -uo pipefail
 BUILD=${1:-build}
@@ -40,4 +40,5 @@ if want depth; then
   $B/depth_sweep_bench --layers 4,12,24,48 --steps 5 --threads 2 --clip 0 --stash-memory 1GiB \
     --svg docs/results/depth-sweep.svg --csv docs/results/depth-sweep.csv
 fi
+if want l2lp; then hdr "L2Lp: mpirun -np 2 (1 thread each) vs one process (2 threads), mini width, 12 layers"; bench/l2lp_bench.sh "$BUILD"; fi
 if want wordnet; then hdr "wordnet:lexname baselines: majority class and fastText supervised"; $PY bench/peers/fasttext_wordnet.py; fi

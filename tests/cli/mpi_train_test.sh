@@ -110,6 +110,13 @@ expect_rc 2 "batch not splitting" -- timeout 60 "${MPI[@]}" $S train "${A[@]}" -
 expect_out "does not split over 2 processes" "batch not splitting"
 expect_rc 2 "missing data file" -- timeout 60 "${MPI[@]}" $S train "${A[@]}" --data "$WORK/none.tsv"
 expect_out "none.tsv" "missing data file"
+# Bad input on one rank only (rank 1 reads a malformed file, rank 0 good data): the whole job exits 2 with rank 1's
+# message, within the bound.
+printf 'text\tlabel\nfine words\ta\nno label here\n' >"$WORK/bad.tsv"
+expect_rc 2 "bad data on rank 1" -- timeout 60 "${MPI[@]}" bash -c \
+  'if [[ $OMPI_COMM_WORLD_RANK == 1 ]]; then d="$0"; else d="synthetic:vocab=64,classes=4,n=256"; fi
+   exec "$1" train --data "$d" --model tiny --layers 1 --seq-len 12 --batch 32 --steps 5 --quiet' "$WORK/bad.tsv" "$S"
+expect_out "rank 1: error: $WORK/bad.tsv:3: expected 2 tab-separated fields" "bad data on rank 1"
 
 # A rank killed mid-run: the job ends non-zero within 30 s, no process is left, the checkpoint resumes exactly.
 K=(--data "synthetic:vocab=64,classes=4,n=256" --model tiny --layers 2 --seq-len 32 --batch 32 --micro-batch 4

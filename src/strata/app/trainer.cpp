@@ -208,10 +208,13 @@ RunData load_run_data(const RunSetup& run, const Say& say) {
     d.train = load_token_data(o.data, "train", "", o.seq_len, o.seed);
     d.test = load_token_data(o.data, "test", "", o.seq_len, o.seed);
   } else {
+    // Both splits are read (and checked) before the tokenizer: under mpirun a bad file must fail before any process
+    // waits for another in a collective.
     const data::TextDataset train_text = data::load_text(o.data, "train");
+    const data::TextDataset test_text = data::load_text(o.data, "test");
     find_tokenizer(run, train_text, d, say);
     d.train = encode_text(train_text, d.tokenizer_path, o.seq_len);
-    d.test = encode_text(data::load_text(o.data, "test"), d.tokenizer_path, o.seq_len);
+    d.test = encode_text(test_text, d.tokenizer_path, o.seq_len);
   }
   if (d.train.tokens.n < o.batch)
     bad_input(o.data, ": the training split has ", d.train.tokens.n, " rows, fewer than --batch ", o.batch);
