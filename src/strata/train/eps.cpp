@@ -17,7 +17,8 @@ constexpr int kEpsNice = 10;
 }  // namespace
 
 EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& be, const EpsOptions& options)
-    : model_(model), be_(be), options_(options), pool_(std::max(1, options.threads), kEpsNice) {
+    : model_(model), be_(be), options_(options), pool_(std::max(1, options.threads), kEpsNice),
+      shards_(model, nullptr) {
   validate(options.optim);
   if (options.threads < 1) bad_input("--eps-threads must be at least 1, given ", options.threads);
   const std::size_t n = model.total_floats(), bytes = n * sizeof(float);
@@ -25,7 +26,7 @@ EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& b
   if (options.shard && !elementwise(options.optim))
     bad_input("--shard-optimizer supports --optimizer adamw only so far (LAMB's trust ratios need whole slabs)");
   init_shards();
-  const std::size_t moment_bytes = sharded_ ? shard_.back().at * sizeof(float) : bytes;  // shard_.back(): the end
+  const std::size_t moment_bytes = shards_.moment_floats() * sizeof(float);
   params_ = be.alloc(Space::kHost, bytes, "EPS master weights");
   grads_ = be.alloc(Space::kHost, bytes, "EPS gradients");
   m_ = be.alloc(Space::kHost, moment_bytes, "EPS first moments");
@@ -345,8 +346,8 @@ void EagerParamServer::read_state(float* params, float* m, float* v) const {
   const std::size_t n = model_.total_floats();
   if (params) std::copy_n(params_.f32(), n, params);
   if (sharded_) {
-    if (m) gather_moments(m, m_);
-    if (v) gather_moments(v, v_);
+    if (m) shards_.gather(*options_.group, m_.f32(), m);
+    if (v) shards_.gather(*options_.group, v_.f32(), v);
     return;
   }
   if (m) std::copy_n(m_.f32(), n, m);
@@ -369,8 +370,8 @@ void EagerParamServer::write_state(const float* params, const float* m, const fl
   };
   put(params, params_);
   if (sharded_) {
-    scatter_moments(m, m_);
-    scatter_moments(v, v_);
+    shards_.scatter(m, m_.f32());
+    shards_.scatter(v, v_.f32());
   } else {
     put(m, m_);
     put(v, v_);

@@ -23,6 +23,7 @@
 #include "strata/dist/process_group.h"
 #include "strata/model/bert.h"
 #include "strata/train/optim.h"
+#include "strata/train/slab_shards.h"
 
 namespace strata::train {
 
@@ -114,20 +115,14 @@ class EagerParamServer {
   void update_rows_first(double lr, std::int64_t t);  // layer 0, serving wait_rows() requests between chunks
   void set_norm(double sumsq_total);                  // with mu_ held
   // Sharded optimizer state (eps_shard.cpp).
-  struct Shard {
-    std::size_t lo = 0, hi = 0;  // this process's chunk of the layer slab, slab-relative
-    std::size_t at = 0;          // where its moments start in m_ and v_
-  };
   void init_shards();
-  std::size_t update_begin(int l) const { return sharded_ ? shard_[l].lo : 0; }
-  std::size_t update_floats(int l) const { return sharded_ ? shard_[l].hi - shard_[l].lo : model_.slab_floats(l); }
-  std::size_t moment_offset(int l) const { return sharded_ ? shard_[l].at : model_.slab_offset(l); }
+  std::size_t update_begin(int l) const { return shards_.begin(l); }
+  std::size_t update_floats(int l) const { return shards_.floats(l); }
+  std::size_t moment_offset(int l) const { return shards_.moment_offset(l); }
   void push_sharded(int layer, const backend::Event& copied);
   void queue_gather(int l);
   void finish_gather(int l) const;  // the layer's gather done (and its bf16 copy refreshed)
   double sharded_norm_total();      // blocks for the sum of every process's squared gradient norms
-  void gather_moments(float* full, const Buffer& mine) const;
-  void scatter_moments(const float* full, const Buffer& mine);
 
   const model::Bert& model_;
   backend::Backend& be_;
@@ -155,7 +150,7 @@ class EagerParamServer {
   mutable bool flush_ = false;  // a whole-slab wait is pending: do not wait for a request
   bool stop_ = false;
   bool sharded_ = false;
-  std::vector<Shard> shard_;
+  SlabShards shards_;  // this process's chunks (inactive unless sharded)
   std::vector<dist::Request> gathered_;  // per layer: the all-gather of its updated parameters (sharded)
   mutable std::vector<char> bf16_stale_;  // per layer: its bf16 copy awaits the gathered chunks (sharded bf16)
   dist::Request norm_request_;           // sharded: every process's squared norm summed

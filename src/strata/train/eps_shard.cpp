@@ -16,16 +16,7 @@ void EagerParamServer::init_shards() {
   const int L = model_.num_layers();
   gathered_.assign(L, dist::Request());
   bf16_stale_.assign(L, 0);
-  if (!sharded_) return;
-  const dist::ProcessGroup& g = *options_.group;
-  shard_.resize(L + 1);  // shard_[L].at: the moments' total size
-  std::size_t at = 0;
-  for (int l = 0; l < L; ++l) {
-    const std::size_t n = model_.slab_floats(l);
-    shard_[l] = {g.chunk_begin(n, g.rank()), g.chunk_begin(n, g.rank() + 1), at};
-    at += shard_[l].hi - shard_[l].lo;
-  }
-  shard_[L].at = at;
+  shards_ = SlabShards(model_, sharded_ ? options_.group : nullptr);
 }
 
 void EagerParamServer::push_sharded(int layer, const backend::Event& copied) {
@@ -81,24 +72,6 @@ void EagerParamServer::finish_gather(int l) const {
 double EagerParamServer::sharded_norm_total() {
   norm_request_.wait();
   return norm_total_;
-}
-
-void EagerParamServer::gather_moments(float* full, const Buffer& mine) const {
-  dist::ProcessGroup& g = *options_.group;
-  for (int l = 0; l < model_.num_layers(); ++l) {
-    float* slab = full + model_.slab_offset(l);
-    std::copy_n(mine.f32() + shard_[l].at, shard_[l].hi - shard_[l].lo, slab + shard_[l].lo);
-    g.all_gather_async(slab, model_.slab_floats(l)).wait();
-  }
-}
-
-void EagerParamServer::scatter_moments(const float* full, const Buffer& mine) {
-  for (int l = 0; l < model_.num_layers(); ++l) {
-    float* dst = mine.f32() + shard_[l].at;
-    const std::size_t n = shard_[l].hi - shard_[l].lo;
-    if (full) std::copy_n(full + model_.slab_offset(l) + shard_[l].lo, n, dst);
-    else std::fill_n(dst, n, 0.0f);
-  }
 }
 
 }  // namespace strata::train

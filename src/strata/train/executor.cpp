@@ -13,6 +13,7 @@
 #include "strata/train/executor_internal.h"
 #include "strata/train/l2l.h"
 #include "strata/train/optim.h"
+#include "strata/train/slab_shards.h"
 
 namespace strata::train {
 
@@ -155,14 +156,15 @@ struct BaselineState {
 
   // The parameters and, for training, the gradients and both moments of a model of `floats` floats, as a plan's
   // lay_out() walks them.
+  // moment_floats: the moments' size (the model's floats, or this process's chunks with --shard-optimizer).
   template <class Place>
-  void lay_out(std::size_t floats, bool training, Place&& place) {
+  void lay_out(std::size_t floats, std::size_t moment_floats, bool training, Place&& place) {
     const std::size_t bytes = floats * sizeof(float);
     place(params, Space::kDevice, bytes, "model parameters");
     if (!training) return;
     place(grads, Space::kDevice, bytes, "parameter gradients");
-    place(m, Space::kDevice, bytes, "optimizer first moments");
-    place(v, Space::kDevice, bytes, "optimizer second moments");
+    place(m, Space::kDevice, moment_floats * sizeof(float), "optimizer first moments");
+    place(v, Space::kDevice, moment_floats * sizeof(float), "optimizer second moments");
   }
 };
 
@@ -170,7 +172,8 @@ struct BaselineState {
 // (every layer's saved activations and outputs for one micro-batch, allocated by model::FullModelRunner on its
 // first run) and the batch's token arrays (B rows; inference-only: chunks of one micro-batch).
 struct BaselinePlan {
-  std::size_t state_floats = 0;  // the model's total floats
+  std::size_t state_floats = 0;   // the model's total floats
+  std::size_t moment_floats = 0;  // the optimizer moments' (per process)
   bool training = true;
   std::size_t runner_bytes = 0;  // FullModelRunner::device_bytes(model, b, T)
   int batch_rows = 0, T = 0;
@@ -178,7 +181,7 @@ struct BaselinePlan {
   std::size_t device_bytes() const {
     BaselineState scratch;
     CountBytes count{Space::kDevice};
-    scratch.lay_out(state_floats, training, count);
+    scratch.lay_out(state_floats, moment_floats, training, count);
     return count.total + runner_bytes + DeviceBatch::bytes(batch_rows, T);
   }
 };
@@ -186,8 +189,9 @@ struct BaselinePlan {
 class BaselineExecutor final : public Executor {
  public:
   BaselineExecutor(const model::Bert& model, backend::Backend& be, const ExecutorOptions& o)
-      : model_(model), be_(be), opt_(o), runner_(model, be) {
-    if (o.shard_optimizer) bad_input("--shard-optimizer applies to --executor l2l (its param-server holds the state)");
+      : model_(model), be_(be), opt_(o), runner_(model, be), shards_(model, o.shard_optimizer ? o.group : nullptr) {
+    if (o.shard_optimizer && !elementwise(o.optim))
+      bad_input("--shard-optimizer supports --optimizer adamw only so far (LAMB's trust ratios need whole slabs)");
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     validate(o.optim);
   }
@@ -199,8 +203,8 @@ class BaselineExecutor final : public Executor {
   std::int64_t updates_done() const override { return updates_; }
 
   BaselinePlan plan(int B, int T, int b) const {
-    return BaselinePlan{model_.total_floats(), !opt_.inference_only, model::FullModelRunner::device_bytes(model_, b, T),
-                        opt_.inference_only ? b : B, T};
+    return BaselinePlan{model_.total_floats(), shards_.moment_floats(), !opt_.inference_only,
+                        model::FullModelRunner::device_bytes(model_, b, T), opt_.inference_only ? b : B, T};
   }
   std::size_t footprint(int B, int T, int b) const override { return plan(B, T, b).device_bytes(); }
 
@@ -236,9 +240,13 @@ class BaselineExecutor final : public Executor {
     const double local_mean = runner_.run(state_.params.f32(), state_.grads.f32(), d, ctx, batch.B / mb_);
     st.loss = global_mean_loss(opt_, local_mean * batch.B, batch.B);
     // Data parallel: the baseline sums the whole gradient over the group after its backward (the device memory of
-    // the CPU backend is host memory the group reads in place).
-    if (ranks_of(opt_) > 1) opt_.group->all_reduce_sum(state_.grads.f32(), model_.total_floats());
-    clip_and_update(st, lr);
+    // the CPU backend is host memory the group reads in place); sharded, each process sums and updates its chunks.
+    if (shards_.active()) {
+      sharded_clip_and_update(st, lr);
+    } else {
+      if (ranks_of(opt_) > 1) opt_.group->all_reduce_sum(state_.grads.f32(), model_.total_floats());
+      clip_and_update(st, lr);
+    }
     ++steps_;
     be_.synchronize();
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -267,8 +275,8 @@ class BaselineExecutor final : public Executor {
   void read_state(float* params, float* m, float* v) override {
     ensure_state();
     get(params, state_.params);
-    get(m, state_.m);
-    get(v, state_.v);
+    get_moments(m, state_.m);
+    get_moments(v, state_.v);
   }
   void read_grads(float* grads) override {
     ensure_state();
@@ -288,8 +296,13 @@ class BaselineExecutor final : public Executor {
       be_.copy_async(dst.data(), Space::kDevice, src, Space::kHost, bytes).wait();
     };
     put(state_.params, params);
-    put(state_.m, m);
-    put(state_.v, v);
+    if (shards_.active()) {
+      if (!state_.m.empty()) shards_.scatter(m, state_.m.f32());  // CPU device memory: host-addressable
+      if (!state_.v.empty()) shards_.scatter(v, state_.v.f32());
+    } else {
+      put(state_.m, m);
+      put(state_.v, v);
+    }
     steps_ = steps_done;
     updates_ = updates_done;
   }
@@ -325,10 +338,46 @@ class BaselineExecutor final : public Executor {
     }
   }
 
+  // --shard-optimizer: reduce-scatter every slab's gradient, the norm from every process's share, this process's
+  // chunks updated, the parameters all-gathered. (The CPU backend's device memory is host memory the group uses in
+  // place; a GPU backend would stage through pinned memory.)
+  void sharded_clip_and_update(StepStats& st, double lr) {
+    const int L = model_.num_layers();
+    float *params = state_.params.f32(), *grads = state_.grads.f32(), *m = state_.m.f32(), *v = state_.v.f32();
+    std::vector<dist::Request> reqs;
+    for (int i = 0; i < L; ++i)
+      reqs.push_back(opt_.group->reduce_scatter_sum_async(grads + model_.slab_offset(i), model_.slab_floats(i)));
+    double total = 0.0;
+    for (int i = 0; i < L; ++i) {
+      reqs[i].wait();
+      total += be_.sum_squares(grads + model_.slab_offset(i) + shards_.begin(i), shards_.floats(i));
+    }
+    opt_.group->all_reduce_sum(&total, 1);
+    st.grad_norm = std::sqrt(total);
+    if (!std::isfinite(st.grad_norm) || !std::isfinite(st.loss)) {
+      st.updated = false;
+      return;
+    }
+    const float scale = clip_factor(st.grad_norm, opt_.optim.clip);
+    ++updates_;
+    reqs.clear();
+    for (int i = 0; i < L; ++i) {
+      const std::size_t off = model_.slab_offset(i) + shards_.begin(i), mo = shards_.moment_offset(i);
+      optimizer_step(be_, opt_.optim, params + off, grads + off, m + mo, v + mo, shards_.floats(i), lr, updates_, scale);
+      reqs.push_back(opt_.group->all_gather_async(params + model_.slab_offset(i), model_.slab_floats(i)));
+    }
+    for (const dist::Request& r : reqs) r.wait();
+  }
+
+  void get_moments(float* dst, const Buffer& src) {
+    if (dst && shards_.active() && !src.empty()) return shards_.gather(*opt_.group, src.f32(), dst);
+    get(dst, src);
+  }
+
   // The model state on the device (zeroed), allocated once.
   void ensure_state() {
     if (!state_.params.empty()) return;
-    state_.lay_out(model_.total_floats(), !opt_.inference_only, AllocateBuffers{be_});
+    state_.lay_out(model_.total_floats(), shards_.moment_floats(), !opt_.inference_only, AllocateBuffers{be_});
     for (Buffer* b : {&state_.params, &state_.grads, &state_.m, &state_.v})
       if (!b->empty()) be_.zero(b->data(), Space::kDevice, b->bytes());
   }
@@ -346,6 +395,7 @@ class BaselineExecutor final : public Executor {
   backend::Backend& be_;
   ExecutorOptions opt_;
   model::FullModelRunner runner_;
+  SlabShards shards_;  // --shard-optimizer: this process's chunks (inactive otherwise)
   BaselineState state_;
   DeviceBatch device_batch_;
   int mb_ = 0, B_ = -1, T_ = -1;
