@@ -1,10 +1,12 @@
-// strata compare: flat (matched resources) vs induced vs random vs true tree, over several seeds.
+// strata compare: flat (matched resources) vs induced vs random vs true tree, over several seeds. Under mpirun
+// the seeds are spread over the ranks; rank 0 alone prints and writes the results, which are one process's.
 #include <iostream>
 #include <memory>
 
 #include "cli/common.h"
 #include "strata/core/error.h"
 #include "strata/core/label_tree.h"
+#include "strata/dist/process_group.h"
 #include "strata/hier/experiment.h"
 
 namespace strata::cli {
@@ -48,7 +50,11 @@ void register_compare(CLI::App& app) {
     if (!a->true_tree.empty()) cfg.true_tree = LabelTree::load(a->true_tree);
     data::Dataset train = load_dataset(a->train, a->data, Split::kTrain);
     data::Dataset test = load_dataset(a->test, a->data, Split::kTest);
-    hier::CompareResult r = hier::run_compare(train, test, cfg, progress_sink());
+    dist::ProcessGroup* group = dist::launched_by_mpi() ? &dist::world() : nullptr;
+    const bool root = !group || group->is_root();
+    ProgressSink quiet;  // the other ranks report the same seeds as rank 0: it alone speaks
+    hier::CompareResult r = hier::run_compare(train, test, cfg, root ? progress_sink() : quiet, group);
+    if (!root) return;
     std::cout << r.to_table();
     if (!a->json.empty()) {
       write_file_atomic(a->json, r.to_json());

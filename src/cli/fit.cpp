@@ -1,4 +1,5 @@
-// strata fit: train a hierarchical (or flat) classifier on a label tree and save it.
+// strata fit: train a hierarchical (or flat) classifier on a label tree and save it. Under mpirun the ranks share
+// each forest's trees and end with one process's model; rank 0 alone prints and writes it.
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -6,6 +7,7 @@
 #include "cli/common.h"
 #include "strata/core/error.h"
 #include "strata/core/rng.h"
+#include "strata/dist/process_group.h"
 #include "strata/hier/baselines.h"
 #include "strata/hier/hierarchical.h"
 
@@ -38,6 +40,11 @@ void register_fit(CLI::App& app) {
   sub->add_option("--seed", a->seed, "random seed")->default_val(0);
   sub->add_option("--out", a->out, "model file to write (.strata)")->required();
   sub->callback([a] {
+    // Every rank loads, induces and fits alike (the same seed gives the same tree); only the trees are split.
+    dist::ProcessGroup* group = dist::launched_by_mpi() ? &dist::world() : nullptr;
+    const bool root = !group || group->is_root();
+    ProgressSink quiet;  // the other ranks' events: rank 0 already says the same
+    ProgressSink& sink = root ? progress_sink() : quiet;
     hier::InduceConfig icfg = induce_config(a->induce, a->seed, a->learner.threads);
     const bool tree_is_file = a->tree != "flat" && a->tree != "induced" && a->tree != "random";
     if (tree_is_file && !std::filesystem::exists(a->tree))
@@ -54,7 +61,7 @@ void register_fit(CLI::App& app) {
                   ds.num_classes(), ") or their order; expected \"classes\" = the sorted class names of ", a->train);
     } else {
       hier::InduceResult r = hier::induce(ds, icfg);
-      progress(cat("induced ", r.k, " groups (", r.detail, ")"));
+      sink.message(cat("induced ", r.k, " groups (", r.detail, ")"));
       tree = a->tree == "random" ? hier::random_tree_like(r.tree, derive_seed(a->seed, 7)) : r.tree;
     }
     hier::HierarchicalConfig hc;
@@ -64,7 +71,9 @@ void register_fit(CLI::App& app) {
     hc.seed = a->seed;
     hc.threads = a->learner.threads;
     hier::HierarchicalClassifier clf(hc);
-    clf.fit(ds, tree, &progress_sink());
+    clf.set_process_group(group);
+    clf.fit(ds, tree, &sink);
+    if (!root) return;
     clf.save(a->out);
     progress_sink().wrote(a->out, "model");
     std::cout << "fitted " << clf.num_node_models() << " node model(s) on " << ds.n << " examples in "

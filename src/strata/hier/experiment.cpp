@@ -12,6 +12,8 @@
 
 #include "strata/core/error.h"
 #include "strata/core/rng.h"
+#include "strata/core/serialize.h"
+#include "strata/dist/process_group.h"
 #include "strata/hier/baselines.h"
 #include "strata/hier/hierarchical.h"
 #include "strata/io/svg_plot.h"
@@ -119,21 +121,124 @@ ResultProgress compare_progress(const CompareResult& res, int s, int seeds, cons
   return p;
 }
 
-}  // namespace
-
-CompareResult run_compare(const data::Dataset& train_all, const data::Dataset& test, const CompareConfig& cfg,
-                          ProgressSink& progress) {
-  const std::optional<LabelTree> true_tree = check_compare_input(train_all, test, cfg);
+// The rows every compare result starts with, before any seed.
+CompareResult empty_compare_result(bool with_true_tree) {
   CompareResult res;
   res.rows.push_back({"flat", {}, {}, {}, {}, 1.0});
   res.rows.push_back({"induced", {}, {}, {}, {}, 0});
   res.rows.push_back({"random", {}, {}, {}, {}, 0});
-  if (true_tree) res.rows.push_back({"true", {}, {}, {}, {}, 0});
-  for (int s = 0; s < cfg.seeds; ++s) {
-    progress.check_cancel();
-    auto t_seed = std::chrono::steady_clock::now();
-    const std::string detail = compare_seed(train_all, test, cfg, s, true_tree, progress, res);
-    progress.result(compare_progress(res, s, cfg.seeds, detail, seconds_since(t_seed)));
+  if (with_true_tree) res.rows.push_back({"true", {}, {}, {}, {}, 0});
+  return res;
+}
+
+// A label tree exactly as it is (node ids, parents, names): a seed's induced tree crosses ranks this way because
+// the JSON form renumbers nodes depth-first, and the results must equal one process's in memory too.
+void write_tree(Writer& w, const LabelTree& t) {
+  w.strs(t.class_names);
+  w.pod<std::uint64_t>(t.nodes.size());
+  for (const auto& nd : t.nodes) {
+    w.pod<std::int32_t>(nd.parent);
+    w.vec(std::vector<std::int32_t>(nd.children.begin(), nd.children.end()));
+    w.pod<std::int32_t>(nd.class_id);
+    w.str(nd.name);
+  }
+}
+
+LabelTree read_tree(Reader& r) {
+  LabelTree t;
+  t.class_names = r.strs("class names");
+  const auto n = r.pod<std::uint64_t>("node count");
+  r.expect(n >= 1 && n < (1ull << 31), cat("node count out of range: ", n));
+  t.nodes.resize(n);
+  for (auto& nd : t.nodes) {
+    nd.parent = r.pod<std::int32_t>("parent");
+    const auto ch = r.vec<std::int32_t>("children");
+    nd.children.assign(ch.begin(), ch.end());
+    nd.class_id = r.pod<std::int32_t>("class id");
+    nd.name = r.str("node name");
+  }
+  t.validate(r.where());
+  return t;
+}
+
+// One seed's outcome as it crosses ranks: what compare_seed appended to `part` (fresh rows, one seed), the
+// induction's detail and the seed's seconds.
+std::string pack_seed(const CompareResult& part, const std::string& detail, double seconds) {
+  Writer w;
+  w.str(detail);
+  w.pod(seconds);
+  for (const auto& row : part.rows) {
+    w.vec(row.accuracy);
+    w.vec(row.fit_seconds);
+    w.vec(row.groups);
+    w.vec(row.ari);
+  }
+  write_tree(w, part.induced_trees.at(0));
+  return w.bytes();
+}
+
+// Appends a packed seed to res, as compare_seed would have; returns (detail, seconds).
+std::pair<std::string, double> unpack_seed(const std::string& blob, int s, CompareResult& res) {
+  Reader r(blob, cat("compare: the results of seed ", s + 1));
+  std::string detail = r.str("detail");
+  const double seconds = r.pod<double>("seconds");
+  auto append = [&r](std::vector<double>& to, const char* what) {
+    const auto v = r.vec<double>(what);
+    r.expect(v.size() <= 1, cat(what, ": expected at most one value per seed, found ", v.size()));
+    to.insert(to.end(), v.begin(), v.end());
+  };
+  for (auto& row : res.rows) {
+    append(row.accuracy, "accuracy");
+    append(row.fit_seconds, "fit seconds");
+    append(row.groups, "groups");
+    append(row.ari, "ari");
+  }
+  res.induced_trees.push_back(read_tree(r));
+  r.expect(r.done(), "unexpected trailing bytes");
+  return {std::move(detail), seconds};
+}
+
+// The seeds over a group of several ranks: round by round, rank q runs seed base + q, then every rank appends the
+// round's seeds in seed order and reports them. The inner fits get no sink: a rank deciding alone to stop inside
+// a seed would leave the others waiting at the round's end, so cancellation is decided jointly between rounds.
+void compare_over_ranks(const data::Dataset& train_all, const data::Dataset& test, const CompareConfig& cfg,
+                        const std::optional<LabelTree>& true_tree, ProgressSink& progress, dist::ProcessGroup& group,
+                        CompareResult& res) {
+  const int ranks = group.size(), me = group.rank();
+  for (int base = 0; base < cfg.seeds; base += ranks) {
+    double stop = progress.cancel_requested() ? 1.0 : 0.0;
+    group.all_reduce_sum(&stop, 1);
+    if (stop > 0) throw Cancelled();
+    std::string mine;
+    if (base + me < cfg.seeds) {
+      CompareResult part = empty_compare_result(true_tree.has_value());
+      auto t_seed = std::chrono::steady_clock::now();
+      const std::string detail = compare_seed(train_all, test, cfg, base + me, true_tree, ProgressSink::none(), part);
+      mine = pack_seed(part, detail, seconds_since(t_seed));
+    }
+    const std::vector<std::string> all = group.all_gather(mine);
+    for (int q = 0; q < ranks && base + q < cfg.seeds; ++q) {
+      const auto [detail, seconds] = unpack_seed(all[q], base + q, res);
+      progress.result(compare_progress(res, base + q, cfg.seeds, detail, seconds));
+    }
+  }
+}
+
+}  // namespace
+
+CompareResult run_compare(const data::Dataset& train_all, const data::Dataset& test, const CompareConfig& cfg,
+                          ProgressSink& progress, dist::ProcessGroup* group) {
+  const std::optional<LabelTree> true_tree = check_compare_input(train_all, test, cfg);
+  CompareResult res = empty_compare_result(true_tree.has_value());
+  if (group && group->size() > 1) {
+    compare_over_ranks(train_all, test, cfg, true_tree, progress, *group, res);
+  } else {
+    for (int s = 0; s < cfg.seeds; ++s) {
+      progress.check_cancel();
+      auto t_seed = std::chrono::steady_clock::now();
+      const std::string detail = compare_seed(train_all, test, cfg, s, true_tree, progress, res);
+      progress.result(compare_progress(res, s, cfg.seeds, detail, seconds_since(t_seed)));
+    }
   }
   double err_flat = 1.0 - res.rows[0].acc().mean;
   for (auto& r : res.rows) r.learning_efficiency = learning_efficiency(err_flat, 1.0 - r.acc().mean);

@@ -15,6 +15,10 @@
 #include "strata/hier/induce.h"
 #include "strata/hier/metrics.h"
 
+namespace strata::dist {
+class ProcessGroup;
+}
+
 namespace strata::hier {
 
 struct CompareConfig {
@@ -47,8 +51,13 @@ struct CompareResult {
 // Reports one ResultProgress per seed ("compare", label "seed S"; values: each row's accuracy by row name, then
 // "seconds" for the seed; summary: the line the CLI prints). Cancellation is checked between seeds and inside
 // every fit (between node models and trees); a cancelled run throws Cancelled.
+// With a process group of several (every rank calling with the same arguments), rank r runs the seeds s with
+// s % size == r, a round of `size` seeds at a time; after each round every rank receives the round's results and
+// reports them in seed order, so every rank returns (and reports) what one process would, apart from the
+// measured seconds. Cancellation is then decided jointly before each round (a request on any rank stops every
+// rank), not inside the fits. Null or a group of one: this process runs every seed.
 CompareResult run_compare(const data::Dataset& train, const data::Dataset& test, const CompareConfig& cfg,
-                          ProgressSink& progress = ProgressSink::none());
+                          ProgressSink& progress = ProgressSink::none(), dist::ProcessGroup* group = nullptr);
 
 struct SimulateConfig {
   std::vector<double> sigma2_group = {0.02, 0.1, 0.3};

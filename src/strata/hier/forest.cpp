@@ -14,6 +14,7 @@
 #include "strata/core/error.h"
 #include "strata/core/rng.h"
 #include "strata/core/thread_pool.h"
+#include "strata/dist/process_group.h"
 
 namespace strata::hier {
 namespace {
@@ -532,6 +533,40 @@ void bin_rows(const float* x, std::size_t rows, std::size_t d, const float* thr,
   }
 }
 
+// True on every rank when `mine` is true on any: the ranks leave a fit together, so none waits in a collective
+// for a rank that already threw.
+bool any_rank(dist::ProcessGroup& g, bool mine) {
+  double v = mine ? 1.0 : 0.0;
+  g.all_reduce_sum(&v, 1);
+  return v > 0.0;
+}
+
+// Hands every rank all trees and their importances, rank q having grown the trees t with t % size == q. Round k
+// gathers tree k * size + q from each rank q: one tree per message stays far below MPI's 2^31-byte count limit
+// whatever the forest's size, and the trees land in tree order, as a one-process fit places them.
+void share_trees(dist::ProcessGroup& g, std::size_t d, std::vector<RandomForest::Tree>& trees,
+                 std::vector<std::vector<double>>& imp) {
+  const std::size_t ranks = static_cast<std::size_t>(g.size()), me = static_cast<std::size_t>(g.rank());
+  for (std::size_t base = 0; base < trees.size(); base += ranks) {
+    Writer w;
+    if (base + me < trees.size()) {
+      w.vec(trees[base + me].nodes);
+      w.vec(trees[base + me].values);
+      w.vec(imp[base + me]);
+    }
+    const std::vector<std::string> all = g.all_gather(w.bytes());
+    for (std::size_t q = 0; q < ranks && base + q < trees.size(); ++q) {
+      if (q == me) continue;
+      const std::size_t t = base + q;
+      Reader r(all[q], cat("forest fit: tree ", t, " from rank ", q));
+      trees[t].nodes = r.vec<RandomForest::Node>("tree nodes");
+      trees[t].values = r.vec<float>("leaf values");
+      imp[t] = r.vec<double>("importances");
+      r.expect(r.done() && imp[t].size() == d && !trees[t].nodes.empty(), "malformed tree");
+    }
+  }
+}
+
 }  // namespace
 
 void RandomForest::fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes) {
@@ -553,26 +588,41 @@ void RandomForest::fit(const float* x, std::size_t n, std::size_t d, const std::
 
   // A cancelled fit leaves the forest unfitted, never holding an earlier fit as if it were this one.
   auto cancel = [&] {
+    dist::ProcessGroup* group = group_;  // where fits run is not fitted state: it survives the reset
     *this = RandomForest(cfg_);
+    group_ = group;
     throw Cancelled();
   };
-  if (progress && progress->cancel_requested()) cancel();
-  ThreadPool pool(cfg_.threads);
-  const Binned binned = bin_features(x, n, d, pool);
+  // Under a group of several, rank `me` grows the trees t with t % ranks == me; its own cancel request only
+  // skips work until the joint decision after the trees.
+  const bool shared = group_ && group_->size() > 1;
+  const std::size_t ranks = shared ? static_cast<std::size_t>(group_->size()) : 1;
+  const std::size_t me = shared ? static_cast<std::size_t>(group_->rank()) : 0;
+  bool stop = progress && progress->cancel_requested();
+  if (stop && !shared) cancel();
   std::vector<Tree> trees(cfg_.n_trees);
   std::vector<std::vector<double>> imp(cfg_.n_trees, std::vector<double>(d, 0.0));
-  // Once cancelled, trees not yet started are skipped (the running ones finish) and the fit throws; a request
-  // that comes after the last tree started is left to the caller's next check.
   std::atomic<bool> skipped{false};
-  pool.parallel_for(trees.size(), [&](std::size_t t) {
-    if (progress && progress->cancel_requested()) {
-      skipped.store(true, std::memory_order_relaxed);
-      return;
-    }
-    TreeGrower grower(binned, y, n_classes, cfg_, max_features);
-    grower.grow(derive_seed(cfg_.seed, t), trees[t], imp[t]);
-  });
-  if (skipped.load()) cancel();
+  if (!stop) {
+    ThreadPool pool(cfg_.threads);
+    const Binned binned = bin_features(x, n, d, pool);
+    const std::size_t mine = me < trees.size() ? (trees.size() - me + ranks - 1) / ranks : 0;
+    // Once cancelled, trees not yet started are skipped (the running ones finish) and the fit throws; a request
+    // that comes after the last tree started is left to the caller's next check.
+    pool.parallel_for(mine, [&](std::size_t k) {
+      if (progress && progress->cancel_requested()) {
+        skipped.store(true, std::memory_order_relaxed);
+        return;
+      }
+      const std::size_t t = me + k * ranks;
+      TreeGrower grower(binned, y, n_classes, cfg_, max_features);
+      grower.grow(derive_seed(cfg_.seed, t), trees[t], imp[t]);
+    });
+  }
+  stop = stop || skipped.load();
+  if (shared) stop = any_rank(*group_, stop);
+  if (stop) cancel();
+  if (shared) share_trees(*group_, d, trees, imp);
   // Importances: each tree's normalised to sum 1, then averaged (scikit-learn's definition).
   std::vector<double> importances(d, 0.0);
   for (auto& ti : imp) {

@@ -1,6 +1,7 @@
 // Random forest of CART trees (gini) on pre-binned features: the default base learner of the hierarchy toolkit.
-// Trees are grown in parallel; every tree draws its randomness from derive_seed(seed, tree), so a fitted forest
-// depends only on the data, the config and the seed, never on the thread count.
+// Trees are grown in parallel, on threads and optionally over the ranks of a process group; every tree draws its
+// randomness from derive_seed(seed, tree), so a fitted forest depends only on the data, the config and the seed,
+// never on the thread count or the number of processes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +9,10 @@
 
 #include "strata/hier/classifier.h"
 #include "strata/hier/kept_pool.h"
+
+namespace strata::dist {
+class ProcessGroup;
+}
 
 namespace strata::hier {
 
@@ -45,6 +50,16 @@ class RandomForest : public Classifier {
   // Checks for cancellation before binning and before each tree; a cancelled fit leaves the forest unfitted.
   void fit(const float* x, std::size_t n, std::size_t d, const std::int32_t* y, int n_classes,
            ProgressSink* progress) override;
+
+  // Fits that follow grow the trees over the group's ranks (tree t on rank t % size) and hand every rank all of
+  // them, so each rank holds the forest a one-process fit gives, bit for bit. Every rank must call fit with the
+  // same data and config. Null (the default) or a group of one: this process grows every tree. Where the fit runs
+  // is not configuration (it never changes the result), so it is not saved. Under a group of several,
+  // cancellation is decided jointly: a request on any rank cancels the fit on every rank, checked once after
+  // the rank's trees (each rank skips its trees not yet started), so no rank waits for one that left.
+  void set_process_group(dist::ProcessGroup* group) { group_ = group; }
+  dist::ProcessGroup* process_group() const { return group_; }
+
   // Mean over trees of the leaf class distributions (as scikit-learn does). Blocks of rows run on a pool the
   // forest keeps from its first call on (config().threads threads), or on the caller's pool.
   void predict_proba(const float* x, std::size_t n, std::size_t d, float* proba) const override;
@@ -90,6 +105,7 @@ class RandomForest : public Classifier {
   void predict_block_float(const float* x, std::size_t rows, std::size_t d, float* out) const;
 
   ForestConfig cfg_;
+  dist::ProcessGroup* group_ = nullptr;  // not owned; see set_process_group
   int n_classes_ = 0;
   std::size_t d_ = 0;
   std::vector<Tree> trees_;

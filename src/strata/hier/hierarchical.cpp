@@ -12,6 +12,8 @@
 #include "strata/core/error.h"
 #include "strata/core/rng.h"
 #include "strata/core/serialize.h"
+#include "strata/dist/process_group.h"
+#include "strata/hier/forest.h"
 
 namespace strata::hier {
 
@@ -28,6 +30,11 @@ HierarchicalClassifier& HierarchicalClassifier::operator=(HierarchicalClassifier
 HierarchicalClassifier::~HierarchicalClassifier() = default;
 
 std::uint64_t HierarchicalClassifier::node_seed(std::uint64_t seed, int node) { return derive_seed(seed, node); }
+
+HierarchicalClassifier& HierarchicalClassifier::set_process_group(dist::ProcessGroup* group) {
+  group_ = group;
+  return *this;
+}
 
 HierarchicalClassifier& HierarchicalClassifier::set_routing(HierarchicalConfig::Routing routing) {
   cfg_.routing = routing;
@@ -81,8 +88,16 @@ HierarchicalClassifier& HierarchicalClassifier::fit(const float* x, std::size_t 
   std::vector<float> xb;         // (rows, d) rows of the node's classes
   std::vector<std::int32_t> yb;  // (rows) local labels
   try {
+    const bool shared = group_ && group_->size() > 1;
     for (int v = 0; v < static_cast<int>(tree_.nodes.size()); ++v) {
-      if (progress) progress->check_cancel();
+      if (shared) {
+        // Every rank takes part whatever its sink, so the ranks stop together or not at all.
+        double stop = progress && progress->cancel_requested() ? 1.0 : 0.0;
+        group_->all_reduce_sum(&stop, 1);
+        if (stop > 0) throw Cancelled();
+      } else if (progress) {
+        progress->check_cancel();
+      }
       fit_node(v, ds, count, progress, xb, yb);
     }
   } catch (const Cancelled&) {
@@ -133,6 +148,13 @@ void HierarchicalClassifier::fit_node(int v, const Rows& ds, const std::vector<s
   if (lc.logistic.threads == 0) lc.logistic.threads = cfg_.threads;
   nm.model = factory_ ? factory_(lc) : make_classifier(lc);
   if (!nm.model) internal_error("hierarchical fit: the learner factory returned no model");
+  if (group_ && group_->size() > 1) {
+    // A forest decides cancellation with the other ranks; any other learner would decide alone, so it gets no sink.
+    if (auto* forest = dynamic_cast<RandomForest*>(nm.model.get()))
+      forest->set_process_group(group_);
+    else
+      progress = nullptr;
+  }
   nm.model->fit(all_rows ? ds.x : xb.data(), rows, ds.d, yb.data(), static_cast<int>(nm.local_child.size()), progress);
 }
 

@@ -16,6 +16,10 @@
 #include "strata/hier/classifier.h"
 #include "strata/hier/kept_pool.h"
 
+namespace strata::dist {
+class ProcessGroup;
+}
+
 namespace strata::hier {
 
 struct HierarchicalConfig {
@@ -55,6 +59,14 @@ class HierarchicalClassifier {
   // one thread pool (config().threads) that the classifier creates on its first prediction and keeps.
   void predict_proba(const float* x, std::size_t n, std::size_t d, float* proba) const;
   std::vector<int> predict(const float* x, std::size_t n, std::size_t d) const;  // argmax, ties to the lower id
+
+  // Fits that follow spread each forest node model's trees over the group's ranks (RandomForest::
+  // set_process_group), so every rank ends with the model a one-process fit gives, bit for bit; every rank must
+  // call fit with the same data, tree and config. Other learners are fitted whole on every rank. Null (the
+  // default) or a group of one: this process does everything. Under a group of several, cancellation is decided
+  // jointly before each node model and after each forest's trees (a request on any rank stops every rank); other
+  // learners are not cancelled part way. Not saved: where a fit runs never changes its result.
+  HierarchicalClassifier& set_process_group(dist::ProcessGroup* group);
 
   // Changes how predictions combine the node models; fitted state is untouched.
   HierarchicalClassifier& set_routing(HierarchicalConfig::Routing routing);
@@ -102,6 +114,7 @@ class HierarchicalClassifier {
 
   HierarchicalConfig cfg_;
   LearnerFactory factory_;
+  dist::ProcessGroup* group_ = nullptr;  // not owned; see set_process_group
   LabelTree tree_;
   std::size_t d_ = 0;
   std::vector<NodeModel> nodes_;  // index = tree node id
