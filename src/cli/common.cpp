@@ -7,6 +7,7 @@
 
 #include "strata/app/progress.h"
 #include "strata/core/error.h"
+#include "strata/dist/process_group.h"
 #include "strata/hier/gmm.h"
 
 namespace strata::cli {
@@ -140,6 +141,7 @@ ProgressSink& progress_sink() {
   static ProgressSink silent;
   static bool installed = [] { return std::signal(SIGINT, on_sigint) != SIG_ERR; }();
   (void)installed;
+  if (dist::launched_by_mpi() && !dist::world().is_root()) return silent;  // under mpirun rank 0 speaks
   if (g_progress_format == "json") return json;
   if (g_progress_format == "none") return silent;
   return text;

@@ -61,7 +61,26 @@ class ThreadRank : public dist::ProcessGroup {
     sum(data, n);
     return dist::Request();
   }
-  void all_reduce_sum(double* data, std::size_t n) override { sum(data, n); }
+  dist::Request all_reduce_sum_async(double* data, std::size_t n, std::function<void()> before) override {
+    if (before) before();
+    sum(data, n);
+    return dist::Request();
+  }
+  // Sharded halves: the whole sum everywhere is a valid reduce-scatter (each rank's chunk holds the sum), and
+  // after it every chunk already holds the gathered values.
+  dist::Request reduce_scatter_sum_async(float* data, std::size_t n, std::function<void()> before) override {
+    return all_reduce_sum_async(data, n, std::move(before));
+  }
+  dist::Request all_gather_async(float* data, std::size_t n, std::function<void()> before) override {
+    if (before) before();
+    const auto all = hub_.exchange(rank_, std::string(reinterpret_cast<const char*>(data), n * sizeof(float)));
+    for (int r = 0; r < size(); ++r) {
+      const std::size_t b = chunk_begin(n, r), e = chunk_begin(n, r + 1);
+      std::memcpy(data + b, all[static_cast<std::size_t>(r)].data() + b * sizeof(float), (e - b) * sizeof(float));
+    }
+    return dist::Request();
+  }
+  std::vector<dist::CommInterval> take_intervals() override { return {}; }
   void broadcast(void* data, std::size_t bytes, int root) override {
     const auto all = hub_.exchange(rank_, rank_ == root ? std::string(static_cast<char*>(data), bytes) : "");
     std::memcpy(data, all[static_cast<std::size_t>(root)].data(), bytes);
