@@ -81,6 +81,7 @@ class ThreadRank : public dist::ProcessGroup {
     return dist::Request();
   }
   std::vector<dist::CommInterval> take_intervals() override { return {}; }
+  std::unique_ptr<dist::ProcessGroup> duplicate() override { return std::make_unique<ThreadRank>(hub_, rank_); }
   void broadcast(void* data, std::size_t bytes, int root) override {
     const auto all = hub_.exchange(rank_, rank_ == root ? std::string(static_cast<char*>(data), bytes) : "");
     std::memcpy(data, all[static_cast<std::size_t>(root)].data(), bytes);

@@ -189,9 +189,10 @@ class Backend {
                           const AdamWParams& hp, std::int64_t step, float grad_scale,
                           std::uint16_t* p_bf16_out /*(n) or null*/) = 0;
   // LAMB with one trust ratio per segment (empty: one over [0, n)); elements outside every segment are untouched.
+  // combine (optional): sums the segments' squared norms over the processes that share the slab (backend/optim.h).
   virtual void lamb_step(float* p /*(n)*/, const float* g /*(n)*/, float* m /*(n)*/, float* v /*(n)*/, size_t n,
                          const LambParams& hp, std::int64_t step, std::span<const Segment> segments, float grad_scale,
-                         std::uint16_t* p_bf16_out /*(n) or null*/) = 0;
+                         std::uint16_t* p_bf16_out /*(n) or null*/, const CombineNorms& combine = {}) = 0;
   // Σ x² over x (n), accumulated in double; global_grad_norm = sqrt of Σ over every span (one norm for clipping).
   // Returned to the host: the caller decides on clipping and skipping non-finite steps.
   virtual double sum_squares(const float* x /*(n)*/, size_t n) = 0;

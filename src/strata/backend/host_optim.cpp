@@ -227,7 +227,8 @@ void adamw_step_pieces(ThreadPool& pool, float* p, const float* g, float* m, flo
 }
 
 void lamb_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, std::size_t n, const LambParams& hp,
-               std::int64_t step, std::span<const Segment> segments, float grad_scale, std::uint16_t* p_bf16_out) {
+               std::int64_t step, std::span<const Segment> segments, float grad_scale, std::uint16_t* p_bf16_out,
+               const CombineNorms& combine) {
   STRATA_CHECK(step >= 1, "lamb_step: step is 1-based, got ", step);
   Segment whole{0, n};
   if (segments.empty()) segments = std::span<const Segment>(&whole, 1);
@@ -266,13 +267,15 @@ void lamb_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, s
   });
   std::vector<float> step_size(segments.size());
   {
-    std::vector<double> pn(segments.size(), 0.0), un(segments.size(), 0.0);
+    const std::size_t S = segments.size();
+    std::vector<double> sq(2 * S, 0.0);  // [||p||² per segment..., ||u||² per segment...]
     for (std::size_t it = 0; it < items.size(); ++it) {
-      pn[items[it].seg] += p_sq[it];
-      un[items[it].seg] += u_sq[it];
+      sq[items[it].seg] += p_sq[it];
+      sq[S + items[it].seg] += u_sq[it];
     }
-    for (std::size_t si = 0; si < segments.size(); ++si) {
-      double pnorm = std::sqrt(pn[si]), unorm = std::sqrt(un[si]);
+    if (combine) combine(sq);
+    for (std::size_t si = 0; si < S; ++si) {
+      double pnorm = std::sqrt(sq[si]), unorm = std::sqrt(sq[S + si]);
       double ratio = (pnorm > 0.0 && unorm > 0.0) ? pnorm / unorm : 1.0;
       step_size[si] = static_cast<float>(hp.lr * ratio);
     }

@@ -32,7 +32,7 @@ void adamw_step_pieces(ThreadPool& pool, float* p, const float* g, float* m, flo
 // [0, n); elements outside every segment are left untouched. Throws internal_error on a bad segment list.
 void lamb_step(ThreadPool& pool, float* p, const float* g, float* m, float* v, std::size_t n, const LambParams& hp,
                std::int64_t step, std::span<const Segment> segments = {}, float grad_scale = 1.0f,
-               std::uint16_t* p_bf16_out = nullptr);
+               std::uint16_t* p_bf16_out = nullptr, const CombineNorms& combine = {});
 
 // Sum of squares / sqrt of it over several slabs, accumulated in double over fixed chunks in a fixed order.
 double sum_squares(ThreadPool& pool, const float* x, std::size_t n);

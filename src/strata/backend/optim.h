@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <limits>
+#include <span>
 #include <utility>
 
 namespace strata::backend {
@@ -17,6 +19,11 @@ struct AdamWParams {
   float eps = 1e-8f;
   float weight_decay = 1e-2f;
 };
+
+// LAMB over a slab split between processes: called between the two passes with the per-segment squared norms
+// of this process's part, [||p||² of each segment..., ||u||² of each segment...]; it sums them over the processes
+// in place (the trust ratios then cover whole segments).
+using CombineNorms = std::function<void(std::span<double> squared_norms)>;
 
 struct LambParams {
   float lr = 1e-3f;

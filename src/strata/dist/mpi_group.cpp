@@ -27,24 +27,33 @@ void check(int rc, const char* what) {
   if (rc != MPI_SUCCESS) internal_error("MPI ", what, " failed (code ", rc, ")");
 }
 
+// A group over an MPI communicator: the world (which initialises and finalises MPI) or a duplicate of it.
 class MpiWorld final : public ProcessGroup {
  public:
-  MpiWorld() {
+  MpiWorld() : owns_mpi_(true) {
     int provided = 0;
     check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "init");
-    if (provided < MPI_THREAD_SERIALIZED) internal_error("MPI provides no thread support (level ", provided, ")");
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
-    thread_ = std::thread([this] { loop(); });
+    // Duplicated groups call MPI from their own threads at the same time as the world's.
+    if (provided < MPI_THREAD_MULTIPLE) internal_error("MPI lacks MPI_THREAD_MULTIPLE (level ", provided, ")");
+    comm_ = MPI_COMM_WORLD;
+    start();
   }
+  explicit MpiWorld(MPI_Comm comm) : comm_(comm), owns_mpi_(false) { start(); }
   ~MpiWorld() override {
+    if (!owns_mpi_) enqueue([this] { MPI_Comm_free(&comm_); }).wait();
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
     cv_.notify_all();
     thread_.join();
-    MPI_Finalize();
+    if (owns_mpi_) MPI_Finalize();
+  }
+
+  std::unique_ptr<ProcessGroup> duplicate() override {
+    MPI_Comm dup = MPI_COMM_NULL;
+    enqueue([this, &dup] { check(MPI_Comm_dup(comm_, &dup), "comm_dup"); }).wait();
+    return std::make_unique<MpiWorld>(dup);
   }
 
   int rank() const override { return rank_; }
@@ -67,8 +76,7 @@ class MpiWorld final : public ProcessGroup {
     return enqueue([this, data, n, before = std::move(before)] {
       if (before) before();
       std::vector<double> all(n * static_cast<std::size_t>(size_));
-      check(MPI_Allgather(data, static_cast<int>(n), MPI_DOUBLE, all.data(), static_cast<int>(n), MPI_DOUBLE,
-                          MPI_COMM_WORLD),
+      check(MPI_Allgather(data, static_cast<int>(n), MPI_DOUBLE, all.data(), static_cast<int>(n), MPI_DOUBLE, comm_),
             "allgather");
       for (std::size_t i = 0; i < n; ++i) {  // rank order: the same sum on every rank
         double s = 0.0;
@@ -79,11 +87,11 @@ class MpiWorld final : public ProcessGroup {
   }
 
   void broadcast(void* data, std::size_t bytes, int root) override {
-    enqueue([data, bytes, root] {
+    enqueue([this, data, bytes, root] {
       auto* p = static_cast<char*>(data);
       for (std::size_t off = 0; off < bytes; off += kMaxMessage) {
         const int len = static_cast<int>(std::min(kMaxMessage, bytes - off));
-        check(MPI_Bcast(p + off, len, MPI_BYTE, root, MPI_COMM_WORLD), "bcast");
+        check(MPI_Bcast(p + off, len, MPI_BYTE, root, comm_), "bcast");
       }
     }).wait();
   }
@@ -93,11 +101,11 @@ class MpiWorld final : public ProcessGroup {
     enqueue([this, &mine, &out] {
       const int len = static_cast<int>(mine.size());
       std::vector<int> lens(static_cast<std::size_t>(size_)), offs(static_cast<std::size_t>(size_));
-      check(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD), "allgather");
+      check(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm_), "allgather");
       int total = 0;
       for (int r = 0; r < size_; ++r) offs[r] = total, total += lens[r];
       std::string all(static_cast<std::size_t>(total), '\0');
-      check(MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR, MPI_COMM_WORLD),
+      check(MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR, comm_),
             "allgatherv");
       for (int r = 0; r < size_; ++r) out.push_back(all.substr(offs[r], lens[r]));
     }).wait();
@@ -105,7 +113,7 @@ class MpiWorld final : public ProcessGroup {
   }
 
   void barrier() override {
-    enqueue([] { check(MPI_Barrier(MPI_COMM_WORLD), "barrier"); }).wait();
+    enqueue([this] { check(MPI_Barrier(comm_), "barrier"); }).wait();
   }
 
   CommStats stats() const override {
@@ -187,8 +195,8 @@ class MpiWorld final : public ProcessGroup {
     tmp_.resize(n / static_cast<std::size_t>(N) + 8);
     for (int s = 0; s < N - 1; ++s) {
       const int send_c = r - s - 1, recv_c = r - s - 2;
-      check(MPI_Sendrecv(data + off(n, send_c), len(n, send_c), MPI_FLOAT, right, kTag, tmp_.data(),
-                         len(n, recv_c), MPI_FLOAT, left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+      check(MPI_Sendrecv(data + off(n, send_c), len(n, send_c), MPI_FLOAT, right, kTag, tmp_.data(), len(n, recv_c),
+                         MPI_FLOAT, left, kTag, comm_, MPI_STATUS_IGNORE),
             "sendrecv");
       float* dst = data + off(n, recv_c);
       for (int i = 0; i < len(n, recv_c); ++i) dst[i] = tmp_[i] + dst[i];
@@ -203,7 +211,7 @@ class MpiWorld final : public ProcessGroup {
     for (int s = 0; s < N - 1; ++s) {
       const int send_c = r - s, recv_c = r - s - 1;
       check(MPI_Sendrecv(data + off(n, send_c), len(n, send_c), MPI_FLOAT, right, kTag, data + off(n, recv_c),
-                         len(n, recv_c), MPI_FLOAT, left, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+                         len(n, recv_c), MPI_FLOAT, left, kTag, comm_, MPI_STATUS_IGNORE),
             "sendrecv");
     }
   }
@@ -213,6 +221,14 @@ class MpiWorld final : public ProcessGroup {
     std::shared_ptr<Request::State> state;
   };
 
+  void start() {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  bool owns_mpi_ = false;
   int rank_ = 0, size_ = 1;
   std::mutex mu_;
   std::condition_variable cv_;

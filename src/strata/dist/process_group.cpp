@@ -71,6 +71,7 @@ class LocalGroup final : public ProcessGroup {
   void barrier() override {}
   CommStats stats() const override { return {}; }
   std::vector<CommInterval> take_intervals() override { return {}; }
+  std::unique_ptr<ProcessGroup> duplicate() override { return std::make_unique<LocalGroup>(); }
   [[noreturn]] void abort(int code) override { std::_Exit(code); }
 };
 

@@ -71,6 +71,9 @@ class ProcessGroup {
   virtual CommStats stats() const = 0;
   // Wall-clock intervals the communication thread spent in float collectives since the last call.
   virtual std::vector<CommInterval> take_intervals() = 0;
+  // A new group over the same processes with its own communication thread, so collectives issued on it from another
+  // thread never interleave with this group's. Collective: every process calls it, in the same order.
+  virtual std::unique_ptr<ProcessGroup> duplicate() = 0;
   // Ends the whole job now: the launcher stops every process and exits with `code`.
   [[noreturn]] virtual void abort(int code) = 0;
 };

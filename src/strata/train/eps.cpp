@@ -17,15 +17,19 @@ constexpr int kEpsNice = 10;
 }  // namespace
 
 EagerParamServer::EagerParamServer(const model::Bert& model, backend::Backend& be, const EpsOptions& options)
-    : model_(model), be_(be), options_(options), pool_(std::max(1, options.threads), kEpsNice),
+    : model_(model),
+      be_(be),
+      options_(options),
+      pool_(std::max(1, options.threads), kEpsNice),
       shards_(model, nullptr) {
   validate(options.optim);
   if (options.threads < 1) bad_input("--eps-threads must be at least 1, given ", options.threads);
   const std::size_t n = model.total_floats(), bytes = n * sizeof(float);
   sharded_ = options.shard && options.group && options.group->size() > 1;
-  if (options.shard && !elementwise(options.optim))
-    bad_input("--shard-optimizer supports --optimizer adamw only so far (LAMB's trust ratios need whole slabs)");
   init_shards();
+  // The optimizer thread's own collectives (LAMB's norms, the skip decision) on their own communication thread, so
+  // they never interleave with the executor thread's reductions.
+  if (sharded_) worker_group_ = options.group->duplicate();
   const std::size_t moment_bytes = shards_.moment_floats() * sizeof(float);
   params_ = be.alloc(Space::kHost, bytes, "EPS master weights");
   grads_ = be.alloc(Space::kHost, bytes, "EPS gradients");
@@ -189,19 +193,23 @@ void EagerParamServer::run(Task& task) {
   const int L = model_.num_layers();
   if (task.layer >= 0) {  // eager: measure, then update this layer alone
     const int l = task.layer;
-    const double ss = sum_squares(pool_, grad_slab(l) + update_begin(l), update_floats(l));
+    const double ss = sum_squares(pool_, grad_slab(l) + update_begin(l), update_floats(l));  // this chunk
+    double layer_ss = ss;  // sharded: the whole layer's, so every process skips a non-finite layer, or none does
+    if (sharded_) worker_group_->all_reduce_sum(&layer_ss, 1);
     {
       std::lock_guard<std::mutex> lock(mu_);
       sumsq_[l] = ss;
       if (++measured_ == L) {
         double total = 0.0;
         for (double x : sumsq_) total += x;
-        if (sharded_) local_total_ = total, local_ready_ = true;  // the norm sums every process's share
-        else set_norm(total);
+        if (sharded_)
+          local_total_ = total, local_ready_ = true;  // the norm sums every process's share
+        else
+          set_norm(total);
       }
     }
     cv_.notify_all();
-    if (std::isfinite(ss)) {
+    if (std::isfinite(layer_ss)) {
       if (l == 0 && rows_first_)
         update_rows_first(task.lr, task.t);
       else
@@ -249,8 +257,10 @@ void EagerParamServer::run(Task& task) {
 void EagerParamServer::update_layer(int l, double lr, float scale, std::int64_t t) {
   const auto begin = Clock::now();
   const std::size_t off = model_.slab_offset(l) + update_begin(l), mo = moment_offset(l);
+  CombineNorms combine;  // sharded LAMB: the trust ratio over the whole slab
+  if (sharded_) combine = [this](std::span<double> sq) { worker_group_->all_reduce_sum(sq.data(), sq.size()); };
   optimizer_step(pool_, options_.optim, params_.f32() + off, grads_.f32() + off, m_.f32() + mo, v_.f32() + mo,
-                 update_floats(l), lr, t, scale, bf16_.empty() ? nullptr : bf16_.as<std::uint16_t>() + off);
+                 update_floats(l), lr, t, scale, bf16_.empty() ? nullptr : bf16_.as<std::uint16_t>() + off, combine);
   const auto end = Clock::now();
   std::lock_guard<std::mutex> lock(mu_);
   intervals_.push_back({begin, end});

@@ -150,12 +150,13 @@ class EagerParamServer {
   mutable bool flush_ = false;  // a whole-slab wait is pending: do not wait for a request
   bool stop_ = false;
   bool sharded_ = false;
-  SlabShards shards_;  // this process's chunks (inactive unless sharded)
-  std::vector<dist::Request> gathered_;  // per layer: the all-gather of its updated parameters (sharded)
+  SlabShards shards_;                                 // this process's chunks (inactive unless sharded)
+  std::unique_ptr<dist::ProcessGroup> worker_group_;  // sharded: the optimizer thread's collectives
+  std::vector<dist::Request> gathered_;               // per layer: the all-gather of its updated parameters (sharded)
   mutable std::vector<char> bf16_stale_;  // per layer: its bf16 copy awaits the gathered chunks (sharded bf16)
-  dist::Request norm_request_;           // sharded: every process's squared norm summed
-  double norm_total_ = 0.0;              // its buffer
-  double local_total_ = 0.0;             // this process's share (valid once local_ready_)
+  dist::Request norm_request_;            // sharded: every process's squared norm summed
+  double norm_total_ = 0.0;               // its buffer
+  double local_total_ = 0.0;              // this process's share (valid once local_ready_)
   bool local_ready_ = false;
   int last_pushed_ = -1;
   std::thread thread_;

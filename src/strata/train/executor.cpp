@@ -190,8 +190,6 @@ class BaselineExecutor final : public Executor {
  public:
   BaselineExecutor(const model::Bert& model, backend::Backend& be, const ExecutorOptions& o)
       : model_(model), be_(be), opt_(o), runner_(model, be), shards_(model, o.shard_optimizer ? o.group : nullptr) {
-    if (o.shard_optimizer && !elementwise(o.optim))
-      bad_input("--shard-optimizer supports --optimizer adamw only so far (LAMB's trust ratios need whole slabs)");
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     validate(o.optim);
   }
@@ -203,8 +201,9 @@ class BaselineExecutor final : public Executor {
   std::int64_t updates_done() const override { return updates_; }
 
   BaselinePlan plan(int B, int T, int b) const {
-    return BaselinePlan{model_.total_floats(), shards_.moment_floats(), !opt_.inference_only,
-                        model::FullModelRunner::device_bytes(model_, b, T), opt_.inference_only ? b : B, T};
+    return BaselinePlan{model_.total_floats(),       shards_.moment_floats(),
+                        !opt_.inference_only,        model::FullModelRunner::device_bytes(model_, b, T),
+                        opt_.inference_only ? b : B, T};
   }
   std::size_t footprint(int B, int T, int b) const override { return plan(B, T, b).device_bytes(); }
 
@@ -363,7 +362,8 @@ class BaselineExecutor final : public Executor {
     reqs.clear();
     for (int i = 0; i < L; ++i) {
       const std::size_t off = model_.slab_offset(i) + shards_.begin(i), mo = shards_.moment_offset(i);
-      optimizer_step(be_, opt_.optim, params + off, grads + off, m + mo, v + mo, shards_.floats(i), lr, updates_, scale);
+      optimizer_step(be_, opt_.optim, params + off, grads + off, m + mo, v + mo, shards_.floats(i), lr, updates_, scale,
+                     nullptr, [this](std::span<double> sq) { opt_.group->all_reduce_sum(sq.data(), sq.size()); });
       reqs.push_back(opt_.group->all_gather_async(params + model_.slab_offset(i), model_.slab_floats(i)));
     }
     for (const dist::Request& r : reqs) r.wait();

@@ -33,21 +33,23 @@ LambParams lamb_params(const OptimConfig& c, double lr) {
 }
 
 void optimizer_step(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v, std::size_t n,
-                    double lr, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
+                    double lr, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out,
+                    const CombineNorms& combine) {
   validate(c);
   if (c.name == "adamw")
     adamw_step(pool, p, g, m, v, n, adamw_params(c, lr), step, grad_scale, p_bf16_out);
   else
-    lamb_step(pool, p, g, m, v, n, lamb_params(c, lr), step, {}, grad_scale, p_bf16_out);
+    lamb_step(pool, p, g, m, v, n, lamb_params(c, lr), step, {}, grad_scale, p_bf16_out, combine);
 }
 
 void optimizer_step(backend::Backend& be, const OptimConfig& c, float* p, const float* g, float* m, float* v,
-                    std::size_t n, double lr, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out) {
+                    std::size_t n, double lr, std::int64_t step, float grad_scale, std::uint16_t* p_bf16_out,
+                    const CombineNorms& combine) {
   validate(c);
   if (c.name == "adamw")
     be.adamw_step(p, g, m, v, n, adamw_params(c, lr), step, grad_scale, p_bf16_out);
   else
-    be.lamb_step(p, g, m, v, n, lamb_params(c, lr), step, {}, grad_scale, p_bf16_out);
+    be.lamb_step(p, g, m, v, n, lamb_params(c, lr), step, {}, grad_scale, p_bf16_out, combine);
 }
 
 void optimizer_step_pieces(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v,

@@ -16,6 +16,7 @@ namespace strata::train {
 
 using backend::AdamWParams;
 using backend::clip_factor;
+using backend::CombineNorms;
 using backend::GradSpan;
 using backend::LambParams;
 using backend::Segment;
@@ -42,14 +43,16 @@ AdamWParams adamw_params(const OptimConfig& c, double lr);
 LambParams lamb_params(const OptimConfig& c, double lr);
 
 // One update of a layer slab with the configured optimizer (step 1-based, grad_scale from clipping, optional bf16
-// copy of the result), on host memory with `pool`.
+// copy of the result), on host memory with `pool`. combine: for a slab shared between processes, sums LAMB's
+// per-segment norms over them (AdamW ignores it).
 void optimizer_step(ThreadPool& pool, const OptimConfig& c, float* p, const float* g, float* m, float* v, std::size_t n,
-                    double lr, std::int64_t step, float grad_scale = 1.0f, std::uint16_t* p_bf16_out = nullptr);
+                    double lr, std::int64_t step, float grad_scale = 1.0f, std::uint16_t* p_bf16_out = nullptr,
+                    const CombineNorms& combine = {});
 // The same update through the backend's ops (Backend::adamw_step / lamb_step), on memory the backend computes on;
 // on the CPU backend bit-identical to the host form.
 void optimizer_step(backend::Backend& be, const OptimConfig& c, float* p, const float* g, float* m, float* v,
                     std::size_t n, double lr, std::int64_t step, float grad_scale = 1.0f,
-                    std::uint16_t* p_bf16_out = nullptr);
+                    std::uint16_t* p_bf16_out = nullptr, const CombineNorms& combine = {});
 
 // True when an element's update depends on that element alone (AdamW; LAMB's trust ratio needs whole-tensor norms):
 // a slab may then be updated piece by piece, in any order, with bit-identical results.

@@ -209,8 +209,8 @@ void CpuBackend::adamw_step(float* p, const float* g, float* m, float* v, size_t
 }
 void CpuBackend::lamb_step(float* p, const float* g, float* m, float* v, size_t n, const LambParams& hp,
                            std::int64_t step, std::span<const Segment> segments, float grad_scale,
-                           std::uint16_t* p_bf16_out) {
-  host::lamb_step(*pool_, p, g, m, v, n, hp, step, segments, grad_scale, p_bf16_out);
+                           std::uint16_t* p_bf16_out, const CombineNorms& combine) {
+  host::lamb_step(*pool_, p, g, m, v, n, hp, step, segments, grad_scale, p_bf16_out, combine);
 }
 double CpuBackend::sum_squares(const float* x, size_t n) { return host::sum_squares(*pool_, x, n); }
 double CpuBackend::global_grad_norm(std::span<const GradSpan> grads) { return host::global_grad_norm(*pool_, grads); }

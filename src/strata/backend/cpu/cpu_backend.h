@@ -75,7 +75,8 @@ class CpuBackend final : public Backend {
   void adamw_step(float* p, const float* g, float* m, float* v, size_t n, const AdamWParams& hp, std::int64_t step,
                   float grad_scale, std::uint16_t* p_bf16_out) override;
   void lamb_step(float* p, const float* g, float* m, float* v, size_t n, const LambParams& hp, std::int64_t step,
-                 std::span<const Segment> segments, float grad_scale, std::uint16_t* p_bf16_out) override;
+                 std::span<const Segment> segments, float grad_scale, std::uint16_t* p_bf16_out,
+                 const CombineNorms& combine) override;
   double sum_squares(const float* x, size_t n) override;
   double global_grad_norm(std::span<const GradSpan> grads) override;
 
