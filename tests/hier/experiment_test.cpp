@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recording_sink.h"
+#include "small_compare.h"
 #include "strata/core/error.h"
 
 namespace strata::hier {
@@ -91,20 +92,6 @@ TEST(Compare, RejectsMismatchedTestData) {
   cfg.seeds = 1;
   EXPECT_THROW(run_compare(tr, other, cfg), Error);
 }
-
-// A small compare: 6 classes in 3 groups, 5 trees per node.
-struct SmallCompare {
-  data::Dataset tr, te;
-  CompareConfig cfg;
-  explicit SmallCompare(int seeds) {
-    std::vector<int> g;
-    simulate_data(3, 2, 15, 10, 0.005, 0.05, 9, tr, te, g);
-    cfg.learner.forest.n_trees = 5;
-    cfg.induce.embed = "none";
-    cfg.seeds = seeds;
-    cfg.true_tree = LabelTree::from_groups(g, tr.classes);
-  }
-};
 
 TEST(Compare, ReportsOneResultPerSeedWithItsAccuracies) {
   SmallCompare c(2);

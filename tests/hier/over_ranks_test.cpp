@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recording_sink.h"
+#include "small_compare.h"
 #include "strata/core/error.h"
 #include "strata/core/file.h"
 #include "strata/core/rng.h"
@@ -176,22 +177,8 @@ nlohmann::json without_seconds(const CompareResult& r) {
   return j;
 }
 
-struct SmallCompare {
-  data::Dataset tr, te;
-  CompareConfig cfg;
-  explicit SmallCompare(int seeds) {
-    std::vector<int> g;
-    simulate_data(3, 2, 15, 10, 0.005, 0.05, 9, tr, te, g);
-    cfg.learner.forest.n_trees = 5;
-    cfg.induce.embed = "none";
-    cfg.seeds = seeds;
-    cfg.threads = 1;
-    cfg.true_tree = LabelTree::from_groups(g, tr.classes);
-  }
-};
-
 TEST(OverRanks, CompareEqualsOneProcessOnEveryRank) {
-  const SmallCompare c(5);  // 5 seeds over 2 and 3 ranks: uneven last rounds
+  const SmallCompare c(5, 1);  // 5 seeds over 2 and 3 ranks: uneven last rounds
   RecordingSink one_sink;
   const CompareResult one = run_compare(c.tr, c.te, c.cfg, one_sink);
   for (int ranks : {2, 3}) {
@@ -229,7 +216,7 @@ TEST(OverRanks, CompareEqualsOneProcessOnEveryRank) {
 }
 
 TEST(OverRanks, CompareCancelOnOneRankStopsEveryRankAfterTheRound) {
-  const SmallCompare c(5);
+  const SmallCompare c(5, 1);
   std::deque<RecordingSink> sinks;
   sinks.emplace_back(-1);
   sinks.emplace_back(1);  // rank 1 asks to stop after the first result it reports

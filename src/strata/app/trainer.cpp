@@ -528,6 +528,7 @@ nlohmann::json executor_report(const TrainOptions& o, const Engine& e) {
     rep["stashed_layers"] = e.model->num_layers() - xs.recomputed_layers;
   }
   rep["optimizer_bytes_per_rank"] = xs.optimizer_bytes;
+  if (e.group) rep["reduce_overlap"] = xs.reduce_overlap;
   return rep;
 }
 
@@ -571,7 +572,6 @@ nlohmann::json make_report(const TrainOptions& o, const RunData& d, const Engine
     const dist::CommStats cs = e.group->stats();
     rep["reduce_bytes"] = cs.reduce_bytes;
     rep["reduce_seconds"] = cs.reduce_seconds;
-    rep["reduce_overlap"] = e.executor->stats().reduce_overlap;
   }
   rep["final_loss"] = loop.last_loss;
   rep["truncated_texts"] = d.train.truncated + d.test.truncated;
@@ -622,7 +622,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   const auto wall0 = std::chrono::steady_clock::now();
   RunSetup run = resolve_run(options, explicit_flags);
   if (!dist::world().is_root()) {  // data parallel: rank 0 alone prints and writes the log, report and checkpoints
-    run.o.quiet = true;              // (the others still take part in a checkpoint: sharded state is gathered)
+    run.o.quiet = true;            // (the others still take part in a checkpoint: sharded state is gathered)
     run.o.log.clear();
     run.o.report.clear();
   }

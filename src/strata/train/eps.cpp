@@ -97,26 +97,31 @@ void EagerParamServer::begin_step(double lr) {
 
 dist::Request EagerParamServer::reduce_grad(int layer, const backend::Event& copied) {
   if (!options_.group || options_.group->size() == 1) return {};
-  return options_.group->all_reduce_sum_async(grad_slab(layer), model_.slab_floats(layer), [copied] { copied.wait(); });
+  float* g = grad_slab(layer);
+  const std::size_t n = model_.slab_floats(layer);
+  auto wait_copy = [copied] { copied.wait(); };
+  if (sharded_) return options_.group->reduce_scatter_sum_async(g, n, wait_copy);  // this process's chunk only
+  return options_.group->all_reduce_sum_async(g, n, wait_copy);
 }
 
 void EagerParamServer::push_grad(int layer, backend::Event copied) {
-  if (sharded_) return push_sharded(layer, copied);
   const dist::Request reduced = reduce_grad(layer, copied);  // queued at once: overlaps the layers below
+  bool last;
   {
     std::lock_guard<std::mutex> lock(mu_);
     STRATA_CHECK(!pending_[layer], "EPS: layer ", layer, " pushed twice in one step");
     pending_[layer] = 1;
-    ++pushed_;
+    last = ++pushed_ == model_.num_layers();
     if (eager()) {
       queue_.push_back(Task{layer, {copied}, {reduced}, lr_, t_});
     } else {
       grad_ready_[layer] = copied;
       grad_reduced_[layer] = reduced;
-      if (pushed_ == model_.num_layers()) queue_.push_back(Task{-1, grad_ready_, grad_reduced_, lr_, t_});
+      if (last) queue_.push_back(Task{-1, grad_ready_, grad_reduced_, lr_, t_});
     }
   }
   cv_.notify_all();
+  if (sharded_) queue_sharded_follow_ups(layer, last);
 }
 
 bool EagerParamServer::updated(int layer) const {

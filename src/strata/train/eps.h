@@ -110,7 +110,8 @@ class EagerParamServer {
   };
   void worker();
   void run(Task& task);
-  dist::Request reduce_grad(int layer, const backend::Event& copied);  // data parallel: sum over the group
+  // Data parallel: the slab's sum over the group (sharded: this process's chunk of it), after the copy.
+  dist::Request reduce_grad(int layer, const backend::Event& copied);
   void update_layer(int layer, double lr, float scale, std::int64_t t);
   void update_rows_first(double lr, std::int64_t t);  // layer 0, serving wait_rows() requests between chunks
   void set_norm(double sumsq_total);                  // with mu_ held
@@ -119,7 +120,7 @@ class EagerParamServer {
   std::size_t update_begin(int l) const { return shards_.begin(l); }
   std::size_t update_floats(int l) const { return shards_.floats(l); }
   std::size_t moment_offset(int l) const { return shards_.moment_offset(l); }
-  void push_sharded(int layer, const backend::Event& copied);
+  void queue_sharded_follow_ups(int layer, bool last);
   void queue_gather(int l);
   void finish_gather(int l) const;  // the layer's gather done (and its bf16 copy refreshed)
   double sharded_norm_total();      // blocks for the sum of every process's squared gradient norms

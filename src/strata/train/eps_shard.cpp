@@ -19,37 +19,21 @@ void EagerParamServer::init_shards() {
   shards_ = SlabShards(model_, sharded_ ? options_.group : nullptr);
 }
 
-void EagerParamServer::push_sharded(int layer, const backend::Event& copied) {
-  dist::ProcessGroup& g = *options_.group;
-  const dist::Request reduced =
-      g.reduce_scatter_sum_async(grad_slab(layer), model_.slab_floats(layer), [copied] { copied.wait(); });
-  const int L = model_.num_layers();
-  bool last;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    STRATA_CHECK(!pending_[layer], "EPS: layer ", layer, " pushed twice in one step");
-    pending_[layer] = 1;
-    last = ++pushed_ == L;
-    if (eager()) {
-      queue_.push_back(Task{layer, {copied}, {reduced}, lr_, t_});
-    } else {
-      grad_ready_[layer] = copied;
-      grad_reduced_[layer] = reduced;
-      if (last) queue_.push_back(Task{-1, grad_ready_, grad_reduced_, lr_, t_});
-    }
-  }
-  cv_.notify_all();
+// After layer `layer`'s reduce-scatter is queued: the previous layer's gather (eager), and after the last push
+// the norm and the remaining gathers.
+void EagerParamServer::queue_sharded_follow_ups(int layer, bool last) {
   if (eager() && last_pushed_ >= 0) queue_gather(last_pushed_);  // one layer behind: its update runs meanwhile
   last_pushed_ = layer;
   if (!last) return;
-  norm_request_ = g.all_reduce_sum_async(&norm_total_, 1, [this] {
+  norm_request_ = options_.group->all_reduce_sum_async(&norm_total_, 1, [this] {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return local_ready_; });
     norm_total_ = local_total_;
   });
-  if (eager()) queue_gather(layer);
+  if (eager())
+    queue_gather(layer);
   else
-    for (int l = 0; l < L; ++l) queue_gather(l);  // the clipped updates run in forward order
+    for (int l = 0; l < model_.num_layers(); ++l) queue_gather(l);  // the clipped updates run in forward order
 }
 
 void EagerParamServer::queue_gather(int l) {
