@@ -17,10 +17,13 @@
 #include "strata/hier/experiment.h"
 #include "strata/hier/forest.h"
 #include "strata/hier/hierarchical.h"
-#include "thread_ranks.h"
+#include "../common/thread_ranks.h"
 
 namespace strata::hier {
 namespace {
+
+using testing::rethrow_any;
+using testing::run_ranks;
 
 // k classes in d dimensions (class c shifted along axis c), n rows.
 data::Dataset blobs(int k, std::size_t n, std::size_t d, std::uint64_t seed) {

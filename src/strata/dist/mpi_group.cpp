@@ -96,6 +96,7 @@ class MpiWorld final : public ProcessGroup {
     }).wait();
   }
 
+  Request run_async(std::function<void()> fn) override { return enqueue(std::move(fn)); }
   std::vector<std::string> all_gather(const std::string& mine) override {
     std::vector<std::string> out;
     enqueue([this, &mine, &out] {

@@ -63,6 +63,9 @@ class ProcessGroup {
   virtual Request all_reduce_sum_async(double* data, std::size_t n, std::function<void()> before = {}) = 0;
   // Blocking sums of a few doubles (losses, counts).
   void all_reduce_sum(double* data, std::size_t n) { all_reduce_sum_async(data, n).wait(); }
+  // Local work (no communication) on the communication thread after everything queued before it, e.g. unpacking
+  // what a queued collective summed. The request completes when fn has run; fn's exception fails it.
+  virtual Request run_async(std::function<void()> fn) = 0;
   // Blocking: root's bytes to every rank.
   virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
   // Blocking: every rank's string, in rank order, on every rank.

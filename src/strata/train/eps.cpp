@@ -93,6 +93,24 @@ void EagerParamServer::begin_step(double lr) {
   norm_request_ = {};
   local_ready_ = false;
   last_pushed_ = -1;
+  rows_set_ = false;
+}
+
+void EagerParamServer::set_step_rows(const std::vector<std::int32_t>& rows) {
+  if (!options_.group || options_.group->size() == 1) return;
+  if (!row_union_) {
+    const std::size_t V = static_cast<std::size_t>(model_.embeddings().config().vocab);
+    const std::size_t C = static_cast<std::size_t>(model_.embeddings().config().hidden);
+    row_union_ = std::make_unique<RowUnionReduction>(V, C, model_.slab_floats(0) - V * C);
+  }
+  row_union_->begin_step(*options_.group, rows);
+  rows_set_ = true;
+}
+
+const std::vector<std::int32_t>* EagerParamServer::reduced_rows() const {
+  static const std::vector<std::int32_t> kNone;
+  if (!union_reduced_) return nullptr;
+  return row_union_ ? &row_union_->rows() : &kNone;
 }
 
 dist::Request EagerParamServer::reduce_grad(int layer, const backend::Event& copied) {
@@ -100,6 +118,9 @@ dist::Request EagerParamServer::reduce_grad(int layer, const backend::Event& cop
   float* g = grad_slab(layer);
   const std::size_t n = model_.slab_floats(layer);
   auto wait_copy = [copied] { copied.wait(); };
+  if (layer == 0) union_reduced_ = rows_set_;
+  // The union's sum is whole on every process; sharded, this process then reads its chunk of it.
+  if (layer == 0 && rows_set_) return row_union_->reduce(*options_.group, g, wait_copy);
   if (sharded_) return options_.group->reduce_scatter_sum_async(g, n, wait_copy);  // this process's chunk only
   return options_.group->all_reduce_sum_async(g, n, wait_copy);
 }

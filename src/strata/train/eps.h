@@ -23,6 +23,7 @@
 #include "strata/dist/process_group.h"
 #include "strata/model/bert.h"
 #include "strata/train/optim.h"
+#include "strata/train/row_union.h"
 #include "strata/train/slab_shards.h"
 
 namespace strata::train {
@@ -66,6 +67,15 @@ class EagerParamServer {
 
   // Starts a step: the learning rate its updates use.
   void begin_step(double lr);
+  // Data parallel (L2L's compact embeddings): this step's word-table rows on this process (sorted, distinct). Layer
+  // 0's gradient is then summed over the union of every process's rows plus the rest of its slab, not over the
+  // whole table (the same sum: the other rows must be zero on every process). Collective: every process calls it
+  // each step, after begin_step and before push_grad(0); a step without it sums layer 0 whole.
+  void set_step_rows(const std::vector<std::int32_t>& rows);
+  // After the last push_grad(0)'s reduction: the table rows the gradient slab may hold non-zero values in that this
+  // process did not write itself -- the union's rows, or null for the whole table (summed whole over the group).
+  // Empty before any data-parallel reduction.
+  const std::vector<std::int32_t>* reduced_rows() const;
   // Layer l's gradient for this step is (being) copied into grad_slab(l); `copied` completes when it is there.
   void push_grad(int layer, backend::Event copied);
   // True / blocks until layer l has no update pending.
@@ -160,6 +170,9 @@ class EagerParamServer {
   double local_total_ = 0.0;              // this process's share (valid once local_ready_)
   bool local_ready_ = false;
   int last_pushed_ = -1;
+  std::unique_ptr<RowUnionReduction> row_union_;  // data parallel: layer 0 summed over the rows read
+  bool rows_set_ = false;                          // set_step_rows() this step
+  bool union_reduced_ = true;                      // the last layer-0 reduction used the union (or none ran)
   std::thread thread_;
 };
 

@@ -207,6 +207,7 @@ class L2LExecutor final : public Executor {
     eps_.begin_step(lr);
     bufs_.slabs.invalidate();
     embeddings_.set_batch(be_, batch, bufs_.token_ids);
+    eps_.set_step_rows(embeddings_.rows());  // data parallel: layer 0 is summed over the rows some rank read
     return bufs_.batch.upload(be_, batch);
   }
 

@@ -58,12 +58,13 @@ backend::Event CompactEmbeddings::fetch(backend::Backend& be, EagerParamServer& 
 
 backend::Event CompactEmbeddings::push_grad(backend::Backend& be, EagerParamServer& eps, const float* grad) {
   float* g = eps.grad_slab(0);
-  if (whole_table_dirty_)
+  // The previous step's non-zero rows: this process's or, summed over the ranks, the union's (or all of them).
+  const std::vector<std::int32_t>* summed = summed_over_ranks_ ? eps.reduced_rows() : &grad_rows_;
+  if (!summed)
     std::memset(g, 0, table_rows_ * row_floats_ * sizeof(float));
   else
-    for (const std::int32_t r : grad_rows_) std::memset(g + r * row_floats_, 0, row_floats_ * sizeof(float));
+    for (const std::int32_t r : *summed) std::memset(g + r * row_floats_, 0, row_floats_ * sizeof(float));
   grad_rows_ = rows_;
-  whole_table_dirty_ = summed_over_ranks_;
   be.scatter_rows_async(g, Space::kHost, grad, Space::kDevice, rows_, row_floats_ * sizeof(float));
   return be.copy_async(g + table_rows_ * row_floats_, Space::kHost, grad + rows_.size() * row_floats_, Space::kDevice,
                        rest_floats_ * sizeof(float));

@@ -27,15 +27,16 @@ class CompactEmbeddings {
   // int32) and builds the embeddings layer over that packed table. Checks the tokens as the embeddings' forward does.
   void set_batch(backend::Backend& be, const model::Batch& host, Buffer& ids);
 
-  const nn::Layer& layer() const { return *layer_; }  // over the current batch's rows
+  const nn::Layer& layer() const { return *layer_; }             // over the current batch's rows
+  const std::vector<std::int32_t>& rows() const { return rows_; }  // the current batch's word rows (sorted)
   std::size_t slab_floats() const;                    // on the device, for the current batch
 
   // Queues layer 0's slab (the batch's rows, packed, then the rest) from the EPS into `dst` once the EPS has
   // updated those rows; returns the event of the last copy. `elem`: bytes per float on the device.
   backend::Event fetch(backend::Backend& be, EagerParamServer& eps, void* dst, std::size_t elem);
   // Queues the device gradient `grad` (packed rows, then the rest) into the EPS's gradient slab: the rows scattered
-  // into the full table, whose rows of the previous batch are zeroed first (the others are zero already). Returns
-  // the event of the last copy.
+  // into the full table, whose rows of the previous batch (summed over ranks: the rows the EPS's sum filled) are
+  // zeroed first (the others are zero already). Returns the event of the last copy.
   backend::Event push_grad(backend::Backend& be, EagerParamServer& eps, const float* grad);
 
  private:
@@ -44,8 +45,7 @@ class CompactEmbeddings {
   std::unique_ptr<nn::EmbeddingLayer> layer_;                      // layer 0 over the current batch's rows
   std::vector<std::int32_t> rows_;                                 // the current batch's word rows
   std::vector<std::int32_t> host_ids_;                             // (B, T) its ids remapped to them
-  std::vector<std::int32_t> grad_rows_;  // rows of the EPS's word-table gradient that are non-zero
-  bool whole_table_dirty_ = false;       // summed over ranks: any row may be non-zero
+  std::vector<std::int32_t> grad_rows_;  // rows of the EPS's word-table gradient this process wrote
   bool summed_over_ranks_ = false;
 };
 

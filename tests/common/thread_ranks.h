@@ -1,5 +1,5 @@
-// Test helper: several "ranks" of a process group as threads of this test, so the code that spreads a forest's
-// trees or compare's seeds over ranks can be checked against one process without mpirun. Collectives meet at a
+// Test helper: several "ranks" of a process group as threads of this test, so code that runs over ranks (a forest's
+// trees, compare's seeds, the EPS's reductions) can be checked against one process without mpirun. Collectives meet at a
 // shared rendezvous and combine in rank order, as the MPI group does.
 #pragma once
 #include <chrono>
@@ -17,7 +17,7 @@
 
 #include "strata/dist/process_group.h"
 
-namespace strata::hier {
+namespace strata::testing {
 
 // Where the ranks' collectives meet: every rank hands in a string; once all have, each gets all of them in rank
 // order. A rank left waiting 60 s throws instead of hanging the test (the bug a cancel test looks for).
@@ -80,6 +80,10 @@ class ThreadRank : public dist::ProcessGroup {
     }
     return dist::Request();
   }
+  dist::Request run_async(std::function<void()> fn) override {
+    fn();
+    return dist::Request();
+  }
   std::vector<dist::CommInterval> take_intervals() override { return {}; }
   std::unique_ptr<dist::ProcessGroup> duplicate() override { return std::make_unique<ThreadRank>(hub_, rank_); }
   void broadcast(void* data, std::size_t bytes, int root) override {
@@ -130,4 +134,4 @@ inline void rethrow_any(const std::vector<std::exception_ptr>& thrown) {
     if (e) std::rethrow_exception(e);
 }
 
-}  // namespace strata::hier
+}  // namespace strata::testing
