@@ -117,5 +117,5 @@ with open(os.path.join(out, "bomb.jsonl.gz"), "wb") as f:
     f.write(c.flush())
 # a 10 MB single text line (among ordinary rows): must embed within the time and memory bounds
 words = ("alpha beta gamma delta epsilon zeta eta theta iota kappa " * 200000)[: 10 << 20]
-write("long-line.jsonl", '{"text": "a b c", "label": "x"}\n{"text": "' + words + '", "label": "y"}\n' +
-      '{"text": "d e f", "label": "x"}\n')
+rows = ['{"text": "w%d v%d u%d", "label": "%s"}\n' % (i, i % 3, i % 5, "xy"[i % 2]) for i in range(20)]
+write("long-line.jsonl", "".join(rows[:10]) + '{"text": "' + words + '", "label": "y"}\n' + "".join(rows[10:]))

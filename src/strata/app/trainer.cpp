@@ -359,7 +359,7 @@ std::string describe_run(const TrainOptions& o, const RunData& d, const Engine& 
 // the earlier run's lines before its first step.
 class MetricsLog {
  public:
-  MetricsLog(std::string path, std::int64_t start, std::int64_t total) : path_(std::move(path)) {
+  MetricsLog(std::string path, std::int64_t start, std::int64_t /*total*/) : path_(std::move(path)) {
     if (path_.empty() || start == 0 || !fs::exists(path_)) return;
     std::istringstream in(read_file(path_));
     for (std::string line; std::getline(in, line);) {

@@ -119,8 +119,9 @@ void LabelTree::validate(const std::string& where) const {
   for (std::size_t v = 0; v < nodes.size(); ++v)
     if (!visited[v]) bad_input(where, ": node ", v, " is not reachable from the root");
   for (int c = 0; c < num_classes(); ++c) {
-    if (seen_class[c] == 0) bad_input(where, ": class '", class_names[c], "' is in no leaf");
-    if (seen_class[c] > 1) bad_input(where, ": class '", class_names[c], "' is in ", seen_class[c], " leaves");
+    if (seen_class[c] == 0) bad_input(where, ": class '", short_quote(class_names[c]), "' is in no leaf");
+    if (seen_class[c] > 1)
+      bad_input(where, ": class '", short_quote(class_names[c]), "' is in ", seen_class[c], " leaves");
   }
 }
 

@@ -30,7 +30,8 @@ void BertConfig::validate() const {
     bad_input("bert config: hidden_size (", hidden_size, ") is not a multiple of num_attention_heads (",
               num_attention_heads, ")");
   if (hidden_act != "gelu")
-    bad_input("bert config: hidden_act \"", hidden_act, "\" is not supported (only \"gelu\", the erf form)");
+    bad_input("bert config: hidden_act \"", short_quote(hidden_act),
+              "\" is not supported (only \"gelu\", the erf form)");
   auto probability = [](const char* field, float p) {
     if (!(p >= 0.0f && p < 1.0f)) bad_input("bert config: ", field, " must be in [0, 1), got ", p);
   };
