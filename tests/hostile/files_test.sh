@@ -129,6 +129,12 @@ embed 2 "safetensors shape entries as text" "$H/ck-shape-string"
 names "ck-shape-string/model.safetensors" 'shape entries must be non-negative integers, found "4"' "shape string"
 embed 2 "tokenizer.model garbage" "$H/ck-tokenizer-garbage"
 names "ck-tokenizer-garbage/tokenizer.model" "not a SentencePiece model" "tokenizer garbage"
+# another run's tokenizer (42 pieces) in a checkpoint whose embedding table has 32 rows
+expect_rc 0 "train a checkpoint with a larger vocabulary" -- $S train --data "$W/small.jsonl" --model tiny --layers 1 \
+  --steps 1 --batch 8 --micro-batch 8 --seq-len 16 --vocab-size 64 --save "$W/ck64" --quiet
+cp -r "$W/ck" "$H/ck-tokenizer-other" && cp "$W/ck64/tokenizer.model" "$H/ck-tokenizer-other/"
+embed 2 "tokenizer of another model" "$H/ck-tokenizer-other"
+names "ck-tokenizer-other/tokenizer.model" "pieces, more than vocab_size 32 in" "tokenizer other"
 intact "class 3"
 
 echo "class 4: sizes claiming more memory than the files hold"

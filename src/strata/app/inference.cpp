@@ -6,7 +6,9 @@
 
 #include "strata/app/token_data.h"
 #include "strata/app/train_options.h"
+#include "strata/core/error.h"
 #include "strata/data/labels.h"
+#include "strata/data/tokenizer.h"
 #include "strata/train/checkpoint.h"
 
 namespace strata::app {
@@ -79,6 +81,12 @@ LoadedModel load_model_dir(const std::string& dir, int threads, int micro_batch,
       read_saved_state(ck.state, dir + "/trainer_state.json", false, ck.config.max_position_embeddings);
   lm.seq_len = st.has_options ? st.options.seq_len : std::min(128, ck.config.max_position_embeddings);
   lm.seed = st.has_options ? st.options.seed : 0;
+  if (!lm.tokenizer_path.empty()) {  // its ids index the embedding table: it must not be larger
+    const int pieces = data::Tokenizer::load(lm.tokenizer_path).vocab_size();
+    if (pieces > lm.config.vocab_size)
+      bad_input(lm.tokenizer_path, ": ", pieces, " pieces, more than vocab_size ", lm.config.vocab_size, " in ", dir,
+                "/config.json (the tokenizer belongs to another model)");
+  }
   lm.model = std::make_unique<model::Bert>(lm.config);
   backend::BackendOptions bo;
   bo.threads = threads;
