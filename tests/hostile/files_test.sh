@@ -58,10 +58,11 @@ echo "earlier labels" >"$W/prior.txt"
 echo "earlier tree" >"$W/prior.json"
 printf 'a,b,label\n0,0,x\n1,1,y\n0,1,x\n1,0,y\n0,0,x\n1,1,y\n' >"$W/small.csv"
 expect_rc 0 "fit a flat model" -- $S fit --train "$W/small.csv" --tree flat --trees 3 --out "$W/prior.strata"
-for f in prior.npy prior.txt prior.json prior.strata; do cp "$W/$f" "$W/$f.orig"; done
+echo "earlier predictions" >"$W/prior.csv"
+for f in prior.npy prior.txt prior.json prior.strata prior.csv; do cp "$W/$f" "$W/$f.orig"; done
 intact() {
   local f
-  for f in prior.npy prior.txt prior.json prior.strata; do
+  for f in prior.npy prior.txt prior.json prior.strata prior.csv; do
     cmp -s "$W/$f" "$W/$f.orig" || fail "$1: replaced the earlier $f"
   done
 }
@@ -100,6 +101,17 @@ resume 2 "trainer_state.json nested 10^5 deep" "$H/ck-deep-state"
 names "ck-deep-state/trainer_state.json" "nested deeper than the limit" "deep state"
 embed 2 "trainer_state.json nested 10^5 deep (embed)" "$H/ck-deep-state"
 names "ck-deep-state/trainer_state.json" "nested deeper than the limit" "deep state (embed)"
+# a fitted model whose embedded label tree (a length-prefixed JSON string) is replaced by a 50000-level one
+"$PY" - "$W/prior.strata" "$H/deep-tree.json" "$H/deep-tree.strata" <<'PYEOF'
+import struct, sys
+model, tree, out = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read(), sys.argv[3]
+at = model.index(b'{"classes"')
+n = struct.unpack("<Q", model[at - 8:at])[0]
+open(out, "wb").write(model[:at - 8] + struct.pack("<Q", len(tree)) + tree + model[at + n:])
+PYEOF
+hostile 2 "model file with a 50000-level tree" -- $S predict --model "$H/deep-tree.strata" --data "$W/small.csv" \
+  --out "$W/prior.csv"
+names "deep-tree.strata: embedded label tree" "deeper than the limit of 10000 levels" "deep model tree"
 intact "class 1"
 
 echo "class 3: wrong types and inconsistent values in checkpoint files"
