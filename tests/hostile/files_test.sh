@@ -105,7 +105,7 @@ names "ck-deep-state/trainer_state.json" "nested deeper than the limit" "deep st
 "$PY" - "$W/prior.strata" "$H/deep-tree.json" "$H/deep-tree.strata" <<'PYEOF'
 import struct, sys
 model, tree, out = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read(), sys.argv[3]
-at = model.index(b'{"classes"')
+at = model.rindex(b"{", 0, model.index(b'"classes"'))
 n = struct.unpack("<Q", model[at - 8:at])[0]
 open(out, "wb").write(model[:at - 8] + struct.pack("<Q", len(tree)) + tree + model[at + n:])
 PYEOF
