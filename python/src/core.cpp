@@ -22,6 +22,7 @@
 #include "strata/app/token_data.h"
 #include "strata/app/trainer.h"
 #include "strata/core/error.h"
+#include "strata/core/json.h"
 #include "strata/core/label_tree.h"
 #include "strata/core/progress.h"
 #include "strata/core/rng.h"
@@ -378,7 +379,7 @@ class TextModel {
 
 // Options as the CLI's flag names ("device-memory", "micro-batch", ...), read by the same table as a checkpoint.
 app::TrainOptions train_options(const py::dict& d) {
-  const auto j = nlohmann::json::parse(py::module_::import("json").attr("dumps")(d).cast<std::string>());
+  const auto j = parse_json(py::module_::import("json").attr("dumps")(d).cast<std::string>(), "training options");
   return app::train_options_from_json(j, app::TrainOptions{});
 }
 

@@ -108,5 +108,72 @@ TEST(TrainOptions, ResumeRulesComeFromTheTable) {
   EXPECT_EQ(list.find("--lr"), std::string::npos);
 }
 
+// A saved trainer_state.json: every field is checked for type, range and consistency, and every message names the
+// file and the field.
+TEST(SavedState, EveryBadFieldIsNamedWithTheFile) {
+  const std::string path = "ck/trainer_state.json";
+  nlohmann::json good = {{"step", 4}, {"updates", 4}, {"total_steps", 10}, {"options", to_json(all_changed())}};
+  good["options"]["data"] = "x.jsonl";
+  good["options"]["executor"] = "baseline";
+  good["options"]["stash"] = "host";
+  good["options"]["device-dtype"] = "f32";
+  const SavedState s = read_saved_state(good, path, true, 512);
+  EXPECT_EQ(s.step, 4);
+  EXPECT_EQ(s.total_steps, 10);
+  EXPECT_EQ(s.options.lr, all_changed().lr);
+  struct Case {
+    const char* key;  // "options.x" edits an option
+    nlohmann::json value;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"options", "seq-len=64", "\"options\": expected a JSON object, found string"},
+      {"options.seq-len", "64", "'seq-len' must be an integer in range, found string \"64\""},
+      {"options.seq-len", 1, "\"options\": --seq-len must be at least 3"},  // validate(), named in the file
+      {"options.seq-len", 4096, "'seq-len' 4096 exceeds max_position_embeddings in config.json (512)"},
+      {"options.lr", nlohmann::json::array({1, 2}), "'lr' must be a number, found array [1,2]"},
+      {"options.seed", 0.5, "'seed' must be an integer"},
+      {"options.batch", -8, "--batch must be positive"},
+      {"step", "12", "\"step\" must be a non-negative integer, found string \"12\""},
+      {"step", -1, "\"step\" must be a non-negative integer"},
+      {"updates", 99, "\"updates\" 99 exceeds \"step\" 4"},
+      {"total_steps", 2, "\"total_steps\" 2 is less than \"step\" 4"},
+      {"total_steps", nlohmann::json::object(), "\"total_steps\" must be a non-negative integer, found object"},
+  };
+  for (const Case& c : cases) {
+    nlohmann::json j = good;
+    const std::string key = c.key;
+    if (key.rfind("options.", 0) == 0)
+      j["options"][key.substr(8)] = c.value;
+    else
+      j[key] = c.value;
+    const std::string m = testing::bad_input_message([&] { read_saved_state(j, path, true, 512); });
+    EXPECT_HAS(m, path);
+    EXPECT_HAS(m, c.expect);
+  }
+  EXPECT_HAS(testing::bad_input_message([&] { read_saved_state(nlohmann::json::array(), path, false, 512); }),
+             "ck/trainer_state.json: expected a JSON object, found array");
+  EXPECT_HAS(testing::bad_input_message([&] {
+               read_saved_state({{"step", 1}}, path, true, 512);
+             }),
+             "ck/trainer_state.json: no \"options\"");
+}
+
+TEST(SavedState, InferenceNeedsOnlyAUsableSeqLen) {
+  const std::string path = "m/trainer_state.json";
+  EXPECT_FALSE(read_saved_state(nlohmann::json::object(), path, false, 512).has_options);
+  const SavedState s = read_saved_state({{"options", {{"seq-len", 32}, {"seed", 7}}}}, path, false, 512);
+  EXPECT_EQ(s.options.seq_len, 32);
+  EXPECT_EQ(s.options.seed, 7u);
+  EXPECT_HAS(testing::bad_input_message([&] {
+               read_saved_state({{"options", {{"seq-len", 1000}}}}, path, false, 512);
+             }),
+             "m/trainer_state.json: \"options\": 'seq-len' 1000 exceeds max_position_embeddings");
+  EXPECT_HAS(testing::bad_input_message([&] {
+               read_saved_state({{"options", {{"seq-len", -5}}}}, path, false, 512);
+             }),
+             "'seq-len' must be at least 3");
+}
+
 }  // namespace
 }  // namespace strata::app

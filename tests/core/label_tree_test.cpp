@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../common/error_matchers.h"
 #include "strata/core/error.h"
 
 using strata::LabelTree;
@@ -65,4 +66,72 @@ TEST(LabelTree, SvgAndDotNameEveryClass) {
   auto svg = t.to_svg();
   EXPECT_NE(svg.find("x&lt;y"), std::string::npos);
   EXPECT_NE(t.to_dot().find("digraph"), std::string::npos);
+}
+
+namespace {
+
+// A caterpillar tree `depth` levels deep: every internal node has a leaf and an internal child, the last two leaves.
+std::string caterpillar_json(int depth, const std::string& last_class) {
+  std::string classes = "\"c0\"";
+  for (int i = 1; i <= depth; ++i) classes += ",\"c" + std::to_string(i) + "\"";
+  std::string s = "{\"classes\": [" + classes + "], \"tree\": ";
+  for (int i = 0; i < depth - 1; ++i) s += "{\"children\": [{\"class\": \"c" + std::to_string(i) + "\"}, ";
+  s += "{\"children\": [{\"class\": \"c" + std::to_string(depth - 1) + "\"}, {\"class\": \"" + last_class + "\"}]}";
+  for (int i = 0; i < depth - 1; ++i) s += "]}";
+  return s + "}";
+}
+
+}  // namespace
+
+TEST(LabelTree, DeepTreeLoadsIterativelyAndSavesCompactly) {
+  const int depth = 9000;
+  const LabelTree t = LabelTree::from_json(caterpillar_json(depth, "c" + std::to_string(depth)), "deep.json");
+  EXPECT_EQ(t.depth(), depth);
+  EXPECT_EQ(t.num_classes(), depth + 1);
+  const std::string out = t.to_json();
+  EXPECT_LT(out.size(), 40u * t.nodes.size());  // linear in the nodes, not quadratic in the depth
+  EXPECT_EQ(LabelTree::from_json(out, "again").to_json(), out);
+  EXPECT_EQ(t.compacted().depth(), depth);
+  EXPECT_NE(t.to_svg().find("</svg>"), std::string::npos);
+}
+
+TEST(LabelTree, TooDeepTreeIsRefusedNamingTheLimit) {
+  for (int depth : {strata::kMaxTreeDepth + 1, 100000}) {
+    std::string s = "{\"classes\": [\"a\"], \"tree\": ";
+    for (int i = 0; i < depth; ++i) s += "{\"children\": [";
+    s += "{\"class\": \"a\"}";
+    for (int i = 0; i < depth; ++i) s += "]}";
+    s += "}";
+    const std::string m = strata::testing::bad_input_message([&] { LabelTree::from_json(s, "t.json"); });
+    EXPECT_HAS(m, "t.json: the tree is deeper than the limit of 10000 levels");
+  }
+}
+
+TEST(LabelTree, ErrorsNameTheNodeWithAShortPath) {
+  const std::string deep =
+      strata::testing::bad_input_message([] { LabelTree::from_json(caterpillar_json(5000, "zz"), "deep.json"); });
+  EXPECT_HAS(deep, "deep.json: tree.children[1].children[1].children[1].children[1]... (4992 more levels) ...");
+  EXPECT_HAS(deep, ".children[1]: class 'zz' is not in \"classes\"");
+  EXPECT_LT(deep.size(), 400u);
+  const std::string shallow = strata::testing::bad_input_message([] {
+    LabelTree::from_json(R"({"classes":["a","b"],"tree":{"children":[{"class":"a"},{"children":[7]}]}})", "s.json");
+  });
+  EXPECT_HAS(shallow, "s.json: tree.children[1].children[0]: expected an object, found 7");
+  std::string wide = R"({"classes":["a"],"tree":{"children":[{"class":[)";
+  for (int i = 0; i < 100000; ++i) wide += "1,";
+  wide += "1]}]}}";
+  const std::string w = strata::testing::bad_input_message([&] { LabelTree::from_json(wide, "w.json"); });
+  EXPECT_HAS(w, "w.json: tree.children[0]: \"class\" must be a string, found [1,1,1,");
+  EXPECT_LT(w.size(), 200u);
+  EXPECT_HAS(strata::testing::bad_input_message([] {
+               LabelTree::from_json(R"({"classes":["a"],"tree":{"name":{"x":1},"children":[{"class":"a"}]}})", "n");
+             }),
+             "n: tree: \"name\" must be a string");
+  EXPECT_HAS(strata::testing::bad_input_message([] { LabelTree::from_json("{\"classes\": [", "cut.json"); }),
+             "cut.json: not valid JSON at byte");
+}
+
+TEST(LabelTree, IntegerClassNamesStillMatch) {
+  const LabelTree t = LabelTree::from_json(R"({"classes":["1","2"],"tree":{"children":[{"class":1},{"class":2}]}})");
+  EXPECT_EQ(t.num_classes(), 2);
 }

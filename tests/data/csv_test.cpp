@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "strata/data/dataset.h"
+#include "strata/data/file_bytes.h"
 #include "test_util.h"
 
 namespace strata::data {
@@ -16,6 +17,8 @@ namespace {
 using testing::bad_input_message;
 using testing::write_temp;
 using testing::write_temp_gz;
+
+std::string temp_dir_path(const std::string& name) { return testing::temp_path(name); }
 
 TEST(Csv, ReadsFeaturesAndLabelColumnNamedLabel) {
   auto p = write_temp("basic.csv", "a,label,b\n1,x,2\n3,y,4.5\n-1e-3,x,+7\n");
@@ -195,6 +198,34 @@ TEST(Csv, TsvAndGzip) {
   Dataset gz = load(g);
   EXPECT_EQ(gz.x, (std::vector<float>{1, 2}));
   EXPECT_EQ(gz.n, 2u);
+}
+
+// A gzip file inflating far beyond its size (a few hundred KB of newlines to hundreds of MB) is refused while
+// inflating, naming the file and the limit; ordinary compressible data below the floor still loads.
+TEST(Csv, GzipBombIsRefusedWhileInflating) {
+  const std::size_t limit = gzip_inflate_limit(1000);
+  EXPECT_EQ(limit, kMinInflateLimit);
+  EXPECT_EQ(gzip_inflate_limit(std::size_t{10} << 20), (std::size_t{10} << 20) * kMaxInflateRatio);
+  const std::string p = temp_dir_path("bomb.csv.gz");
+  {
+    gzFile g = gzopen(p.c_str(), "wb9");
+    gzputs(g, "a,label\n1,x\n");
+    const std::string nl(1 << 20, '\n');
+    for (std::size_t i = 0; i < (kMinInflateLimit >> 20) + 8; ++i)
+      gzwrite(g, nl.data(), static_cast<unsigned>(nl.size()));
+    gzputs(g, "2,y\n");
+    gzclose(g);
+  }
+  const std::string m = bad_input_message([&] { load(p); });
+  EXPECT_HAS(m, p + ": inflates to more than " + std::to_string(kMinInflateLimit) + " bytes");
+  EXPECT_HAS(m, "gunzip the file");
+  // 8 MB of blank lines between rows (compressing ~1000 times) is below the floor: it loads, and its 4 rows only.
+  std::string ok = "a,label\n1,x\n";
+  ok += std::string(8 << 20, '\n');
+  ok += "2,y\n3,x\n4,y\n";
+  const Dataset ds = load(write_temp_gz("blank.csv.gz", ok));
+  EXPECT_EQ(ds.n, 4u);
+  EXPECT_EQ(ds.x, (std::vector<float>{1, 2, 3, 4}));
 }
 
 TEST(Csv, GivenClassOrderKeepsIdsAcrossSplits) {

@@ -233,6 +233,26 @@ TEST(JsonlText, MalformedLinesNameFileAndLine) {
   EXPECT_HAS(bad_input_message([&] { load_text(p, "all"); }), "no rows");
 }
 
+TEST(JsonlText, DeepOrHugeValuesAreRefusedNamingFileLineAndLimit) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto p =
+      write_temp("deep1.jsonl", "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\", \"label\": " + deep + "}\n");
+  EXPECT_HAS(bad_input_message([&] { load_text(p, "all"); }), p + ":2: JSON nested deeper than the limit of 64 levels");
+  p = write_temp("deep2.jsonl", "{\"text\": " + deep + ", \"label\": \"x\"}\n");
+  EXPECT_HAS(bad_input_message([&] { load_text(p, "all"); }), p + ":1: JSON nested deeper than the limit");
+  p = write_temp("deep3.jsonl", "{\"text\": \"a\", \"label\": \"x\", \"extra\": " + std::string(65, '{') + "}\n");
+  EXPECT_HAS(bad_input_message([&] { load_text(p, "all"); }), p + ":1: JSON nested deeper than the limit");
+  std::string wide = "{\"text\": \"a\", \"label\": [";
+  for (int i = 0; i < 100000; ++i) wide += "123456789,";
+  wide += "1]}\n";
+  p = write_temp("wide.jsonl", wide);
+  const std::string m = bad_input_message([&] { load_text(p, "all"); });
+  EXPECT_HAS(m, p + ":1: \"label\" must be a string or an integer, found [123456789,");
+  EXPECT_LT(m.size(), p.size() + 150);
+  p = write_temp("badtoken.jsonl", "{\"text\": \"" + std::string(1 << 20, 'q') + "\n");
+  EXPECT_LT(bad_input_message([&] { load_text(p, "all"); }).size(), p.size() + 300);
+}
+
 TEST(LoadText, RejectsUnknownSpecsAndSplits) {
   EXPECT_HAS(bad_input_message([] { load_text(kFixture + "/small.tsv", "validation"); }), "'validation'");
   EXPECT_HAS(bad_input_message([] { load_text("data.csv", "all"); }), "expected wordnet:lexname");

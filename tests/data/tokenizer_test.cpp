@@ -130,3 +130,42 @@ TEST(Tokenizer, LoadAndTrainErrorsAreBadInput) {
 
 }  // namespace
 }  // namespace strata::data
+
+namespace strata::data {
+namespace {
+
+// A 10 MB text costs what its encoded prefix costs: the row holds the same pieces as encoding the whole text would
+// give (the cut is far past seq_len pieces), and the row counts as truncated.
+TEST(Tokenizer, HugeTextsAreEncodedFromABoundedPrefix) {
+  static const Tokenizer t =
+      Tokenizer::train({"the cat sat on the mat", "a dog ran in the park", "birds fly over the sea"}, 40,
+                       testing::temp_path("tok_prefix"), 1);
+  std::string huge;
+  while (huge.size() < (10u << 20)) huge += "the cat sat on the mat a dog ran ";
+  TextDataset ds;
+  ds.texts = {huge, "a dog", std::string(5u << 20, ' ') + "cat"};
+  ds.y = {0, 1, 0};
+  ds.classes = {"x", "y"};
+  const int T = 16;
+  int truncated = 0;
+  const TokenDataset tok = t.encode(ds, T, &truncated);
+  const std::vector<std::int32_t> want = t.encode_text(huge.substr(0, 4000));
+  for (int k = 0; k < T - 2; ++k) EXPECT_EQ(tok.ids[1 + k], want[k]) << k;
+  EXPECT_EQ(tok.ids[T - 1], t.sep_id());
+  EXPECT_EQ(truncated, 2);  // the huge text and the text past 5 MB of spaces
+  EXPECT_EQ(tok.mask[T + 3], 1);
+  EXPECT_GE(encode_prefix_bytes(T), static_cast<std::size_t>(T) * 64);
+}
+
+TEST(Tokenizer, Utf8PrefixNeverSplitsACharacter) {
+  const std::string s = "ab\xC3\xA9\xE2\x82\xAC";  // a b é €
+  EXPECT_EQ(utf8_prefix(s, 3), "ab");
+  EXPECT_EQ(utf8_prefix(s, 4), "ab\xC3\xA9");
+  EXPECT_EQ(utf8_prefix(s, 5), "ab\xC3\xA9");
+  EXPECT_EQ(utf8_prefix(s, 6), "ab\xC3\xA9");
+  EXPECT_EQ(utf8_prefix(s, 7), s);
+  EXPECT_EQ(utf8_prefix(s, 100), s);
+}
+
+}  // namespace
+}  // namespace strata::data

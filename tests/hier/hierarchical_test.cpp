@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
+#include "../common/error_matchers.h"
 #include "recording_sink.h"
 #include "strata/core/error.h"
 #include "strata/core/progress.h"
@@ -256,7 +258,7 @@ TEST(Hierarchical, HardRoutingFollowsTheArgmaxPath) {
 }
 
 std::string temp_path(const std::string& name) {
-  return testing::TempDir() + "/strata_hier_" + std::to_string(::getpid()) + "_" + name;
+  return ::testing::TempDir() + "/strata_hier_" + std::to_string(::getpid()) + "_" + name;
 }
 
 // A plain write (no fsync): the truncation test writes a hundred files.
@@ -333,6 +335,50 @@ TEST(Hierarchical, TruncatedOrForeignFileIsBadInput) {
   EXPECT_THROW(HierarchicalClassifier::load(cut_path), Error);
   std::remove(path.c_str());
   std::remove(cut_path.c_str());
+}
+
+// The model file embeds its tree as compact JSON (linear in the tree, whatever its depth), and an embedded tree is
+// read as a tree file is: too deep, malformed or quoting huge values is bad input naming the file.
+TEST(Hierarchical, EmbeddedTreeIsCompactAndReadWithTheTreeLimits) {
+  data::Dataset ds = circle_data(4, 20, 12);
+  HierarchicalConfig cfg;
+  cfg.learner.kind = "logistic";
+  cfg.learner.logistic.max_iter = 20;
+  HierarchicalClassifier h(cfg);
+  h.fit(ds, LabelTree::from_groups({0, 0, 1, 1}, ds.classes));
+  const std::string path = temp_path("embedded");
+  h.save(path);
+  const std::string full = read_file(path);
+  const std::size_t at = full.find("{\"classes\"");
+  ASSERT_NE(at, std::string::npos);
+  std::uint64_t n = 0;
+  std::memcpy(&n, full.data() + at - 8, 8);
+  EXPECT_EQ(full.substr(at, n), h.tree().to_json());
+  EXPECT_EQ(full.substr(at, n).find("\n      "), std::string::npos);  // indented at the top two levels only
+  auto with_tree = [&](const std::string& tree) {
+    std::string bytes = full.substr(0, at - 8);
+    const std::uint64_t len = tree.size();
+    bytes.append(reinterpret_cast<const char*>(&len), 8);
+    bytes += tree + full.substr(at + n);
+    const std::string p = temp_path("embedded_bad");
+    write_plain(p, bytes);
+    return p;
+  };
+  std::string deep = "{\"classes\": [\"a\"], \"tree\": ";
+  for (int i = 0; i < 30000; ++i) deep += "{\"children\": [";
+  deep += "{\"class\": \"a\"}";
+  for (int i = 0; i < 30000; ++i) deep += "]}";
+  deep += "}";
+  std::string p = with_tree(deep);
+  std::string m = strata::testing::bad_input_message([&] { HierarchicalClassifier::load(p); });
+  EXPECT_NE(m.find(p + ": embedded label tree: the tree is deeper than the limit of 10000 levels"), std::string::npos)
+      << m;
+  p = with_tree("{\"classes\": [" + std::string(100000, '[') + "]}");
+  m = strata::testing::bad_input_message([&] { HierarchicalClassifier::load(p); });
+  EXPECT_NE(m.find(p + ": embedded label tree"), std::string::npos) << m;
+  EXPECT_LT(m.size(), p.size() + 300);
+  std::remove(path.c_str());
+  std::remove(p.c_str());
 }
 
 TEST(Hierarchical, MismatchesAreBadInput) {

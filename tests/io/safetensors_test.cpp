@@ -156,6 +156,12 @@ struct Corruption {
   bool names_tensor = true;
 };
 
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
 TEST(Safetensors, RejectsEveryCorruption) {
   const std::string d8 = floats_bytes({1.0f, 2.0f});
   const std::string entry_x = R"("x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
@@ -175,6 +181,20 @@ TEST(Safetensors, RejectsEveryCorruption) {
       {"bad_offsets", R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[8]}})", d8, -1, "data_offsets"},
       {"negative_shape", R"({"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", d8, -1, "non-negative"},
       {"bad_metadata", R"({"__metadata__":{"k":3},)" + entry_x + "}", d8, -1, "must be a string", false},
+      // Deep nesting anywhere in the header is refused before parsing, naming the limit.
+      {"deep_shape", R"({"x":{"dtype":"F32","shape":)" + std::string(100000, '[') + std::string(100000, ']') + "}}", d8,
+       -1, "nests JSON deeper than the limit of 64 levels", false},
+      {"deep_metadata", R"({"__metadata__":{"k":)" + std::string(65, '[') + std::string(65, ']') + "}}", "", -1,
+       "deeper than the limit", false},
+      {"deep_offsets",
+       R"({"x":{"dtype":"F32","shape":[2],"data_offsets":)" + std::string(70, '[') + "0" + std::string(70, ']') + "}}",
+       d8, -1, "deeper than the limit", false},
+      {"rank_65", R"({"x":{"dtype":"F32","shape":[)" + repeat("1,", 64) + R"(1],"data_offsets":[0,4]}})",
+       d8.substr(0, 4), -1, "65 dimensions, more than the limit of 64"},
+      {"wide_shape_entry", R"({"x":{"dtype":"F32","shape":[[)" + repeat("7,", 20000) + R"(7]],"data_offsets":[0,8]}})",
+       d8, -1, "found [7,7,7,7"},
+      {"long_name", R"({")" + std::string(100000, 'n') + R"(":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", d8,
+       -1, "nnnn... (100000 bytes)", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -185,6 +205,7 @@ TEST(Safetensors, RejectsEveryCorruption) {
     if (c.names_tensor) {
       EXPECT_HAS(m, "'x'");
     }
+    EXPECT_LT(m.size(), 500u);  // values are quoted short, never dumped
   }
   // Shorter than the length field.
   std::string p = temp_dir() + "/short.safetensors";

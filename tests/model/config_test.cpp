@@ -106,5 +106,52 @@ TEST(BertConfig, BadConfigsNameTheFields) {
   EXPECT_NE(m.find("not valid JSON"), std::string::npos) << m;
 }
 
+TEST(BertConfig, AbsurdSizesAreRefusedByTheirLimits) {
+  auto parse = [](const std::string& text) { bert_config_from_json(nlohmann::json::parse(text), "cfg.json"); };
+  struct Case {
+    const char* json;
+    const char* expect;
+  } cases[] = {
+      {R"({"num_hidden_layers": 1000000})", "num_hidden_layers 1000000 exceeds the limit of 1024"},
+      {R"({"vocab_size": 2147483647})", "vocab_size 2147483647 exceeds the limit of 16777216"},
+      {R"({"hidden_size": 1073741824, "num_attention_heads": 1})", "hidden_size 1073741824 exceeds the limit of 65536"},
+      {R"({"intermediate_size": 2000000000})", "intermediate_size 2000000000 exceeds the limit"},
+      {R"({"max_position_embeddings": 100000000})", "max_position_embeddings 100000000 exceeds the limit"},
+      {R"({"num_labels": 100000000})", "num_labels 100000000 exceeds the limit"},
+      {R"({"num_attention_heads": 1000, "hidden_size": 768})", "num_attention_heads 1000 exceeds the limit of 768"},
+      {R"({"type_vocab_size": 2000000000})", "type_vocab_size 2000000000 exceeds the limit"},
+      {R"({"vocab_size": 4294967296})", "\"vocab_size\" is out of range"},
+      {R"({"layer_norm_eps": 1e300})", "\"layer_norm_eps\" is out of range for a float"},
+      {R"({"hidden_dropout_prob": -1e100})", "\"hidden_dropout_prob\" is out of range for a float"},
+  };
+  for (const Case& c : cases) {
+    const std::string m = bad_input_message([&] { parse(c.json); });
+    EXPECT_NE(m.find("cfg.json"), std::string::npos) << m;
+    EXPECT_NE(m.find(c.expect), std::string::npos) << m;
+  }
+  // The largest real configs stay within the limits.
+  EXPECT_NO_THROW(parse(R"({"vocab_size": 250002, "hidden_size": 4096, "num_attention_heads": 32,
+                            "intermediate_size": 16384, "num_hidden_layers": 48})"));
+}
+
+TEST(BertConfig, DeepOrHugeValuesAreQuotedShortAndDeepFilesRefused) {
+  auto parse = [](const std::string& text) { bert_config_from_json(nlohmann::json::parse(text), "cfg.json"); };
+  std::string wide = R"({"hidden_size": [)";
+  for (int i = 0; i < 100000; ++i) wide += "1,";
+  wide += "1]}";
+  std::string m = bad_input_message([&] { parse(wide); });
+  EXPECT_NE(m.find("\"hidden_size\" must be an integer, found [1,1,1"), std::string::npos) << m;
+  EXPECT_LT(m.size(), 200u);
+  m = bad_input_message([&] { parse(R"({"hidden_act": ")" + std::string(1 << 20, 'g') + R"("})"); });
+  EXPECT_LT(m.size(), 300u);
+  const std::string path = (std::filesystem::temp_directory_path() / "strata_deep_config_test.json").string();
+  for (const char* field : {"hidden_size", "id2label", "unknown_field"}) {
+    { std::ofstream(path) << "{\"" << field << "\": " << std::string(100000, '[') << std::string(100000, ']') << "}"; }
+    m = bad_input_message([&] { load_bert_config(path); });
+    EXPECT_NE(m.find(path + ": JSON nested deeper than the limit of 64 levels"), std::string::npos) << m;
+  }
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace strata::model

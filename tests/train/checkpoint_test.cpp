@@ -172,3 +172,47 @@ TEST_F(CheckpointTest, ResumingNeedsOptimizerStateAndChecksAnExpectedModel) {
 
 }  // namespace
 }  // namespace strata::train
+
+namespace strata::train {
+namespace {
+
+// config.json claims a model far larger than model.safetensors holds: refused by the weights' shapes (exit 2,
+// naming the file and tensor) before memory for the claimed model is asked for (which would be exit 3 or worse).
+TEST_F(CheckpointTest, AConfigClaimingMoreThanTheWeightsIsRefusedBeforeAllocating) {
+  const std::string ck = (dir_ / "ck").string();
+  save_checkpoint(ck, content());
+  struct Case {
+    int vocab, hidden, heads, layers;
+    const char* expect;
+  } cases[] = {
+      {1 << 24, 4096, 16, 2, "word_embeddings.weight': expected shape [16777216, 4096]"},  // 256 GiB of floats
+      {30, 16, 2, 1000, "no tensor named 'bert.encoder.layer.2."},
+      {30, 65536, 16, 2, "expected shape"},
+  };
+  for (const Case& c : cases) {
+    model::BertConfig big = cfg();
+    big.vocab_size = c.vocab;
+    big.hidden_size = c.hidden;
+    big.num_attention_heads = c.heads;
+    big.num_hidden_layers = c.layers;
+    model::save_bert_config(big, ck + "/config.json");
+    const std::string m = testing::bad_input_message([&] { load_checkpoint(ck, true); });
+    EXPECT_HAS(m, ck + "/model.safetensors");
+    EXPECT_HAS(m, c.expect);
+  }
+}
+
+TEST_F(CheckpointTest, ADeeplyNestedTrainerStateIsRefusedNamingTheFile) {
+  const std::string ck = (dir_ / "ck").string();
+  save_checkpoint(ck, content());
+  write_file_atomic(ck + "/trainer_state.json",
+                    "{\"step\": " + std::string(100000, '[') + std::string(100000, ']') + "}");
+  EXPECT_HAS(testing::bad_input_message([&] { load_checkpoint(ck, false); }),
+             ck + "/trainer_state.json: JSON nested deeper than the limit of 64 levels");
+  write_file_atomic(ck + "/trainer_state.json", "[1]");
+  EXPECT_HAS(testing::bad_input_message([&] { load_checkpoint(ck, false); }),
+             ck + "/trainer_state.json: expected a JSON object, found array");
+}
+
+}  // namespace
+}  // namespace strata::train

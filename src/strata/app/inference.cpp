@@ -5,7 +5,10 @@
 #include <cmath>
 
 #include "strata/app/token_data.h"
+#include "strata/app/train_options.h"
+#include "strata/core/error.h"
 #include "strata/data/labels.h"
+#include "strata/data/tokenizer.h"
 #include "strata/train/checkpoint.h"
 
 namespace strata::app {
@@ -74,9 +77,16 @@ LoadedModel load_model_dir(const std::string& dir, int threads, int micro_batch,
   train::Checkpoint ck = train::load_checkpoint(dir, false);
   lm.config = ck.config;
   lm.tokenizer_path = ck.tokenizer_path;
-  const nlohmann::json opts = ck.state.value("options", nlohmann::json::object());
-  lm.seq_len = opts.value("seq-len", 128);
-  lm.seed = opts.value("seed", std::uint64_t{0});
+  const SavedState st =
+      read_saved_state(ck.state, dir + "/trainer_state.json", false, ck.config.max_position_embeddings);
+  lm.seq_len = st.has_options ? st.options.seq_len : std::min(128, ck.config.max_position_embeddings);
+  lm.seed = st.has_options ? st.options.seed : 0;
+  if (!lm.tokenizer_path.empty()) {  // its ids index the embedding table: it must not be larger
+    const int pieces = data::Tokenizer::load(lm.tokenizer_path).vocab_size();
+    if (pieces > lm.config.vocab_size)
+      bad_input(lm.tokenizer_path, ": ", pieces, " pieces, more than vocab_size ", lm.config.vocab_size, " in ", dir,
+                "/config.json (the tokenizer belongs to another model)");
+  }
   lm.model = std::make_unique<model::Bert>(lm.config);
   backend::BackendOptions bo;
   bo.threads = threads;

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "strata/core/error.h"
+#include "strata/core/json.h"
 #include "strata/core/tensor.h"
 #include "strata/train/executor.h"
 
@@ -126,8 +127,8 @@ nlohmann::json to_json(const TrainOptions& o) {
   return j;
 }
 
-TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions& base) {
-  if (!j.is_object()) bad_input("training options: expected a JSON object, found ", j.type_name());
+TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions& base, const std::string& source) {
+  if (!j.is_object()) bad_input(source, ": expected a JSON object, found ", j.type_name());
   TrainOptions o = base;
   visit_fields([&](const char* name, OnResume, auto member) {
     auto& field = o.*member;
@@ -141,7 +142,8 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions
       }
     }
     if (!json_has_type<T>(v))
-      bad_input("training options: '", name, "' must be ", json_type_name<T>(), ", found ", v.type_name());
+      bad_input(source, ": '", name, "' must be ", json_type_name<T>(), ", found ", v.type_name(), " ",
+                json_excerpt(v));
     field = v.get<T>();
   });
   return o;
@@ -173,6 +175,50 @@ void validate(const TrainOptions& o) {
     bad_input("--device-dtype and --stash apply to --executor l2l (the baseline keeps fp32 on the device)");
   if (o.eps_threads < 1) bad_input("--eps-threads must be at least 1, given ", o.eps_threads);
   train::parse_recompute(o.recompute, "--recompute");
+}
+
+namespace {
+
+// A non-negative integer field of trainer_state.json; 0 when absent.
+std::int64_t read_count(const nlohmann::json& state, const char* field, const std::string& path) {
+  auto it = state.find(field);
+  if (it == state.end()) return 0;
+  if (!json_has_type<std::int64_t>(*it) || it->get<std::int64_t>() < 0)
+    bad_input(path, ": \"", field, "\" must be a non-negative integer, found ", it->type_name(), " ",
+              json_excerpt(*it));
+  return it->get<std::int64_t>();
+}
+
+}  // namespace
+
+SavedState read_saved_state(const nlohmann::json& state, const std::string& path, bool for_resume, int max_positions) {
+  if (!state.is_object()) bad_input(path, ": expected a JSON object, found ", state.type_name());
+  SavedState s;
+  if (auto it = state.find("options"); it != state.end()) {
+    s.has_options = true;
+    s.options = train_options_from_json(*it, TrainOptions{}, path + ": \"options\"");
+  } else if (for_resume) {
+    bad_input(path, ": no \"options\" (not a strata trainer state; a resumed run needs its options)");
+  }
+  if (for_resume) {
+    try {
+      validate(s.options);
+    } catch (const Error& e) {
+      bad_input(path, ": \"options\": ", e.what());
+    }
+  } else if (s.has_options && s.options.seq_len < 3) {
+    bad_input(path, ": \"options\": 'seq-len' must be at least 3, found ", s.options.seq_len);
+  }
+  if (s.has_options && s.options.seq_len > max_positions)
+    bad_input(path, ": \"options\": 'seq-len' ", s.options.seq_len, " exceeds max_position_embeddings in config.json (",
+              max_positions, ")");
+  s.step = read_count(state, "step", path);
+  s.updates = state.contains("updates") ? read_count(state, "updates", path) : s.step;
+  s.total_steps = read_count(state, "total_steps", path);
+  if (s.updates > s.step) bad_input(path, ": \"updates\" ", s.updates, " exceeds \"step\" ", s.step);
+  if (state.contains("total_steps") && s.total_steps < s.step)
+    bad_input(path, ": \"total_steps\" ", s.total_steps, " is less than \"step\" ", s.step);
+  return s;
 }
 
 model::BertConfig config_for(const TrainOptions& o, const data::TokenDataset& train) {

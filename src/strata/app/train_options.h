@@ -70,10 +70,26 @@ void copy_fields(const TrainOptions& from, TrainOptions& to,
 
 // The saved (kFixed and kFree) fields.
 nlohmann::json to_json(const TrainOptions& o);
-// Fields absent from j keep base's value; a field of the wrong type is bad_input naming it.
-TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions& base);
+// Fields absent from j keep base's value; a field of the wrong type is bad_input naming `source` and the field.
+TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions& base,
+                                     const std::string& source = "training options");
 // Every value in range and consistent (bad_input naming the flag otherwise).
 void validate(const TrainOptions& o);
+
+// A checkpoint's trainer_state.json, every field checked for type, range and consistency (bad_input naming the file
+// and the field): what resuming, embedding and evaluating read from it.
+struct SavedState {
+  bool has_options = false;
+  TrainOptions options;          // the saved run's options (kFixed and kFree fields; defaults where absent)
+  std::int64_t step = 0;         // optimizer steps done
+  std::int64_t updates = 0;      // updates applied, <= step
+  std::int64_t total_steps = 0;  // the schedule's length, >= step (0 when absent)
+};
+// path names the file in messages. for_resume: "options" is required and must pass validate() as a whole;
+// otherwise only the fields inference uses (seq-len) are range-checked. max_positions: the checkpoint's
+// config.json max_position_embeddings, which a saved seq-len may not exceed.
+SavedState read_saved_state(const nlohmann::json& state, const std::string& path, bool for_resume,
+                            int max_positions);
 
 // The model config the options ask for, sized for the training data (vocabulary, classes).
 model::BertConfig config_for(const TrainOptions& o, const data::TokenDataset& train);

@@ -16,6 +16,7 @@
 
 #include "strata/core/error.h"
 #include "strata/core/file.h"
+#include "strata/core/json.h"
 #include "strata/core/memory.h"
 #include "strata/data/tokenizer.h"
 #include "strata/dist/process_group.h"
@@ -85,7 +86,7 @@ struct Say {
 struct RunSetup {
   TrainOptions o;
   Checkpoint resume;  // dir empty: a new run
-  nlohmann::json resume_state;
+  SavedState resume_state;
   bool resuming() const { return !resume.dir.empty(); }
 };
 
@@ -123,14 +124,14 @@ std::optional<model::BertConfig> check_fixed_flags(const TrainOptions& given, co
   return expect;
 }
 
-nlohmann::json read_trainer_state(const std::string& dir) {
+// The resumed checkpoint's trainer_state.json, checked field by field against itself and its config.json.
+SavedState read_trainer_state(const std::string& dir) {
   const std::string state_path = dir + "/trainer_state.json";
   if (!fs::is_directory(dir)) bad_input("--resume ", dir, ": not a directory");
   if (!fs::exists(state_path)) bad_input("--resume ", dir, ": no trainer_state.json");
-  nlohmann::json state = nlohmann::json::parse(read_file(state_path), nullptr, false);
-  if (state.is_discarded() || !state.is_object() || !state.contains("options"))
-    bad_input(state_path, ": not a strata trainer state");
-  return state;
+  if (!fs::exists(dir + "/config.json")) bad_input("--resume ", dir, ": no config.json");
+  const model::BertConfig cfg = model::load_bert_config(dir + "/config.json");
+  return read_saved_state(parse_json(read_file(state_path), state_path), state_path, true, cfg.max_position_embeddings);
 }
 
 RunSetup resolve_run(const TrainOptions& options, const std::set<std::string>& explicit_flags) {
@@ -138,7 +139,7 @@ RunSetup resolve_run(const TrainOptions& options, const std::set<std::string>& e
   run.o = options;
   if (!options.resume.empty()) {
     run.resume_state = read_trainer_state(options.resume);
-    TrainOptions saved = train_options_from_json(run.resume_state["options"], TrainOptions{});
+    TrainOptions saved = run.resume_state.options;
     const std::optional<model::BertConfig> expect =
         check_fixed_flags(options, saved, explicit_flags, options.resume + "/trainer_state.json");
     run.resume = train::load_checkpoint(options.resume, true, expect ? &*expect : nullptr);
@@ -146,7 +147,7 @@ RunSetup resolve_run(const TrainOptions& options, const std::set<std::string>& e
       return r == OnResume::kRun || (r == OnResume::kFree && explicit_flags.count(name));
     });
     if (!explicit_flags.count("steps") && !explicit_flags.count("epochs")) {
-      saved.steps = run.resume_state.value("total_steps", saved.steps);
+      if (run.resume_state.total_steps > 0) saved.steps = run.resume_state.total_steps;
       saved.epochs = 0;
     } else if (explicit_flags.count("steps")) {
       saved.epochs = 0;
@@ -284,8 +285,8 @@ train::ExecutorOptions executor_options(const TrainOptions& o) {
 void write_initial_state(RunSetup& run, Engine& e) {
   if (run.resuming()) {
     Checkpoint& ck = run.resume;
-    const std::int64_t step = ck.state.value("step", std::int64_t{0});
-    e.executor->write_state(ck.params.data(), ck.m.data(), ck.v.data(), step, ck.state.value("updates", step));
+    const SavedState& st = run.resume_state;
+    e.executor->write_state(ck.params.data(), ck.m.data(), ck.v.data(), st.step, st.updates);
     ck.params = {};  // the executor holds them now
     ck.m = {};
     ck.v = {};
@@ -358,12 +359,14 @@ std::string describe_run(const TrainOptions& o, const RunData& d, const Engine& 
 // the earlier run's lines before its first step.
 class MetricsLog {
  public:
-  MetricsLog(std::string path, std::int64_t start, std::int64_t total) : path_(std::move(path)) {
+  MetricsLog(std::string path, std::int64_t start, std::int64_t /*total*/) : path_(std::move(path)) {
     if (path_.empty() || start == 0 || !fs::exists(path_)) return;
     std::istringstream in(read_file(path_));
     for (std::string line; std::getline(in, line);) {
+      if (json_nesting_depth(line, kMaxJsonDepth) > kMaxJsonDepth) continue;  // not one of our lines
       const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.value("step", total) < start) lines_ += line + "\n";
+      if (j.is_object() && j.contains("step") && j["step"].is_number_integer() && j["step"].get<std::int64_t>() < start)
+        lines_ += line + "\n";
     }
   }
   void add(std::int64_t s, const StepStats& st) {

@@ -9,13 +9,14 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "strata/core/error.h"
 #include "strata/core/file.h"
+#include "strata/core/json.h"
 
 namespace strata {
 
@@ -74,16 +75,17 @@ LabelTree LabelTree::from_merges(const std::vector<std::pair<int, int>>& merges,
   }
   LabelTree t;
   t.class_names = class_names;
-  std::function<int(int, int)> build = [&](int tid, int parent) -> int {
-    int id = static_cast<int>(t.nodes.size());
+  // Depth-first preorder from the last merge, iteratively (a chained linkage is as deep as there are classes).
+  std::vector<std::pair<int, int>> stack{{static_cast<int>(tmp.size()) - 1, -1}};  // (tmp id, parent node)
+  while (!stack.empty()) {
+    const auto [tid, parent] = stack.back();
+    stack.pop_back();
+    const int id = static_cast<int>(t.nodes.size());
     t.nodes.push_back({parent, {}, tmp[tid].class_id, tmp[tid].class_id >= 0 ? class_names[tmp[tid].class_id] : ""});
-    for (int ch : tmp[tid].children) {
-      int cid = build(ch, id);
-      t.nodes[id].children.push_back(cid);
-    }
-    return id;
-  };
-  build(static_cast<int>(tmp.size()) - 1, -1);
+    if (parent >= 0) t.nodes[parent].children.push_back(id);
+    const auto& ch = tmp[tid].children;
+    for (auto it = ch.rbegin(); it != ch.rend(); ++it) stack.push_back({*it, id});
+  }
   t.nodes[0].name = "root";
   t.validate("merges");
   return t;
@@ -117,8 +119,9 @@ void LabelTree::validate(const std::string& where) const {
   for (std::size_t v = 0; v < nodes.size(); ++v)
     if (!visited[v]) bad_input(where, ": node ", v, " is not reachable from the root");
   for (int c = 0; c < num_classes(); ++c) {
-    if (seen_class[c] == 0) bad_input(where, ": class '", class_names[c], "' is in no leaf");
-    if (seen_class[c] > 1) bad_input(where, ": class '", class_names[c], "' is in ", seen_class[c], " leaves");
+    if (seen_class[c] == 0) bad_input(where, ": class '", short_quote(class_names[c]), "' is in no leaf");
+    if (seen_class[c] > 1)
+      bad_input(where, ": class '", short_quote(class_names[c]), "' is in ", seen_class[c], " leaves");
   }
 }
 
@@ -148,10 +151,18 @@ std::vector<int> LabelTree::path_to_root(int node) const {
 }
 
 int LabelTree::depth() const {
-  int d = 0;
-  for (int v = 0; v < static_cast<int>(nodes.size()); ++v)
-    if (nodes[v].children.empty()) d = std::max(d, static_cast<int>(path_to_root(v).size()) - 1);
-  return d;
+  // Breadth-first from the root: O(nodes) however deep the tree.
+  std::vector<int> d(nodes.size(), 0), queue{0};
+  int deepest = 0;
+  for (std::size_t q = 0; q < queue.size(); ++q) {
+    const int v = queue[q];
+    deepest = std::max(deepest, d[v]);
+    for (int ch : nodes[v].children) {
+      d[ch] = d[v] + 1;
+      queue.push_back(ch);
+    }
+  }
+  return deepest;
 }
 
 std::vector<int> LabelTree::top_level_groups() const {
@@ -163,79 +174,141 @@ std::vector<int> LabelTree::top_level_groups() const {
 }
 
 LabelTree LabelTree::compacted() const {
+  // Iterative (a tree may be thousands of levels deep): (node, new parent) pairs on an explicit stack, children
+  // pushed in reverse so nodes keep their depth-first numbering.
   LabelTree t;
   t.class_names = class_names;
-  std::function<void(int, int)> copy = [&](int v, int parent) {
+  std::vector<std::pair<int, int>> stack{{0, -1}};
+  while (!stack.empty()) {
+    auto [v, parent] = stack.back();
+    stack.pop_back();
     // Skip chains of single-child internal nodes (but never the root).
     while (parent >= 0 && nodes[v].children.size() == 1) v = nodes[v].children[0];
-    int id = static_cast<int>(t.nodes.size());
+    const int id = static_cast<int>(t.nodes.size());
     t.nodes.push_back({parent, {}, nodes[v].class_id, nodes[v].name});
     if (parent >= 0) t.nodes[parent].children.push_back(id);
-    for (int ch : nodes[v].children) copy(ch, id);
-  };
-  copy(0, -1);
+    const auto& ch = nodes[v].children;
+    for (auto it = ch.rbegin(); it != ch.rend(); ++it) stack.push_back({*it, id});
+  }
   return t;
 }
 
+namespace {
+std::string quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
+}  // namespace
+
 std::string LabelTree::to_json() const {
-  std::function<json(int)> node_json = [&](int v) -> json {
-    const Node& nd = nodes[v];
-    if (nd.children.empty()) return json{{"class", class_names.at(nd.class_id)}};
-    json j;
-    if (!nd.name.empty()) j["name"] = nd.name;
-    json ch = json::array();
-    for (int c : nd.children) ch.push_back(node_json(c));
-    j["children"] = ch;
-    return j;
+  // Written iteratively and compactly: an indented deep tree grows quadratically with its depth. One node per
+  // line at the top levels keeps small trees readable.
+  std::string out = "{\"classes\": [";
+  for (std::size_t c = 0; c < class_names.size(); ++c) out += (c ? ", " : "") + quoted(class_names[c]);
+  out += "],\n\"tree\": ";
+  struct Frame {
+    int v;
+    std::size_t next;  // next child to write
   };
-  json j{{"classes", class_names}, {"tree", node_json(0)}};
-  return j.dump(2) + "\n";
+  std::vector<Frame> stack;
+  auto open = [&](int v) {
+    const Node& nd = nodes[v];
+    if (nd.children.empty()) {
+      out += "{\"class\": " + quoted(class_names.at(nd.class_id)) + "}";
+      return;
+    }
+    out += "{";
+    if (!nd.name.empty()) out += "\"name\": " + quoted(nd.name) + ", ";
+    out += "\"children\": [";
+    stack.push_back({v, 0});
+  };
+  open(0);
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    const auto& ch = nodes[f.v].children;
+    if (f.next == ch.size()) {
+      out += "]}";
+      stack.pop_back();
+      continue;
+    }
+    if (f.next) out += ",";
+    if (stack.size() <= 2) out += "\n" + std::string(2 * stack.size(), ' ');
+    open(ch[f.next++]);  // may push: f is not used after this
+  }
+  return out + "}\n";
 }
 
-LabelTree LabelTree::from_json(const std::string& text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    bad_input(where, ": not valid JSON at byte ", e.byte, ": ", e.what());
+namespace {
+
+// The JSON path of node `n` for messages: "tree.children[2].children[0]", eliding the middle of deep paths.
+std::string node_path(const std::vector<std::pair<int, int>>& up, int n) {
+  std::vector<int> idx;  // child positions from n up to the root
+  for (int v = n; up[v].first >= 0; v = up[v].first) idx.push_back(up[v].second);
+  std::string p = "tree";
+  const std::size_t depth = idx.size();
+  for (std::size_t k = 0; k < depth; ++k) {
+    if (depth > 12 && k == 4) {
+      p += cat("... (", depth - 8, " more levels) ...");
+      k = depth - 5;
+      continue;
+    }
+    p += cat(".children[", idx[depth - 1 - k], "]");
   }
+  return p;
+}
+
+}  // namespace
+
+LabelTree LabelTree::from_json(const std::string& text, const std::string& where) {
+  std::size_t at = 0;
+  if (json_nesting_depth(text, kMaxTreeJsonDepth, &at) > kMaxTreeJsonDepth)
+    bad_input(where, ": the tree is deeper than the limit of ", kMaxTreeDepth, " levels (its JSON nests deeper than ",
+              kMaxTreeJsonDepth, " at byte ", at, ")");
+  const json j = parse_json(text, where, kMaxTreeJsonDepth);
   if (!j.is_object() || !j.contains("classes") || !j["classes"].is_array())
     bad_input(where, ": expected an object with \"classes\" (array of class names) and \"tree\"");
   if (!j.contains("tree") || !j["tree"].is_object()) bad_input(where, ": missing \"tree\" object");
   LabelTree t;
   std::map<std::string, int> cls;
   for (const auto& c : j["classes"]) {
-    if (!c.is_string()) bad_input(where, ": \"classes\" must hold strings, found ", c.dump());
+    if (!c.is_string()) bad_input(where, ": \"classes\" must hold strings, found ", json_excerpt(c));
     std::string s = c.get<std::string>();
-    if (cls.count(s)) bad_input(where, ": class '", s, "' listed twice in \"classes\"");
+    if (cls.count(s)) bad_input(where, ": class '", short_quote(s), "' listed twice in \"classes\"");
     cls[s] = static_cast<int>(t.class_names.size());
     t.class_names.push_back(s);
   }
-  std::function<int(const json&, int, const std::string&)> build = [&](const json& n, int parent,
-                                                                       const std::string& path) -> int {
-    if (!n.is_object()) bad_input(where, ": ", path, ": expected an object, found ", n.dump());
-    int id = static_cast<int>(t.nodes.size());
-    t.nodes.push_back({parent, {}, -1, n.value("name", std::string())});
-    if (n.contains("class")) {
-      const json& c = n["class"];
-      std::string name = c.is_string() ? c.get<std::string>() : c.dump();
-      auto it = cls.find(name);
-      if (it == cls.end()) bad_input(where, ": ", path, ": class '", name, "' is not in \"classes\"");
+  // Depth-first, iteratively: (JSON node, parent id, position among the parent's children) on an explicit stack;
+  // up[id] = (parent, position) lets a message name the node's path without building paths for every node.
+  std::vector<std::tuple<const json*, int, int>> stack{{&j["tree"], -1, 0}};
+  std::vector<std::pair<int, int>> up;
+  while (!stack.empty()) {
+    const auto [np, parent, pos] = stack.back();
+    stack.pop_back();
+    const json& n = *np;
+    const int id = static_cast<int>(t.nodes.size());
+    up.push_back({parent, pos});
+    auto here = [&] { return node_path(up, id); };
+    if (!n.is_object()) bad_input(where, ": ", here(), ": expected an object, found ", json_excerpt(n));
+    std::string name;
+    if (auto it = n.find("name"); it != n.end()) {
+      if (!it->is_string()) bad_input(where, ": ", here(), ": \"name\" must be a string, found ", json_excerpt(*it));
+      name = it->get<std::string>();
+    }
+    t.nodes.push_back({parent, {}, -1, std::move(name)});
+    if (parent >= 0) t.nodes[parent].children.push_back(id);
+    if (auto c = n.find("class"); c != n.end()) {
+      if (!c->is_string() && !c->is_number_integer())
+        bad_input(where, ": ", here(), ": \"class\" must be a string, found ", json_excerpt(*c));
+      const std::string cname = c->is_string() ? c->get<std::string>() : c->dump();
+      auto it = cls.find(cname);
+      if (it == cls.end()) bad_input(where, ": ", here(), ": class '", short_quote(cname), "' is not in \"classes\"");
       t.nodes[id].class_id = it->second;
-      t.nodes[id].name = name;
-      if (n.contains("children")) bad_input(where, ": ", path, ": a leaf (with \"class\") cannot have children");
-      return id;
+      t.nodes[id].name = cname;
+      if (n.contains("children")) bad_input(where, ": ", here(), ": a leaf (with \"class\") cannot have children");
+      continue;
     }
-    if (!n.contains("children") || !n["children"].is_array() || n["children"].empty())
-      bad_input(where, ": ", path, ": expected \"class\" or a non-empty \"children\" array");
-    int i = 0;
-    for (const auto& ch : n["children"]) {
-      int cid = build(ch, id, path + ".children[" + std::to_string(i++) + "]");
-      t.nodes[id].children.push_back(cid);
-    }
-    return id;
-  };
-  build(j["tree"], -1, "tree");
+    auto ch = n.find("children");
+    if (ch == n.end() || !ch->is_array() || ch->empty())
+      bad_input(where, ": ", here(), ": expected \"class\" or a non-empty \"children\" array");
+    for (int i = static_cast<int>(ch->size()) - 1; i >= 0; --i) stack.push_back({&(*ch)[i], id, i});
+  }
   t.validate(where);
   return t;
 }
@@ -284,21 +357,29 @@ std::string LabelTree::to_svg() const {
   const double dx = 36, dy = 70, margin = 30, label_room = 150;
   std::vector<double> x(nodes.size()), y(nodes.size());
   int next_leaf = 0;
-  std::function<void(int, int)> place = [&](int v, int d) {
-    y[v] = margin + d * dy;
-    if (nodes[v].children.empty()) {
-      x[v] = margin + dx * next_leaf++;
-      return;
+  // Depth-first preorder, iteratively (trees may be thousands of levels deep); an internal node is placed after
+  // its children, walking the preorder backwards.
+  std::vector<int> order, stack{0};
+  std::vector<int> level(nodes.size(), 0);
+  while (!stack.empty()) {
+    const int v = stack.back();
+    stack.pop_back();
+    order.push_back(v);
+    y[v] = margin + level[v] * dy;
+    if (nodes[v].children.empty()) x[v] = margin + dx * next_leaf++;
+    const auto& ch = nodes[v].children;
+    for (auto it = ch.rbegin(); it != ch.rend(); ++it) {
+      level[*it] = level[v] + 1;
+      stack.push_back(*it);
     }
+  }
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const auto& ch = nodes[*it].children;
+    if (ch.empty()) continue;
     double lo = 1e300, hi = -1e300;
-    for (int ch : nodes[v].children) {
-      place(ch, d + 1);
-      lo = std::min(lo, x[ch]);
-      hi = std::max(hi, x[ch]);
-    }
-    x[v] = 0.5 * (lo + hi);
-  };
-  place(0, 0);
+    for (int c : ch) lo = std::min(lo, x[c]), hi = std::max(hi, x[c]);
+    x[*it] = 0.5 * (lo + hi);
+  }
   int dep = depth();
   double width = 2 * margin + dx * std::max(0, next_leaf - 1) + 20;
   double height = 2 * margin + dep * dy + label_room;

@@ -9,6 +9,12 @@
 
 namespace strata {
 
+// The deepest label tree strata reads (edges from the root to a leaf); a tree file nests JSON two levels per tree
+// level, so its JSON may nest kMaxTreeJsonDepth deep. Every tree operation is iterative, so the bound is about
+// time and memory (a 10^4-deep tree loads in milliseconds), not the stack.
+constexpr int kMaxTreeDepth = 10000;
+constexpr int kMaxTreeJsonDepth = 2 * kMaxTreeDepth + 2;
+
 struct LabelTree {
   struct Node {
     int parent = -1;            // -1 for the root
@@ -48,8 +54,11 @@ struct LabelTree {
   // or is the root; keeps class assignment.
   LabelTree compacted() const;
 
-  std::string to_json()
-      const;  // {"classes": [...], "tree": {"name":..., "children": [...]}} ; leaves {"class": "name"}
+  // {"classes": [...], "tree": {"name":..., "children": [...]}}; leaves {"class": "name"}. Compact (its size is
+  // linear in the tree's, whatever its depth), with one node per line at the top two levels.
+  std::string to_json() const;
+  // bad_input naming `where` (and the node's path) on invalid JSON, nesting beyond kMaxTreeJsonDepth, a malformed
+  // node or an invalid tree. Iterative: no recursion per level.
   static LabelTree from_json(const std::string& text, const std::string& where = "tree.json");
   static LabelTree load(const std::string& path);
   void save(const std::string& path) const;  // atomic: temporary name, then rename

@@ -394,6 +394,21 @@ Layout read_header(const char* b, const char* e, const std::string& path, const 
   return L;
 }
 
+// Lines holding anything besides '\r' (an upper bound on the records among them).
+std::size_t count_nonblank_lines(const char* b, const char* e) {
+  std::size_t n = 0;
+  bool content = false;
+  for (const char* p = b; p < e; ++p) {
+    if (*p == '\n') {
+      n += content;
+      content = false;
+    } else if (*p != '\r') {
+      content = true;
+    }
+  }
+  return n + content;
+}
+
 // The data rows, in one chunk, or in chunks cut at line ends and parsed in parallel when the body is large and has
 // no quotes (a quoted field may hold a newline, so only then are line ends record ends).
 std::vector<Chunk> parse_body(const char* body, const char* e, std::size_t body_line, const std::string& path,
@@ -403,7 +418,9 @@ std::vector<Chunk> parse_body(const char* body, const char* e, std::size_t body_
   const bool has_quotes = std::memchr(body, '"', body_bytes) != nullptr;
   std::size_t parts = 1;
   if (!has_quotes && body_bytes >= kParallelMinBytes) parts = static_cast<std::size_t>(std::max(1, default_threads()));
-  auto parse_chunk = [&](Chunk& c, const char* from, const char* to, std::size_t first_line, std::size_t lines) {
+  auto parse_chunk = [&](Chunk& c, const char* from, const char* to, std::size_t first_line, std::size_t) {
+    // Reserve for the non-blank lines only: a file of newlines has no rows, however many lines it has.
+    const std::size_t lines = count_nonblank_lines(from, to);
     c.x.reserve(lines * d);
     advise_huge_pages(c.x.data(), lines * d * sizeof(float));
     c.labels.reserve(lines);
@@ -412,7 +429,7 @@ std::vector<Chunk> parse_body(const char* body, const char* e, std::size_t body_
   std::vector<Chunk> chunks;
   if (parts <= 1) {
     chunks.resize(1);
-    parse_chunk(chunks[0], body, e, body_line, static_cast<std::size_t>(std::count(body, e, '\n')) + 1);
+    parse_chunk(chunks[0], body, e, body_line, 0);
     return chunks;
   }
   auto cuts = cut_at_lines(body, e, parts);

@@ -41,6 +41,7 @@ std::string read_plain(std::FILE* f, const std::string& path, std::size_t size) 
 }
 
 std::string read_gzip(const std::string& path, std::size_t compressed_size, std::uint32_t isize_hint) {
+  const std::size_t limit = gzip_inflate_limit(compressed_size);
   gzFile g = gzopen(path.c_str(), "rb");
   if (!g) bad_input(path, ": cannot open (", std::strerror(errno), ")");
   gzbuffer(g, 1 << 18);
@@ -48,13 +49,21 @@ std::string read_gzip(const std::string& path, std::size_t compressed_size, std:
   // file's last four bytes are arbitrary, so trust it only within a plausible ratio; beyond, grow by doubling.
   const std::size_t plausible = compressed_size * 4 + (1 << 16);
   std::size_t cap = isize_hint > 0 && isize_hint <= plausible ? static_cast<std::size_t>(isize_hint) + 1 : plausible;
+  cap = std::min(cap, limit + 1);
   std::string out;
   out.reserve(cap);
   advise_huge_pages(out.data(), cap);
   out.resize(cap);
   std::size_t len = 0;
   for (;;) {
-    if (len == out.size()) out.resize(out.size() * 2);
+    if (len > limit) {
+      gzclose(g);
+      bad_input(path, ": inflates to more than ", limit, " bytes from ", compressed_size, " compressed (over ",
+                kMaxInflateRatio,
+                " times; a gzip bomb or a degenerate file). If the data are "
+                "genuine, gunzip the file and pass the uncompressed one");
+    }
+    if (len == out.size()) out.resize(std::min(out.size() * 2, limit + 1));
     std::size_t want = std::min<std::size_t>(out.size() - len, 1u << 30);
     int r = gzread(g, out.data() + len, static_cast<unsigned>(want));
     if (r < 0) {
@@ -79,6 +88,12 @@ std::string read_gzip(const std::string& path, std::size_t compressed_size, std:
 }
 
 }  // namespace
+
+std::size_t gzip_inflate_limit(std::size_t compressed_bytes) {
+  const std::size_t by_ratio =
+      compressed_bytes > SIZE_MAX / kMaxInflateRatio ? SIZE_MAX : compressed_bytes * kMaxInflateRatio;
+  return std::max(kMinInflateLimit, by_ratio);
+}
 
 std::string read_bytes(const std::string& path) {
   struct stat st;

@@ -6,8 +6,16 @@
 
 namespace strata::data {
 
+// A gzip file may inflate to at most gzip_inflate_limit(its size) bytes: kMaxInflateRatio times its size, and never
+// less than kMinInflateLimit. Real data compress 2-20 times; deflate reaches ~1000 times on degenerate input (a few
+// hundred KB of newlines inflating to hundreds of MB), which is refused instead of allocated.
+constexpr std::size_t kMaxInflateRatio = 100;
+constexpr std::size_t kMinInflateLimit = std::size_t{64} << 20;
+std::size_t gzip_inflate_limit(std::size_t compressed_bytes);
+
 // The file's bytes; gunzipped when the file starts with the gzip magic (1f 8b), so every reader also takes
-// PATH.gz. Throws bad_input naming the path if it is missing, a directory, unreadable or corrupt gzip.
+// PATH.gz. Throws bad_input naming the path if it is missing, a directory, unreadable, corrupt gzip, or gzip that
+// inflates beyond gzip_inflate_limit.
 std::string read_bytes(const std::string& path);
 
 // The path without a trailing ".gz" (case-insensitive), lowercased extension of that: "a/B.CSV.gz" -> ".csv".

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "strata/core/error.h"
+#include "strata/core/json.h"
 #include "strata/core/rng.h"
 #include "strata/data/file_bytes.h"
 #include "strata/data/labels.h"
@@ -135,12 +136,7 @@ std::vector<Row> read_jsonl(const std::string& path) {
   std::vector<Row> rows;
   for_each_line(bytes, [&](std::string_view line, std::size_t ln) {
     if (is_blank(line)) return;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      bad_input(path, ":", ln, ": not valid JSON (", e.what(), ")");
-    }
+    const nlohmann::json j = parse_json(line, cat(path, ":", ln));
     if (!j.is_object())
       bad_input(path, ":", ln, ": expected an object {\"text\": ..., \"label\": ...}, found ", j.type_name());
     if (!j.contains("text") || !j["text"].is_string()) bad_input(path, ":", ln, ": missing string field \"text\"");
@@ -152,7 +148,7 @@ std::vector<Row> read_jsonl(const std::string& path) {
     else if (l.is_number_integer())
       label = std::to_string(l.get<std::int64_t>());
     else
-      bad_input(path, ":", ln, ": \"label\" must be a string or an integer, found ", l.dump());
+      bad_input(path, ":", ln, ": \"label\" must be a string or an integer, found ", json_excerpt(l));
     if (label.empty()) bad_input(path, ":", ln, ": empty label");
     rows.push_back({j["text"].get<std::string>(), std::move(label), rows.size()});
   });

@@ -144,6 +144,15 @@ std::string Tokenizer::decode(const std::vector<std::int32_t>& ids) const {
   return out;
 }
 
+std::size_t encode_prefix_bytes(int seq_len) { return static_cast<std::size_t>(seq_len) * 64 + 4096; }
+
+std::string utf8_prefix(const std::string& s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t n = max_bytes;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // not inside a multi-byte character
+  return s.substr(0, n);
+}
+
 TokenDataset Tokenizer::encode(const TextDataset& ds, int seq_len, int* truncated_count) const {
   if (seq_len < 3) bad_input("tokenizer: seq_len must be at least 3 ([CLS] x [SEP]), given ", seq_len);
   if (ds.y.size() != ds.texts.size())
@@ -159,11 +168,14 @@ TokenDataset Tokenizer::encode(const TextDataset& ds, int seq_len, int* truncate
   out.ids.assign(ds.texts.size() * T, pad_id_);  // (n, T)
   out.mask.assign(ds.texts.size() * T, 0);       // (n, T)
   std::vector<std::uint8_t> truncated(ds.texts.size(), 0);
+  const std::size_t max_bytes = encode_prefix_bytes(seq_len);
   ThreadPool pool(default_threads());
   pool.parallel_for(ds.texts.size(), [&](std::size_t i) {  // SentencePieceProcessor::Encode is const, thread-safe
-    const std::vector<std::int32_t> pieces = encode_text(ds.texts[i]);
+    const std::string& text = ds.texts[i];
+    const bool cut = text.size() > max_bytes;
+    const std::vector<std::int32_t> pieces = encode_text(cut ? utf8_prefix(text, max_bytes) : text);
     const std::size_t keep = std::min(pieces.size(), T - 2);
-    truncated[i] = pieces.size() > keep;
+    truncated[i] = cut || pieces.size() > keep;
     std::int32_t* row = out.ids.data() + i * T;
     std::uint8_t* m = out.mask.data() + i * T;
     row[0] = cls_id_;

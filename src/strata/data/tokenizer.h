@@ -10,6 +10,11 @@
 
 namespace strata::data {
 
+// How many leading bytes of a text encode() reads for rows of seq_len tokens; utf8_prefix cuts a string there
+// without splitting a UTF-8 character.
+std::size_t encode_prefix_bytes(int seq_len);
+std::string utf8_prefix(const std::string& s, std::size_t max_bytes);
+
 class Tokenizer {
  public:
   // Trains a unigram model and writes it to model_dir/tokenizer.model (atomically; the directory is created).
@@ -29,7 +34,9 @@ class Tokenizer {
   ~Tokenizer();
 
   // Rows of exactly seq_len (>= 3) tokens: [CLS] pieces [SEP] then [PAD]; pieces beyond seq_len - 2 are dropped and
-  // the row counted in *truncated_count. mask is 1 on [CLS], pieces and [SEP]. y and classes are copied.
+  // the row counted in *truncated_count. Only the first encode_prefix_bytes(seq_len) bytes of a text are encoded (a
+  // piece spans at most 16 characters, so these hold seq_len pieces of any real text): a 10 MB line costs what its
+  // prefix costs; a text cut so counts as truncated. mask is 1 on [CLS], pieces and [SEP]. y and classes are copied.
   TokenDataset encode(const TextDataset& ds, int seq_len, int* truncated_count = nullptr) const;
   // The pieces of one text, without special tokens.
   std::vector<std::int32_t> encode_text(const std::string& text) const;

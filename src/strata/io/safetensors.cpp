@@ -19,6 +19,7 @@
 
 #include "strata/core/error.h"
 #include "strata/core/file.h"
+#include "strata/core/json.h"
 
 namespace strata::io {
 
@@ -26,6 +27,7 @@ namespace {
 
 // The reference rejects headers above 100 MB; a larger one is surely corrupt.
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+constexpr std::size_t kMaxRank = 64;  // dimensions of one tensor
 
 std::string shape_str(const std::vector<std::int64_t>& s) {
   std::string o = "[";
@@ -104,14 +106,22 @@ nlohmann::json parse_header(const std::string& path, const std::string& header) 
     }
     return true;
   };
+  // A header nests 3 deep ({name: {shape: [...]}}); anything deeper is refused before the parser sees it.
+  std::size_t at = 0;
+  if (json_nesting_depth(header, kMaxJsonDepth, &at) > kMaxJsonDepth)
+    bad_input(path, ": header nests JSON deeper than the limit of ", kMaxJsonDepth, " levels (at byte ", at + 8,
+              " of the file)");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(header, cb);
   } catch (const nlohmann::json::exception& e) {
-    bad_input(path, ": header (", header.size(), " bytes) is not valid JSON: ", e.what());
+    std::string what = e.what();
+    if (what.size() > 200) what = what.substr(0, 200) + "...";
+    bad_input(path, ": header (", header.size(), " bytes) is not valid JSON: ", what);
   }
   if (!j.is_object()) bad_input(path, ": header is JSON but not an object (found ", j.type_name(), ")");
-  if (!duplicate.empty()) bad_input(path, ": tensor '", duplicate, "' appears more than once in the header");
+  if (!duplicate.empty())
+    bad_input(path, ": tensor '", short_quote(duplicate), "' appears more than once in the header");
   return j;
 }
 
@@ -120,7 +130,8 @@ std::map<std::string, std::string> parse_metadata(const std::string& path, const
   std::map<std::string, std::string> out;
   for (auto m = v.begin(); m != v.end(); ++m) {
     if (!m.value().is_string())
-      bad_input(path, ": __metadata__ entry '", m.key(), "' must be a string, found ", m.value().type_name());
+      bad_input(path, ": __metadata__ entry '", short_quote(m.key()), "' must be a string, found ",
+                m.value().type_name());
     out[m.key()] = m.value().get<std::string>();
   }
   return out;
@@ -129,19 +140,22 @@ std::map<std::string, std::string> parse_metadata(const std::string& path, const
 // One header entry {dtype, shape, data_offsets}, checked against itself and the data area's size.
 SafeTensor parse_tensor_entry(const std::string& path, const std::string& name, const nlohmann::json& v,
                               std::uint64_t data_bytes) {
-  auto where = [&] { return cat(path, ": tensor '", name, "'"); };
+  auto where = [&] { return cat(path, ": tensor '", short_quote(name), "'"); };
   if (!v.is_object()) bad_input(where(), ": expected an object {dtype, shape, data_offsets}, found ", v.type_name());
   SafeTensor t;
   t.name = name;
   if (!v.contains("dtype") || !v["dtype"].is_string()) bad_input(where(), ": missing string field 'dtype'");
-  t.dtype = v["dtype"].get<std::string>();
+  t.dtype = short_quote(v["dtype"].get<std::string>(), 40);
   const std::size_t esize = safetensors_dtype_size(t.dtype);
   if (esize == 0)
     bad_input(where(), ": unknown dtype '", t.dtype,
               "' (expected one of BOOL U8 I8 F8_E5M2 F8_E4M3 I16 U16 F16 BF16 I32 U32 F32 F64 I64 U64)");
   if (!v.contains("shape") || !v["shape"].is_array()) bad_input(where(), ": missing array field 'shape'");
+  if (v["shape"].size() > kMaxRank)
+    bad_input(where(), ": shape has ", v["shape"].size(), " dimensions, more than the limit of ", kMaxRank);
   for (const auto& d : v["shape"]) {
-    if (!d.is_number_unsigned()) bad_input(where(), ": shape entries must be non-negative integers, found ", d.dump());
+    if (!d.is_number_unsigned())
+      bad_input(where(), ": shape entries must be non-negative integers, found ", json_excerpt(d));
     t.shape.push_back(d.get<std::int64_t>());
   }
   if (!v.contains("data_offsets") || !v["data_offsets"].is_array() || v["data_offsets"].size() != 2 ||

@@ -1,28 +1,37 @@
 // BertConfig JSON (HF config.json field names), validation and presets.
 #include "strata/model/config.h"
 
+#include <cmath>
+
 #include "strata/core/error.h"
+#include "strata/core/json.h"
 #include "strata/core/label_tree.h"
 
 namespace strata::model {
 
 void BertConfig::validate() const {
-  auto positive = [](const char* field, int v) {
+  // Each size in [1, limit]: the limits are far above any BERT that exists and keep a few bytes of config.json from
+  // claiming terabytes (the parameter total is checked against memory where the model is built).
+  auto in_range = [](const char* field, int v, int limit) {
     if (v <= 0) bad_input("bert config: ", field, " must be positive, got ", v);
+    if (v > limit) bad_input("bert config: ", field, " ", v, " exceeds the limit of ", limit);
   };
-  positive("vocab_size", vocab_size);
-  positive("hidden_size", hidden_size);
-  positive("num_hidden_layers", num_hidden_layers);
-  positive("num_attention_heads", num_attention_heads);
-  positive("intermediate_size", intermediate_size);
-  positive("max_position_embeddings", max_position_embeddings);
-  positive("num_labels", num_labels);
+  in_range("vocab_size", vocab_size, kMaxVocabSize);
+  in_range("hidden_size", hidden_size, kMaxHiddenSize);
+  in_range("num_hidden_layers", num_hidden_layers, kMaxLayers);
+  in_range("num_attention_heads", num_attention_heads, hidden_size);
+  in_range("intermediate_size", intermediate_size, 16 * kMaxHiddenSize);
+  in_range("max_position_embeddings", max_position_embeddings, kMaxPositions);
+  in_range("num_labels", num_labels, kMaxVocabSize);
   if (type_vocab_size < 0) bad_input("bert config: type_vocab_size must be non-negative, got ", type_vocab_size);
+  if (type_vocab_size > kMaxPositions)
+    bad_input("bert config: type_vocab_size ", type_vocab_size, " exceeds the limit of ", kMaxPositions);
   if (hidden_size % num_attention_heads != 0)
     bad_input("bert config: hidden_size (", hidden_size, ") is not a multiple of num_attention_heads (",
               num_attention_heads, ")");
   if (hidden_act != "gelu")
-    bad_input("bert config: hidden_act \"", hidden_act, "\" is not supported (only \"gelu\", the erf form)");
+    bad_input("bert config: hidden_act \"", short_quote(hidden_act),
+              "\" is not supported (only \"gelu\", the erf form)");
   auto probability = [](const char* field, float p) {
     if (!(p >= 0.0f && p < 1.0f)) bad_input("bert config: ", field, " must be in [0, 1), got ", p);
   };
@@ -79,15 +88,19 @@ void read_field(const nlohmann::json& j, std::string_view source, const char* fi
   auto it = j.find(field);
   if (it == j.end()) return;
   if constexpr (std::is_same_v<T, int>) {
-    if (!it->is_number_integer()) bad_input(source, ": field \"", field, "\" must be an integer, found ", it->dump());
+    if (!it->is_number_integer())
+      bad_input(source, ": field \"", field, "\" must be an integer, found ", json_excerpt(*it));
     const auto v = it->get<std::int64_t>();
     if (v < -(1ll << 31) || v >= (1ll << 31)) bad_input(source, ": field \"", field, "\" is out of range: ", v);
     out = static_cast<int>(v);
   } else if constexpr (std::is_same_v<T, float>) {
-    if (!it->is_number()) bad_input(source, ": field \"", field, "\" must be a number, found ", it->dump());
-    out = it->get<float>();
+    if (!it->is_number()) bad_input(source, ": field \"", field, "\" must be a number, found ", json_excerpt(*it));
+    const double v = it->get<double>();
+    if (!std::isfinite(static_cast<float>(v)))
+      bad_input(source, ": field \"", field, "\" is out of range for a float: ", v);
+    out = static_cast<float>(v);
   } else {
-    if (!it->is_string()) bad_input(source, ": field \"", field, "\" must be a string, found ", it->dump());
+    if (!it->is_string()) bad_input(source, ": field \"", field, "\" must be a string, found ", json_excerpt(*it));
     out = it->get<std::string>();
   }
 }
@@ -116,14 +129,16 @@ BertConfig bert_config_from_json(const nlohmann::json& j, std::string_view sourc
     c.classifier_dropout = p;
   }
   if (auto it = j.find("position_embedding_type"); it != j.end() && *it != "absolute")
-    bad_input(source, ": position_embedding_type ", it->dump(), " is not supported (only \"absolute\")");
+    bad_input(source, ": position_embedding_type ", json_excerpt(*it), " is not supported (only \"absolute\")");
   bool have_labels = false;
   if (auto it = j.find("num_labels"); it != j.end()) {
     read_field(j, source, "num_labels", c.num_labels);
     have_labels = true;
   }
   if (auto it = j.find("id2label"); it != j.end()) {
-    if (!it->is_object()) bad_input(source, ": field \"id2label\" must be an object, found ", it->dump());
+    if (!it->is_object()) bad_input(source, ": field \"id2label\" must be an object, found ", json_excerpt(*it));
+    if (it->size() > static_cast<std::size_t>(kMaxVocabSize))
+      bad_input(source, ": id2label has ", it->size(), " entries, more than the limit of ", kMaxVocabSize);
     const int n = static_cast<int>(it->size());
     if (have_labels && n != c.num_labels)
       bad_input(source, ": id2label has ", n, " entries but num_labels is ", c.num_labels);
@@ -132,7 +147,7 @@ BertConfig bert_config_from_json(const nlohmann::json& j, std::string_view sourc
     for (int i = 0; i < n; ++i) {
       auto e = it->find(std::to_string(i));
       if (e == it->end()) bad_input(source, ": id2label has ", n, " entries but no key \"", i, "\"");
-      if (!e->is_string()) bad_input(source, ": id2label[\"", i, "\"] must be a string, found ", e->dump());
+      if (!e->is_string()) bad_input(source, ": id2label[\"", i, "\"] must be a string, found ", json_excerpt(*e));
       c.id2label[i] = e->get<std::string>();
     }
   }
@@ -145,14 +160,7 @@ BertConfig bert_config_from_json(const nlohmann::json& j, std::string_view sourc
 }
 
 BertConfig load_bert_config(const std::string& path) {
-  const std::string text = read_file(path);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    bad_input(path, ": not valid JSON at byte ", e.byte, ": ", e.what());
-  }
-  return bert_config_from_json(j, path);
+  return bert_config_from_json(parse_json(read_file(path), path), path);
 }
 
 void save_bert_config(const BertConfig& cfg, const std::string& path) {

@@ -10,6 +10,14 @@
 
 namespace strata::model {
 
+// Limits on a config's sizes (validate() refuses beyond them): far above any BERT that exists (BERT-large:
+// vocabulary 30522, hidden 1024, 24 layers, 512 positions), low enough that a hostile config.json is refused by its
+// numbers before anything is allocated.
+constexpr int kMaxVocabSize = 1 << 24;
+constexpr int kMaxHiddenSize = 1 << 16;
+constexpr int kMaxLayers = 1024;
+constexpr int kMaxPositions = 1 << 20;
+
 struct BertConfig {
   int vocab_size = 30522;
   int hidden_size = 768;

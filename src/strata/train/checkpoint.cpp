@@ -11,9 +11,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <new>
 
 #include "strata/core/error.h"
 #include "strata/core/file.h"
+#include "strata/core/json.h"
+#include "strata/core/memory.h"
 #include "strata/io/safetensors.h"
 #include "strata/model/config.h"
 
@@ -65,6 +68,32 @@ std::vector<io::TensorToWrite> named_tensors(const model::Bert& model, const flo
   for (const model::TensorInfo& t : model.tensors())
     out.push_back({prefix + t.name, "F32", t.shape, base + t.offset, t.numel * sizeof(float)});
   return out;
+}
+
+// Every tensor the model needs is in f, float, of its shape: checked before anything the size of the model is
+// allocated, so a config claiming a huge model is refused by the file it comes with (whose size is real).
+void check_named(const io::SafetensorsFile& f, const model::Bert& model, const std::string& prefix) {
+  for (const model::TensorInfo& t : model.tensors()) {
+    const io::SafeTensor& st = f.get(prefix + t.name);
+    if (st.shape != t.shape) {
+      std::string want, got;
+      for (auto d : t.shape) want += cat(want.empty() ? "" : ", ", d);
+      for (auto d : st.shape) got += cat(got.empty() ? "" : ", ", d);
+      bad_input(f.path(), ": tensor '", prefix + t.name, "': expected shape [", want,
+                "] (from the model's config), found [", got, "]");
+    }
+    if (st.dtype != "F32" && st.dtype != "F16" && st.dtype != "BF16")
+      bad_input(f.path(), ": tensor '", prefix + t.name, "': expected dtype F32 (or F16/BF16), found ", st.dtype);
+  }
+}
+
+// Host memory for n floats of `what`: exit 3 naming what asked for it and how much, instead of a bare bad_alloc.
+std::vector<float> floats_for(std::size_t n, const std::string& what) {
+  try {
+    return std::vector<float>(n, 0.0f);
+  } catch (const std::bad_alloc&) {
+    resource_error("cannot allocate ", format_bytes(n * sizeof(float)), " of host memory for ", what);
+  }
 }
 
 void read_named(const io::SafetensorsFile& f, const model::Bert& model, const std::string& prefix, float* dst) {
@@ -162,14 +191,15 @@ Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const mo
   const model::Bert layout(expect ? *expect : ck.config);
   const std::string model_path = dir + "/model.safetensors";
   if (!fs::exists(model_path)) bad_input(dir, ": no model.safetensors");
-  ck.params.assign(layout.total_floats(), 0.0f);
-  read_named(io::SafetensorsFile::open(model_path), layout, "", ck.params.data());
+  const io::SafetensorsFile weights = io::SafetensorsFile::open(model_path);
+  check_named(weights, layout, "");
+  ck.params = floats_for(layout.total_floats(), model_path + " (the model's parameters)");
+  read_named(weights, layout, "", ck.params.data());
   if (expect) ck.config = *expect;
   const std::string state_path = dir + "/trainer_state.json";
   if (fs::exists(state_path)) {
-    const std::string text = read_file(state_path);
-    ck.state = nlohmann::json::parse(text, nullptr, false);
-    if (ck.state.is_discarded() || !ck.state.is_object()) bad_input(state_path, ": not a JSON object");
+    ck.state = parse_json(read_file(state_path), state_path);
+    if (!ck.state.is_object()) bad_input(state_path, ": expected a JSON object, found ", ck.state.type_name());
   } else if (with_optimizer) {
     bad_input(dir, ": no trainer_state.json (a model exported without training state cannot be resumed)");
   }
@@ -177,8 +207,10 @@ Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const mo
     const std::string opt_path = dir + "/optimizer.safetensors";
     if (!fs::exists(opt_path)) bad_input(dir, ": no optimizer.safetensors (cannot resume without optimizer state)");
     const io::SafetensorsFile f = io::SafetensorsFile::open(opt_path);
-    ck.m.assign(layout.total_floats(), 0.0f);
-    ck.v.assign(layout.total_floats(), 0.0f);
+    check_named(f, layout, "exp_avg.");
+    check_named(f, layout, "exp_avg_sq.");
+    ck.m = floats_for(layout.total_floats(), opt_path + " (the optimizer's first moments)");
+    ck.v = floats_for(layout.total_floats(), opt_path + " (the optimizer's second moments)");
     read_named(f, layout, "exp_avg.", ck.m.data());
     read_named(f, layout, "exp_avg_sq.", ck.v.data());
   }
