@@ -2,6 +2,7 @@
 // pinned host memory), streams and events, and copies between spaces ordered as the Backend contract promises.
 #include "strata/backend/cuda/cuda_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -152,13 +153,50 @@ class AllEvents final : public EventState {
 
 }  // namespace
 
+// --- pinned staging for row copies -------------------------------------------------------------------------------
+
+// Pinned blocks reused across row copies (cudaHostAlloc is slow and cudaFreeHost may synchronize the device): a block
+// goes back to the pool when the copy that used it is done, and is freed with the backend.
+class StagingPool {
+ public:
+  ~StagingPool() {
+    for (const auto& [bytes, p] : free_) (void)cudaFreeHost(p);
+  }
+  std::shared_ptr<void> acquire(std::size_t bytes) {
+    void* p = nullptr;
+    std::size_t have = 0;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      auto it = std::find_if(free_.begin(), free_.end(), [&](const auto& f) { return f.first >= bytes; });
+      if (it != free_.end()) {
+        have = it->first;
+        p = it->second;
+        free_.erase(it);
+      }
+    }
+    if (!p) {
+      have = bytes;
+      check(cudaHostAlloc(&p, bytes, cudaHostAllocPortable), "cudaHostAlloc (row staging)");
+    }
+    return std::shared_ptr<void>(p, [this, have](void* q) {
+      std::lock_guard<std::mutex> lk(mu_);
+      free_.emplace_back(have, q);
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::size_t, void*>> free_;
+};
+
 // --- construction ----------------------------------------------------------------------------------------------
 
 CudaBackend::CudaBackend(const BackendOptions& options)
     : CudaMemory(options),
       Backend(MemoryBudgets{options.host_budget, options.device_budget, options.stash_budget}, &pinned, device.get(),
               &pinned),
-      pool_(std::make_unique<ThreadPool>(options.threads > 0 ? options.threads : default_threads())) {
+      pool_(std::make_unique<ThreadPool>(options.threads > 0 ? options.threads : default_threads())),
+      staging_(std::make_unique<StagingPool>()) {
   for (cudaStream_t& s : streams_) check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
   check(cublasCreate(&blas_), "cublasCreate");
   check(cublasSetStream(blas_, stream(kCompute)), "cublasSetStream");
@@ -230,10 +268,7 @@ struct RowJob {
   char* dst = nullptr;
   const char* src = nullptr;
   bool scatter = false;
-  void* staging = nullptr;
-  ~RowJob() {
-    if (staging) (void)cudaFreeHost(staging);
-  }
+  std::shared_ptr<void> staging;  // back to the backend's staging pool when the job goes
   static void CUDART_CB run(void* self) {  // on the stream's host thread: dst row rows[i] / packed row i
     const auto* j = static_cast<const RowJob*>(self);
     for (std::size_t i = 0; i < j->rows.size(); ++i) {
@@ -242,12 +277,6 @@ struct RowJob {
     }
   }
 };
-
-void* pinned_staging(std::size_t bytes) {
-  void* p = nullptr;
-  check(cudaHostAlloc(&p, bytes, cudaHostAllocPortable), "cudaHostAlloc (row staging)");
-  return p;
-}
 
 }  // namespace
 
@@ -280,11 +309,11 @@ Event CudaBackend::gather_rows_async(void* dst, Space dst_space, const void* src
     if (tmp) check(cudaFreeAsync(tmp, s), "cudaFreeAsync");
   } else {
     job->src = static_cast<const char*>(src);
-    job->dst = dst_space == Space::kDevice ? static_cast<char*>(job->staging = pinned_staging(packed))
-                                           : static_cast<char*>(dst);
+    if (dst_space == Space::kDevice) job->staging = staging_->acquire(packed);
+    job->dst = dst_space == Space::kDevice ? static_cast<char*>(job->staging.get()) : static_cast<char*>(dst);
     check(cudaLaunchHostFunc(s, RowJob::run, job.get()), "cudaLaunchHostFunc");
     if (dst_space == Space::kDevice)
-      check(cudaMemcpyAsync(dst, job->staging, packed, cudaMemcpyHostToDevice, s), "packed rows upload");
+      check(cudaMemcpyAsync(dst, job->staging.get(), packed, cudaMemcpyHostToDevice, s), "packed rows upload");
   }
   check_launch("gather_rows_async");
   return track(lane, f, job);
@@ -323,9 +352,9 @@ Event CudaBackend::scatter_rows_async(void* dst, Space dst_space, const void* sr
   } else {
     job->dst = static_cast<char*>(dst);
     if (src_space == Space::kDevice) {
-      job->staging = pinned_staging(packed);
-      check(cudaMemcpyAsync(job->staging, src, packed, cudaMemcpyDeviceToHost, s), "packed rows download");
-      job->src = static_cast<const char*>(job->staging);
+      job->staging = staging_->acquire(packed);
+      check(cudaMemcpyAsync(job->staging.get(), src, packed, cudaMemcpyDeviceToHost, s), "packed rows download");
+      job->src = static_cast<const char*>(job->staging.get());
     } else {
       job->src = static_cast<const char*>(src);
     }

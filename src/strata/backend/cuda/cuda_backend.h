@@ -54,6 +54,8 @@ struct CudaMemory {
   DeviceError* err = nullptr;  // pinned and mapped: the kernels' data errors
 };
 
+class StagingPool;
+
 class CudaBackend final : private CudaMemory, public Backend {
  public:
   explicit CudaBackend(const BackendOptions& options = {});
@@ -145,6 +147,7 @@ class CudaBackend final : private CudaMemory, public Backend {
   std::vector<double> chunk_sums_squares(const std::vector<SpanChunk>& chunks);
 
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<StagingPool> staging_;  // before in_flight_: outlives the jobs that hold its blocks
   cudaStream_t streams_[3] = {nullptr, nullptr, nullptr};
   cublasHandle_t blas_ = nullptr;
   cublasComputeType_t gemm_type_ = CUBLAS_COMPUTE_32F;
