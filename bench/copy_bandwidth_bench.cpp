@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
     auto be = backend::make_backend(name, backend::BackendOptions{2});
     const std::size_t bytes = mib << 20;
     Buffer h_up = be->alloc(Space::kHost, bytes, "host source"), h_down = be->alloc(Space::kHost, bytes, "host dest");
-    Buffer d_up = be->alloc(Space::kDevice, bytes, "device dest"), d_down = be->alloc(Space::kDevice, bytes, "device src");
+    Buffer d_up = be->alloc(Space::kDevice, bytes, "device dest"),
+           d_down = be->alloc(Space::kDevice, bytes, "device src");
     std::memset(h_up.data(), 1, bytes);
     be->zero(d_down.data(), Space::kDevice, bytes);
     be->synchronize();

@@ -14,7 +14,7 @@
 #                                             libraries they need beyond glibc and CUDA into DIR/bundle.tar.xz; stop
 #   scripts/gpu-check.sh --prebuilt DIR       check with DIR/bundle.tar.xz instead of building (for a GPU machine
 #                                             without this project's apt dependencies)
-# Environment: BUILD (build-gpu), JOBS (nproc), OUT_DIR (gpu-check-out: logs, reports, the table),
+# Environment: BUILD (build-gpu), JOBS (nproc), CMAKE_ARGS (extra configure flags, e.g. ccache launchers), OUT_DIR (gpu-check-out: logs, reports, the table),
 # PEAK_FP32_TFLOPS (67, H200 SXM dense fp32), PEAK_BF16_TFLOPS (989, H200 SXM dense bf16), QUICK=1 (skip 48/96 layers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,8 +39,9 @@ step() { echo; echo "== [$((SECONDS - START)) s] $*"; }
 build() {
   step "build: Release, -DSTRATA_CUDA=ON, $JOBS jobs"
   command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]] || fail "nvcc not found (CUDA toolkit needed)"
+  # shellcheck disable=SC2086
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSTRATA_CUDA=ON -DSTRATA_BUILD_BENCH=ON \
-    -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON >"$OUT_DIR/configure.log" 2>&1 || { tail -30 "$OUT_DIR/configure.log"; fail "configure"; }
+    -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON ${CMAKE_ARGS:-} >"$OUT_DIR/configure.log" 2>&1 || { tail -30 "$OUT_DIR/configure.log"; fail "configure"; }
   grep -q "CUDA backend: on" "$OUT_DIR/configure.log" || fail "configured without the CUDA backend"
   cmake --build "$BUILD" -j "$JOBS" --target strata strata_backend_tests copy_bandwidth_bench \
     >"$OUT_DIR/build.log" 2>&1 || { tail -40 "$OUT_DIR/build.log"; fail "build"; }
@@ -72,6 +73,13 @@ case $MODE in
     BIN=$(mktemp -d)
     tar -C "$BIN" -xJf "$BUNDLE_DIR/bundle.tar.xz"
     export LD_LIBRARY_PATH="$BIN/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    if ldd "$BIN/strata" | grep -q "libcublas.*not found"; then  # e.g. cuBLAS only from a pip wheel
+      CUBLAS=$(find / -name 'libcublas.so.13' -not -path '/proc/*' 2>/dev/null | head -1)
+      [[ -n "$CUBLAS" ]] || fail "libcublas.so.13 not found on this machine"
+      export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$CUBLAS")"
+      CUDART=$(find / -name 'libcudart.so.13' -not -path '/proc/*' 2>/dev/null | head -1)
+      [[ -n "$CUDART" ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$CUDART")"
+    fi
     ;;
 esac
 STRATA="$BIN/strata"
@@ -130,6 +138,7 @@ step "3. copy bandwidth (pinned host <-> device, bench/copy_bandwidth_bench)"
 "$BIN/bench/copy_bandwidth_bench" --backend cuda --mib 256 --reps 5 | tee "$OUT_DIR/bandwidth.txt" || fail "copy bench"
 LARGE=(--data "synthetic:vocab=30522,classes=2,n=1024" --model large --seq-len 128 --batch 32 --steps 4 --dropout 0.1
   --seed 1 --threads "$JOBS" --quiet)
+EPS=(--eps-threads $((JOBS > 4 ? JOBS / 2 : 2)))  # the param-server's update threads: half the cores
 large() {  # $1: name; rest: flags
   local name=$1; shift
   env ${GEMM:+STRATA_CUDA_GEMM=$GEMM} "$STRATA" train "${LARGE[@]}" --backend cuda "$@" --report "$OUT_DIR/$name.json" \
@@ -138,11 +147,11 @@ large() {  # $1: name; rest: flags
 }
 step "3. BERT-Large, seq 128, batch 32"
 large large-baseline-24 --executor baseline --layers 24 --micro-batch 8
-large large-l2l-24 --executor l2l --layers 24 --micro-batch 8 --device-memory 8GiB
-GEMM=bf16 large large-l2l-24-bf16 --executor l2l --layers 24 --micro-batch 8 --device-memory 8GiB --device-dtype bf16
+large large-l2l-24 --executor l2l "${EPS[@]}" --layers 24 --micro-batch 8 --device-memory 8GiB
+GEMM=bf16 large large-l2l-24-bf16 --executor l2l "${EPS[@]}" --layers 24 --micro-batch 8 --device-memory 8GiB --device-dtype bf16
 if [[ -z "${QUICK:-}" ]]; then
-  large large-l2l-48 --executor l2l --layers 48 --micro-batch 8 --device-memory 8GiB
-  large large-l2l-96 --executor l2l --layers 96 --micro-batch 8 --device-memory 8GiB
+  large large-l2l-48 --executor l2l "${EPS[@]}" --layers 48 --micro-batch 8 --device-memory 8GiB
+  large large-l2l-96 --executor l2l "${EPS[@]}" --layers 96 --micro-batch 8 --device-memory 8GiB
 fi
 "$PY" - "$OUT_DIR" "$PEAK_FP32" "$PEAK_BF16" <<'PYEOF' | tee "$OUT_DIR/table.md" || fail "BERT-Large figures"
 import json, os, re, sys

@@ -84,7 +84,7 @@ TEST(CudaCopyOrder, OnlyConflictingCopiesWait) {
   auto fp = [](const void* dst, const void* src, std::size_t n) {
     return CopyFootprint{byte_range(dst, n), byte_range(src, n)};
   };
-  const CopyFootprint up = fp(d, h, 1024);  // h[0,1024) -> d[0,1024)
+  const CopyFootprint up = fp(d, h, 1024);                      // h[0,1024) -> d[0,1024)
   EXPECT_TRUE(must_follow(up, fp(h + 2048, d, 512)));           // reads what `up` writes (read after write)
   EXPECT_TRUE(must_follow(up, fp(h, d + 2048, 16)));            // writes what `up` reads (write after read)
   EXPECT_TRUE(must_follow(up, fp(d + 1000, h + 3000, 100)));    // writes what `up` writes (write after write)

@@ -13,7 +13,8 @@ namespace {
 
 const BackendEntry* cuda_entry() {
   const auto all = registered_backends();
-  const auto it = std::find_if(all.begin(), all.end(), [](const BackendEntry& e) { return std::string(e.name) == "cuda"; });
+  const auto it =
+      std::find_if(all.begin(), all.end(), [](const BackendEntry& e) { return std::string(e.name) == "cuda"; });
   return it == all.end() ? nullptr : &*it;
 }
 

@@ -31,8 +31,8 @@ void* BlockAllocator::allocate(std::size_t bytes) {
 
 void BlockAllocator::deallocate(void* p) {
   if (!p) return;
-  const std::size_t off = base_ ? static_cast<std::size_t>(static_cast<char*>(p) - base_)
-                                : reinterpret_cast<std::size_t>(p) - kAlign;
+  const std::size_t off =
+      base_ ? static_cast<std::size_t>(static_cast<char*>(p) - base_) : reinterpret_cast<std::size_t>(p) - kAlign;
   std::lock_guard<std::mutex> lk(mu_);
   auto u = used_.find(off);
   STRATA_CHECK(u != used_.end(), "BlockAllocator: freeing ", p, ", which it did not allocate");

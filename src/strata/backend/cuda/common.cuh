@@ -15,7 +15,7 @@ inline unsigned blocks_for(std::size_t n, int per_block = kThreads) {
 }
 
 // Grid-stride index range.
-#define STRATA_FOR_EACH(i, n)                                                                           \
+#define STRATA_FOR_EACH(i, n)                                                                    \
   for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
 

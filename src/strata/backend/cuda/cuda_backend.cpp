@@ -268,7 +268,7 @@ struct RowJob {
   char* dst = nullptr;
   const char* src = nullptr;
   bool scatter = false;
-  std::shared_ptr<void> staging;  // back to the backend's staging pool when the job goes
+  std::shared_ptr<void> staging;           // back to the backend's staging pool when the job goes
   static void CUDART_CB run(void* self) {  // on the stream's host thread: dst row rows[i] / packed row i
     const auto* j = static_cast<const RowJob*>(self);
     for (std::size_t i = 0; i < j->rows.size(); ++i) {

@@ -40,10 +40,10 @@ void CudaBackend::gemm(bool trans_a, bool trans_b, int m, int n, int k, float al
           "cublasGemmEx");
     return;
   }
-  check(cublasGemmStridedBatchedEx(blas_, tb, ta, n, m, k, &alpha, b, CUDA_R_32F, ldb, stride_b, a, CUDA_R_32F, lda,
-                                   stride_a, &beta, c, CUDA_R_32F, ldc, stride_c, batch, gemm_type_,
-                                   CUBLAS_GEMM_DEFAULT),
-        "cublasGemmStridedBatchedEx");
+  check(
+      cublasGemmStridedBatchedEx(blas_, tb, ta, n, m, k, &alpha, b, CUDA_R_32F, ldb, stride_b, a, CUDA_R_32F, lda,
+                                 stride_a, &beta, c, CUDA_R_32F, ldc, stride_c, batch, gemm_type_, CUBLAS_GEMM_DEFAULT),
+      "cublasGemmStridedBatchedEx");
 }
 
 void CudaBackend::sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
@@ -53,8 +53,8 @@ void CudaBackend::sgemm(bool trans_a, bool trans_b, int m, int n, int k, float a
 
 void CudaBackend::sgemm_strided_batched(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                                         int lda, std::ptrdiff_t stride_a, const float* b, int ldb,
-                                        std::ptrdiff_t stride_b, float beta, float* c, int ldc,
-                                        std::ptrdiff_t stride_c, int batch) {
+                                        std::ptrdiff_t stride_b, float beta, float* c, int ldc, std::ptrdiff_t stride_c,
+                                        int batch) {
   gemm(trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc, stride_c, batch);
 }
 
@@ -98,8 +98,9 @@ void CudaBackend::linear_backward(float* din, float* dw, float* db, const float*
   check_dims("linear_backward", N, IC, OC);
   if (N == 0 || OC == 0) return;
   if (IC > 0) {
-    if (din) gemm(false, false, N, IC, OC, 1.0f, dout, OC, 0, w, IC, 0, 1.0f, din, IC, 0, 1);  // (N,IC) += (N,OC)·(OC,IC)
-    gemm(true, false, OC, IC, N, 1.0f, dout, OC, 0, in, IC, 0, 1.0f, dw, IC, 0, 1);            // (OC,IC) += (OC,N)·(N,IC)
+    if (din)
+      gemm(false, false, N, IC, OC, 1.0f, dout, OC, 0, w, IC, 0, 1.0f, din, IC, 0, 1);  // (N,IC) += (N,OC)·(OC,IC)
+    gemm(true, false, OC, IC, N, 1.0f, dout, OC, 0, in, IC, 0, 1.0f, dw, IC, 0, 1);     // (OC,IC) += (OC,N)·(N,IC)
   }
   if (db) STRATA_LAUNCH(cuda::column_sums, db, dout, N, OC);
 }
@@ -118,17 +119,16 @@ void CudaBackend::attention_forward(float* out, float* probs, const float* q, co
   STRATA_LAUNCH(cuda::attention_softmax, probs, key_mask, B, NH, T);
   const float* pd = probs;  // (B, NH, T, T) after dropout: element index = the contract's dropout counter
   if (dropout_p > 0.0f) {
-    STRATA_LAUNCH(cuda::dropout_forward, scratch, probs, static_cast<std::size_t>(B) * NH * tt, dropout_p,
-                  dropout_key);
+    STRATA_LAUNCH(cuda::dropout_forward, scratch, probs, static_cast<std::size_t>(B) * NH * tt, dropout_p, dropout_key);
     pd = scratch;
   }
   for (int b = 0; b < B; ++b)  // out_h (T, HS) = pd (T, T) · v_h (T, HS)
     gemm(false, false, T, HS, T, 1.0f, pd + b * NH * tt, T, tt, v + b * tc, C, HS, 0.0f, out + b * tc, C, HS, NH);
 }
 
-void CudaBackend::attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
-                                     const float* k, const float* v, const float* probs, const float*, int B, int T,
-                                     int C, int NH, float dropout_p, uint64_t dropout_key, float* scratch) {
+void CudaBackend::attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                                     const float* v, const float* probs, const float*, int B, int T, int C, int NH,
+                                     float dropout_p, uint64_t dropout_key, float* scratch) {
   check_attention("attention_backward", B, T, C, NH, dropout_p);
   if (B == 0 || T == 0 || C == 0) return;
   const int HS = C / NH;
@@ -142,7 +142,7 @@ void CudaBackend::attention_backward(float* dq, float* dk, float* dv, const floa
   float* g = scratch + all;  // (B, NH, T, T): gradient of pd, then of the scores
   for (int b = 0; b < B; ++b) {
     const long long x = b * tc, h = b * NH * tt;
-    gemm(false, true, T, T, HS, 1.0f, dout + x, C, HS, v + x, C, HS, 0.0f, g + h, T, tt, NH);  // g = dout_h·v_hᵀ
+    gemm(false, true, T, T, HS, 1.0f, dout + x, C, HS, v + x, C, HS, 0.0f, g + h, T, tt, NH);    // g = dout_h·v_hᵀ
     gemm(true, false, T, HS, T, 1.0f, pd + h, T, tt, dout + x, C, HS, 1.0f, dv + x, C, HS, NH);  // dv_h += pdᵀ·dout_h
   }
   STRATA_LAUNCH(cuda::attention_softmax_backward, g, probs, pd, B, NH, T);

@@ -82,8 +82,15 @@ void CudaBackend::lamb_step(float* p, const float* g, float* m, float* v, size_t
   const double b1 = hp.beta1, b2 = hp.beta2;
   const double bc1 = hp.bias_correction ? 1.0 - std::pow(b1, static_cast<double>(step)) : 1.0;
   const double bc2 = hp.bias_correction ? 1.0 - std::pow(b2, static_cast<double>(step)) : 1.0;
-  const LambScalars k{grad_scale, hp.beta1, static_cast<float>(1.0 - b1), hp.beta2, static_cast<float>(1.0 - b2),
-                      static_cast<float>(1.0 / bc1), static_cast<float>(1.0 / bc2), hp.eps, hp.weight_decay};
+  const LambScalars k{grad_scale,
+                      hp.beta1,
+                      static_cast<float>(1.0 - b1),
+                      hp.beta2,
+                      static_cast<float>(1.0 - b2),
+                      static_cast<float>(1.0 / bc1),
+                      static_cast<float>(1.0 / bc2),
+                      hp.eps,
+                      hp.weight_decay};
   cudaStream_t s = stream(kCompute);
   const int nc = static_cast<int>(chunks.size());
   Chunk* d_chunks = upload(chunks, s);

@@ -222,13 +222,13 @@ void layernorm_backward(cudaStream_t s, float* din, float* dw, float* db, const 
                         const float* w, const float* mean, const float* rstd, int N, int C) {
   if (N <= 0 || C <= 0) return;
   layernorm_bwd_rows<<<N, row_threads(C), 0, s>>>(din, dout, in, w, mean, rstd, C);
-  column_sums_k<true><<<blocks_for(C, kColTile), dim3(kColTile, kRowSlices), 0, s>>>(dw, db, dout, in, mean, rstd, N,
-                                                                                      C);
+  column_sums_k<true>
+      <<<blocks_for(C, kColTile), dim3(kColTile, kRowSlices), 0, s>>>(dw, db, dout, in, mean, rstd, N, C);
 }
 void column_sums(cudaStream_t s, float* acc, const float* x, int N, int C) {
   if (N <= 0 || C <= 0) return;
-  column_sums_k<false><<<blocks_for(C, kColTile), dim3(kColTile, kRowSlices), 0, s>>>(nullptr, acc, x, nullptr,
-                                                                                       nullptr, nullptr, N, C);
+  column_sums_k<false>
+      <<<blocks_for(C, kColTile), dim3(kColTile, kRowSlices), 0, s>>>(nullptr, acc, x, nullptr, nullptr, nullptr, N, C);
 }
 void softmax_xent_forward(cudaStream_t s, float* losses, float* probs, const float* logits, const std::int32_t* labels,
                           int B, int K, DeviceError* err) {
