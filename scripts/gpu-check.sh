@@ -73,10 +73,12 @@ case $MODE in
     BIN=$(mktemp -d)
     tar -C "$BIN" -xJf "$BUNDLE_DIR/bundle.tar.xz"
     export LD_LIBRARY_PATH="$BIN/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    if ldd "$BIN/strata" | grep -q "libcublas.*not found"; then  # e.g. cuBLAS only from a pip wheel
+    if [[ ! -e /usr/local/cuda/lib64/libcublas.so.13 ]]; then  # loaded at run time: e.g. only from a pip wheel
       CUBLAS=$(find / -name 'libcublas.so.13' -not -path '/proc/*' 2>/dev/null | head -1)
       [[ -n "$CUBLAS" ]] || fail "libcublas.so.13 not found on this machine"
       export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$CUBLAS")"
+    fi
+    if ldd "$BIN/strata" | grep -q "not found"; then
       CUDART=$(find / -name 'libcudart.so.13' -not -path '/proc/*' 2>/dev/null | head -1)
       [[ -n "$CUDART" ]] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$CUDART")"
     fi

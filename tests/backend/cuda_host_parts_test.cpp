@@ -6,10 +6,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "strata/backend/backend.h"
 #include "strata/backend/cuda/block_allocator.h"
+#if defined(STRATA_TEST_EXPECT_CUDA)
+#include "strata/backend/cuda/cuda_blas.h"
+#endif
 #include "strata/backend/cuda/copy_order.h"
 #include "strata/core/error.h"
 #include "strata/core/philox.h"
@@ -140,6 +144,17 @@ TEST(CudaSharedPhilox, SameMaskAsTheCpuContract) {
   EXPECT_FALSE(philox_dropped(1, 2, 0.0f));  // p = 0 keeps everything
   EXPECT_TRUE(philox_dropped(1, 2, 1.0f));   // p = 1 drops everything (uniforms are < 1)
 }
+
+#if defined(STRATA_TEST_EXPECT_CUDA)
+// cuBLAS is loaded at run time, not linked: loading needs no GPU, so a CUDA build checks here that every entry point
+// the backend calls resolves in the toolkit's library (a wrong symbol name would otherwise show only on a GPU).
+TEST(CudaBlasLoader, ResolvesEveryEntryPoint) {
+  const Blas& b = blas();
+  EXPECT_TRUE(b.create && b.destroy && b.set_stream && b.gemm_ex && b.gemm_strided_batched_ex && b.status_string);
+  EXPECT_EQ(&b, &blas());  // loaded once
+  EXPECT_NE(std::string(b.status_string(CUBLAS_STATUS_NOT_INITIALIZED)), "");
+}
+#endif
 
 }  // namespace
 }  // namespace strata::backend::cuda

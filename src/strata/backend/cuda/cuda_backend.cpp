@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "strata/backend/cuda/cuda_blas.h"
 #include "strata/backend/registry.h"
 #include "strata/core/error.h"
 
@@ -28,7 +29,7 @@ void check(cudaError_t e, const char* what) {
 }
 
 void check(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) internal_error("cuBLAS: ", what, " failed: ", cublasGetStatusString(s));
+  if (s != CUBLAS_STATUS_SUCCESS) internal_error("cuBLAS: ", what, " failed: ", blas().status_string(s));
 }
 
 std::string device_unavailable_reason() {
@@ -198,15 +199,15 @@ CudaBackend::CudaBackend(const BackendOptions& options)
       pool_(std::make_unique<ThreadPool>(options.threads > 0 ? options.threads : default_threads())),
       staging_(std::make_unique<StagingPool>()) {
   for (cudaStream_t& s : streams_) check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
-  check(cublasCreate(&blas_), "cublasCreate");
-  check(cublasSetStream(blas_, stream(kCompute)), "cublasSetStream");
+  check(blas().create(&blas_), "cublasCreate");
+  check(blas().set_stream(blas_, stream(kCompute)), "cublasSetStream");
   gemm_type_ = gemm_compute_type(std::getenv("STRATA_CUDA_GEMM"));
 }
 
 CudaBackend::~CudaBackend() {
   for (cudaStream_t s : streams_) (void)cudaStreamSynchronize(s);
   in_flight_.clear();
-  if (blas_) (void)cublasDestroy(blas_);
+  if (blas_) (void)blas().destroy(blas_);
   for (cudaStream_t s : streams_) (void)cudaStreamDestroy(s);
 }
 

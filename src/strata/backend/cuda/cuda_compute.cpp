@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "strata/backend/cuda/cuda_backend.h"
+#include "strata/backend/cuda/cuda_blas.h"
 #include "strata/core/error.h"
 
 namespace strata::backend::cuda {
@@ -35,15 +36,15 @@ void CudaBackend::gemm(bool trans_a, bool trans_b, int m, int n, int k, float al
   if (m <= 0 || n <= 0 || batch <= 0) return;
   const cublasOperation_t ta = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   if (batch == 1) {
-    check(cublasGemmEx(blas_, tb, ta, n, m, k, &alpha, b, CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta, c, CUDA_R_32F,
-                       ldc, gemm_type_, CUBLAS_GEMM_DEFAULT),
+    check(blas().gemm_ex(blas_, tb, ta, n, m, k, &alpha, b, CUDA_R_32F, ldb, a, CUDA_R_32F, lda, &beta, c, CUDA_R_32F,
+                         ldc, gemm_type_, CUBLAS_GEMM_DEFAULT),
           "cublasGemmEx");
     return;
   }
-  check(
-      cublasGemmStridedBatchedEx(blas_, tb, ta, n, m, k, &alpha, b, CUDA_R_32F, ldb, stride_b, a, CUDA_R_32F, lda,
-                                 stride_a, &beta, c, CUDA_R_32F, ldc, stride_c, batch, gemm_type_, CUBLAS_GEMM_DEFAULT),
-      "cublasGemmStridedBatchedEx");
+  check(blas().gemm_strided_batched_ex(blas_, tb, ta, n, m, k, &alpha, b, CUDA_R_32F, ldb, stride_b, a, CUDA_R_32F, lda,
+                                       stride_a, &beta, c, CUDA_R_32F, ldc, stride_c, batch, gemm_type_,
+                                       CUBLAS_GEMM_DEFAULT),
+        "cublasGemmStridedBatchedEx");
 }
 
 void CudaBackend::sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
