@@ -103,12 +103,12 @@ CudaMemory::CudaMemory(const BackendOptions& options) {
   if (const std::string why = device_unavailable_reason(); !why.empty()) bad_input("backend 'cuda': ", why);
   check(cudaSetDevice(0), "cudaSetDevice(0)");
   device = std::make_unique<Device>(options.device_budget);
-  check(cudaHostAlloc(reinterpret_cast<void**>(&err), sizeof(DeviceError), cudaHostAllocMapped), "error word");
-  std::memset(err, 0, sizeof(DeviceError));
+  check(cudaMalloc(reinterpret_cast<void**>(&err), sizeof(DeviceError)), "error word");
+  check(cudaMemset(err, 0, sizeof(DeviceError)), "error word");
 }
 
 CudaMemory::~CudaMemory() {
-  if (err) (void)cudaFreeHost(err);
+  if (err) (void)cudaFree(err);
 }
 
 // --- events ----------------------------------------------------------------------------------------------------
@@ -391,9 +391,10 @@ void CudaBackend::zero(void* p, Space space, std::size_t bytes) {
 void CudaBackend::check_launch(const char* op) { check(cudaGetLastError(), op); }
 
 void CudaBackend::check_data_errors() {
-  const DeviceError e = *err;
+  DeviceError e{};  // called after the streams are synchronized
+  check(cudaMemcpy(&e, err, sizeof(DeviceError), cudaMemcpyDeviceToHost), "error word");
   if (e.code == 0) return;
-  std::memset(err, 0, sizeof(DeviceError));
+  check(cudaMemset(err, 0, sizeof(DeviceError)), "error word");
   if (e.code == 3) bad_input("softmax_xent: label ", e.value, " of row ", e.index, " is outside [0, K)");
   bad_input("embedding_forward: ", e.code == 1 ? "token" : "segment", " id ", e.value, " at position ", e.index,
             " is negative");

@@ -51,7 +51,7 @@ struct CudaMemory {
   };
   std::unique_ptr<Device> device;
   Pinned pinned;
-  DeviceError* err = nullptr;  // pinned and mapped: the kernels' data errors
+  DeviceError* err = nullptr;  // device memory: the kernels' data errors, read when the backend synchronizes
 };
 
 class StagingPool;

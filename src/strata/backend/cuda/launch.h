@@ -1,7 +1,7 @@
 // Launchers of the CUDA backend's kernels (defined in the .cu files of this folder), callable from host code that
 // g++ compiles: each queues its kernels on `s` and returns at once. Buffers are device memory (or pinned host memory
 // the device can address); shapes follow backend.h's ops. Errors in the data (a negative token id, a label outside
-// [0, K)) cannot throw from a kernel: they are written to `err` (pinned, mapped), which the backend checks when it
+// [0, K)) cannot throw from a kernel: they are written to `err` (a device word), which the backend reads when it
 // synchronizes.
 #pragma once
 #include <cuda_runtime_api.h>
