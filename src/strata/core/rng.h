@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "strata/core/philox.h"
+
 namespace strata {
 
 inline std::uint64_t splitmix64(std::uint64_t& state) {
@@ -76,25 +78,13 @@ class Rng {
   bool has_spare_ = false;
 };
 
-// Philox4x32-10: four 32-bit outputs for a 128-bit counter under a 64-bit key.
+// Philox4x32-10: four 32-bit outputs for a 128-bit counter under a 64-bit key (core/philox.h, host and device).
 inline std::array<std::uint32_t, 4> philox4x32(std::array<std::uint32_t, 4> ctr, std::uint64_t key64) {
-  std::uint32_t k0 = static_cast<std::uint32_t>(key64), k1 = static_cast<std::uint32_t>(key64 >> 32);
-  for (int r = 0; r < 10; ++r) {
-    std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * ctr[0];
-    std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * ctr[2];
-    std::uint32_t hi0 = static_cast<std::uint32_t>(p0 >> 32), lo0 = static_cast<std::uint32_t>(p0);
-    std::uint32_t hi1 = static_cast<std::uint32_t>(p1 >> 32), lo1 = static_cast<std::uint32_t>(p1);
-    ctr = {hi1 ^ ctr[1] ^ k0, lo1, hi0 ^ ctr[3] ^ k1, lo0};
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
+  philox4x32_10(ctr.data(), key64);
   return ctr;
 }
 
 // Uniform float in [0, 1) for element i of the stream keyed by key.
-inline float philox_uniform(std::uint64_t key, std::uint64_t i) {
-  auto r = philox4x32({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i >> 32), 0u, 0u}, key);
-  return static_cast<float>(r[0] >> 8) * 0x1.0p-24f;
-}
+inline float philox_uniform(std::uint64_t key, std::uint64_t i) { return philox_uniform_hd(key, i); }
 
 }  // namespace strata
