@@ -198,6 +198,8 @@ LabelTree LabelTree::from_json(const std::string& text, const std::string& where
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     bad_input(where, ": not valid JSON at byte ", e.byte, ": ", e.what());
+  } catch (const json::exception& e) {  // a number beyond double (1e309): out_of_range, not a parse_error
+    bad_input(where, ": not valid JSON: ", e.what());
   }
   if (!j.is_object() || !j.contains("classes") || !j["classes"].is_array())
     bad_input(where, ": expected an object with \"classes\" (array of class names) and \"tree\"");

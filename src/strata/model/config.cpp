@@ -151,6 +151,8 @@ BertConfig load_bert_config(const std::string& path) {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     bad_input(path, ": not valid JSON at byte ", e.byte, ": ", e.what());
+  } catch (const nlohmann::json::exception& e) {  // a number beyond double (1e309): out_of_range, not a parse_error
+    bad_input(path, ": not valid JSON: ", e.what());
   }
   return bert_config_from_json(j, path);
 }
