@@ -217,7 +217,10 @@ LabelTree LabelTree::from_json(const std::string& text, const std::string& where
                                                                        const std::string& path) -> int {
     if (!n.is_object()) bad_input(where, ": ", path, ": expected an object, found ", n.dump());
     int id = static_cast<int>(t.nodes.size());
-    t.nodes.push_back({parent, {}, -1, n.value("name", std::string())});
+    const auto name_it = n.find("name");
+    if (name_it != n.end() && !name_it->is_string())
+      bad_input(where, ": ", path, ".name: expected a string, found ", name_it->type_name());
+    t.nodes.push_back({parent, {}, -1, name_it != n.end() ? name_it->get<std::string>() : std::string()});
     if (n.contains("class")) {
       const json& c = n["class"];
       std::string name = c.is_string() ? c.get<std::string>() : c.dump();
