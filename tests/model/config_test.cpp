@@ -103,7 +103,7 @@ TEST(BertConfig, BadConfigsNameTheFields) {
   { std::ofstream(path) << "{\"hidden_size\": "; }
   m = bad_input_message([&] { load_bert_config(path); });
   EXPECT_NE(m.find("not valid JSON"), std::string::npos) << m;
-  // Found by fuzz/config_json_fuzz.cpp: a number beyond double (nlohmann's out_of_range) escaped as exit 1.
+  // A number beyond double (nlohmann's out_of_range) escaped as exit 1 (found in label trees by fuzz/label_tree_fuzz.cpp).
   { std::ofstream(path) << "{\"layer_norm_eps\": 1e309}"; }
   m = bad_input_message([&] { load_bert_config(path); });
   std::filesystem::remove(path);
