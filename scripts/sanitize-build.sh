@@ -18,13 +18,14 @@ sanitize_configure() {
     echo "sanitize: $CLANGXX not found (scripts/setup-deps.sh installs clang-14 and libclang-rt-14-dev)" >&2
     return 1
   fi
+  mkdir -p "$STRATA_ROOT/$dir"
   cmake -S "$STRATA_ROOT" -B "$STRATA_ROOT/$dir" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$CLANGXX" \
-      -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g -fno-sanitize-recover=all" -DSTRATA_SANITIZE="$san" \
-      -DSTRATA_BUILD_BENCH=OFF "$@" >"$STRATA_ROOT/$dir.configure.log" 2>&1 || {
-      echo "sanitize: configuring $dir failed; see $dir.configure.log" >&2
-      tail -20 "$STRATA_ROOT/$dir.configure.log" >&2
-      return 1
-    }
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g -fno-sanitize-recover=all" -DSTRATA_SANITIZE="$san" \
+    -DSTRATA_BUILD_BENCH=OFF "$@" >"$STRATA_ROOT/$dir/configure.log" 2>&1 || {
+    echo "sanitize: configuring $dir failed; see $dir/configure.log" >&2
+    tail -20 "$STRATA_ROOT/$dir/configure.log" >&2
+    return 1
+  }
 }
 
 # sanitize_build <dir> <targets...>: quiet unless the build fails.
