@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package strata needs to build, test and run its demo.
 # Idempotent: packages already present are skipped and nothing is printed for them.
+# clang 14 with its sanitizer and libFuzzer runtimes (libclang-rt-14-dev) and llvm-symbolizer (llvm-14) build the
+# fuzz targets and the sanitized tests (scripts/fuzz.sh, scripts/sanitize-test.sh).
 # The Python module (python/) needs pybind11, numpy, scikit-learn and pytest from Debian, for /usr/bin/python3.
 # STRATA_WITH_PEERS=1 also installs the benchmark peers (PyTorch, fastText).
 set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config
+  clang-14 libclang-rt-14-dev llvm-14
   libopenblas-dev liblapacke-dev libeigen3-dev
   libcli11-dev nlohmann-json3-dev zlib1g-dev
   libsentencepiece-dev

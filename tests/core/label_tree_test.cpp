@@ -53,6 +53,35 @@ TEST(LabelTree, RejectsUnknownClassAndMissingClass) {
   EXPECT_THROW(LabelTree::from_json("{not json"), strata::Error);
 }
 
+// Found by fuzz/label_tree_fuzz.cpp: a number beyond double is nlohmann's out_of_range, not a parse_error, and
+// escaped as an internal error (exit 1).
+// Found by fuzz/label_tree_fuzz.cpp: a group "name" that is not a string escaped as nlohmann's type_error (exit 1).
+TEST(LabelTree, NonStringNameIsBadInput) {
+  for (const char* name : {"null", "3", "[\"g\"]"}) {
+    const std::string js = std::string(R"({"classes":["a","b"],"tree":{"children":[{"class":"a"},)") +
+                           R"({"name":)" + name + R"(,"children":[{"class":"b"}]}]}})";
+    try {
+      LabelTree::from_json(js, "t.json");
+      FAIL() << "no error for name " << name;
+    } catch (const strata::Error& e) {
+      EXPECT_EQ(e.code(), strata::ExitCode::kBadInput);
+      EXPECT_NE(std::string(e.what()).find("t.json: tree.children[1].name: expected a string"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+TEST(LabelTree, NumberBeyondDoubleIsBadInput) {
+  try {
+    LabelTree::from_json(R"({"classes":["a","b"],"tree":{"children":[{"class":"a"},{"class":"b"}]},"x":1e309})",
+                         "t.json");
+    FAIL() << "no error";
+  } catch (const strata::Error& e) {
+    EXPECT_EQ(e.code(), strata::ExitCode::kBadInput);
+    EXPECT_NE(std::string(e.what()).find("t.json: not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LabelTree, CompactedRemovesChains) {
   auto t = LabelTree::from_groups({0, 1, 1}, {"a", "b", "c"});  // group 0 holds one class: a chain
   auto c = t.compacted();

@@ -128,6 +128,19 @@ TEST(Tokenizer, LoadAndTrainErrorsAreBadInput) {
   EXPECT_HAS(bad_input_message([] { Tokenizer::train({"", "  "}, 50, temp_path("tok_c"), 1); }), "no non-empty text");
 }
 
+// Found by fuzz/tokenizer_fuzz.cpp: a piece starting with a NUL byte is a zero-length key to SentencePiece's trie
+// builder (darts), which throws its own exception type; it escaped as an internal error (exit 1).
+TEST(Tokenizer, PieceStartingWithNulIsBadInput) {
+  // ModelProto { pieces { piece: "<unk>" score: 0 type: UNKNOWN } pieces { piece: "\0" score: 0 type: NORMAL } }
+  const std::string model("\x0a\x0e\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02"
+                          "\x0a\x0a\x0a\x01\x00\x15\x00\x00\x00\x00\x18\x01",
+                          28);
+  const std::string path = temp_path("nul_piece.model");
+  { std::ofstream(path, std::ios::binary) << model; }
+  const std::string m = bad_input_message([&] { Tokenizer::load(path); });
+  EXPECT_HAS(m, path + ": not a SentencePiece model");
+}
+
 }  // namespace
 }  // namespace strata::data
 

@@ -104,7 +104,12 @@ Tokenizer Tokenizer::load(const std::string& model_path) {
 
 Tokenizer Tokenizer::from_serialized(const std::string& bytes, const std::string& where) {
   Tokenizer t;
-  auto status = t.impl_->sp.LoadFromSerializedProto(bytes);
+  sentencepiece::util::Status status;
+  try {
+    status = t.impl_->sp.LoadFromSerializedProto(bytes);
+  } catch (const std::exception& e) {  // SentencePiece's trie builder throws on some malformed vocabularies
+    bad_input(where, ": not a SentencePiece model (", e.what(), ")");
+  }
   if (!status.ok()) bad_input(where, ": not a SentencePiece model (", status.ToString(), ")");
   auto& sp = t.impl_->sp;
   auto piece_id = [&](const char* piece) {
