@@ -61,7 +61,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--resume", o.resume, "continue the run saved in this checkpoint directory");
   sub->add_option("--log", o.log, "per-step metrics as JSON lines");
   sub->add_option("--report", o.report, "summary JSON (speed, memory, loss, accuracy)");
-  sub->add_option("--tokenizer", o.tokenizer, "a SentencePiece .model (default: train one on the training texts)");
+  sub->add_option("--tokenizer", o.tokenizer, "a SentencePiece .model, a WordPiece vocab.txt, or a directory holding one (default: train a SentencePiece model on the training texts)");
   sub->add_option("--vocab-size", o.vocab_size, "pieces of a trained tokenizer")->default_val(8192);
   sub->add_flag("--shard-optimizer", o.shard_optimizer,
                "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");

@@ -185,10 +185,11 @@ void find_tokenizer(const RunSetup& run, const data::TextDataset& texts, RunData
   const TrainOptions& o = run.o;
   if (run.resuming()) {
     if (run.resume.tokenizer_path.empty())
-      bad_input("--resume ", run.resume.dir, ": no tokenizer.model, but ", o.data, " is text data");
+      bad_input("--resume ", run.resume.dir, ": no tokenizer.model or vocab.txt, but ", o.data, " is text data");
     d.tokenizer_path = run.resume.tokenizer_path;
   } else if (!o.tokenizer.empty()) {
-    d.tokenizer_path = o.tokenizer;
+    d.tokenizer_path = data::Tokenizer::resolve(o.tokenizer);  // a directory: its vocab.txt or tokenizer.model
+    if (d.tokenizer_path.empty()) bad_input("--tokenizer ", o.tokenizer, ": holds no vocab.txt or tokenizer.model");
   } else {
     d.tokenizer_dir = std::make_unique<TempDir>();
     dist::ProcessGroup& w = dist::world();
@@ -398,7 +399,7 @@ void save_run(const std::string& dir, const TrainOptions& o, const Engine& e, st
   e.executor->read_state(p.data(), m.data(), v.data());  // every process: sharded moments are gathered
   if (e.group && !e.group->is_root()) return;
   nlohmann::json opts = to_json(o);
-  opts["tokenizer"] = "";  // the checkpoint carries its own tokenizer.model
+  opts["tokenizer"] = "";  // the checkpoint carries its own tokenizer.model / vocab.txt
   train::CheckpointContent c;
   c.model = e.model.get();
   c.params = p.data();
