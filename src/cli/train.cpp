@@ -24,6 +24,9 @@ void register_train(CLI::App& app) {
   sub->add_option("--data", o.data, "wordnet:lexname | PATH.tsv | PATH.jsonl | synthetic:vocab=V,classes=C,n=N");
   sub->add_option("--model", o.model, "preset (tiny mini small medium base large) or a config.json")
       ->default_val("mini");
+  sub->add_option("--init", o.init,
+                  "start from a pre-trained directory: strata's (pretrain/train --save) or a Hugging Face BERT "
+                  "(config.json, model.safetensors; its vocab.txt becomes the tokenizer); a new classifier head");
   sub->add_option("--layers", o.layers, "override the number of encoder layers")->check(CLI::NonNegativeNumber);
   sub->add_option("--executor", o.executor, "baseline (whole model on the device) | l2l (layer-to-layer relay)")
       ->default_val("baseline");

@@ -95,6 +95,7 @@ PretrainedReport load_pretrained(const std::string& dir, const model::Bert& mode
               " (config.json describes a model these tensors do not fit)");
   for (const io::SafeTensor& t : f.tensors())
     if (!used.count(t.name)) r.unused.push_back(t.name);
+  std::sort(r.unused.begin(), r.unused.end());
   return r;
 }
 

@@ -15,7 +15,7 @@ namespace strata::train {
 struct PretrainedReport {
   std::vector<std::string> loaded;       // strata tensor names read from the file
   std::vector<std::string> initialised;  // strata tensor names newly initialised (the head)
-  std::vector<std::string> unused;       // file tensor names nothing read (pre-training heads, position_ids, ...)
+  std::vector<std::string> unused;       // file tensor names nothing read, sorted (pre-training heads, ...)
   std::string prefix;                    // "bert." or "": how the file names the encoder
 };
 
