@@ -2,7 +2,8 @@
 """Writes tests/data/reference/tiny_mlm.safetensors: a tiny BertForMaskedLM in plain torch.nn
 (tools/torch_bert_model.py: HF's module names, the decoder tied to the word embeddings) run in float64 on a padded
 batch with dropout off, some positions masked (labels -100 elsewhere). Dumps the weights, the batch, the logits,
-the loss and every parameter gradient (the tied word embeddings get the embedding and the decoder gradient), for
+the loss, every parameter gradient (the tied word embeddings get the embedding and the decoder gradient) and
+the losses of 10 torch.optim.AdamW steps, for
 tests/model/mlm_reference_test.cpp.
 
 Run: /usr/bin/python3 tools/make_mlm_reference.py [out_path]   (PyTorch 1.13 CPU, numpy; no transformers needed)
@@ -28,6 +29,8 @@ B, T = 3, 8
 LENGTHS = [8, 6, 4]
 MASKED = [(0, 1), (0, 4), (0, 6), (1, 2), (1, 3), (2, 1)]  # (row, position) predicted; the rest are -100
 SEED = 20261202
+ADAMW_STEPS = 10
+LR, WEIGHT_DECAY = 1e-3, 0.01
 
 
 def main():
@@ -67,14 +70,24 @@ def main():
     logits, loss = model(t_ids, t_mask, t_segs, t_labels)
     loss.backward()
     grads = {name: p.grad.detach().numpy().copy() for name, p in model.named_parameters()}
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    losses = []
+    for _ in range(ADAMW_STEPS):  # the tied table is one parameter: both of its gradients feed one update
+        opt.zero_grad()
+        _, l = model(t_ids, t_mask, t_segs, t_labels)
+        losses.append(l.item())
+        l.backward()
+        opt.step()
     tensors = {"input_ids": ids, "token_type_ids": segs, "attention_mask": mask, "labels": labels,
-               "logits": logits.detach().numpy(), "loss": np.array([loss.item()])}
+               "logits": logits.detach().numpy(), "loss": np.array([loss.item()]), "adamw_losses": np.array(losses)}
     for name, w in params.items():
         tensors["param/" + name] = w
     for name, g in grads.items():
         tensors["grad/" + name] = g
     metadata = {"config": json.dumps(CONFIG), "torch": torch.__version__, "dtype": "float64",
-                "note": "logits (B, T, V) at every position; labels -100 are not predicted"}
+                "adamw": json.dumps({"lr": LR, "weight_decay": WEIGHT_DECAY, "steps": ADAMW_STEPS}),
+                "note": "logits (B, T, V) at every position; labels -100 are not predicted; adamw_losses[k] is the "
+                        "loss before step k+1"}
     write_safetensors(out, tensors, metadata)
     print(f"wrote {out}: loss {loss.item():.6f}")
 

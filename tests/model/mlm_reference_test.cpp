@@ -1,6 +1,7 @@
 // MLM pre-training against PyTorch: tools/make_mlm_reference.py runs the mirror's BertForMaskedLM (HF names, decoder
 // tied to the word embeddings) in float64 on a padded batch with some positions masked; strata (float32) must
-// reproduce the logits of the predicted positions, the loss and every gradient, the tied table's included.
+// reproduce the logits of the predicted positions, the loss and every gradient, the tied table's included, and a
+// 10-step AdamW loss trajectory (the tied table updated once from both of its gradients).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "strata/backend/backend.h"
 #include "strata/io/safetensors.h"
 #include "strata/model/bert_mlm.h"
+#include "strata/train/optim.h"
 
 namespace strata::model {
 namespace {
@@ -105,7 +107,9 @@ TEST_F(MlmReference, LogitsLossAndEveryGradientMatchPyTorch) {
   for (std::size_t i = 0; i < labels_.size(); ++i)
     if (labels_[i] != kIgnore) ref.insert(ref.end(), all.begin() + i * V, all.begin() + (i + 1) * V);
   ASSERT_EQ(runner.logits().size(), ref.size());
-  EXPECT_LE(rel_error(runner.logits().data(), ref), 1e-4);
+  const double logit_err = rel_error(runner.logits().data(), ref);
+  EXPECT_LE(logit_err, 1e-4);
+  double worst = 0.0;
   for (const TensorInfo& t : model_->tensors()) {
     const std::vector<double> g = read_f64(fx_, "grad/" + t.name);
     if (t.name.ends_with("attention.self.key.bias")) {  // mathematically zero: rounding noise on both sides
@@ -115,11 +119,38 @@ TEST_F(MlmReference, LogitsLossAndEveryGradientMatchPyTorch) {
       for (std::size_t i = 0; i < t.numel; ++i) EXPECT_LE(std::abs(grads[t.offset + i]), 1e-5 * scale) << t.name;
       continue;
     }
-    EXPECT_LE(rel_error(grads.data() + t.offset, g), 1e-4) << t.name;
+    const double err = rel_error(grads.data() + t.offset, g);
+    EXPECT_LE(err, 1e-4) << t.name;
+    worst = std::max(worst, err);
   }
+  std::printf("MLM logits rel err %.2e, worst gradient rel err %.2e\n", logit_err, worst);
   // The pooler and classifier slab carried by the layout is never touched.
   const TensorInfo* cls = model_->bert().find("classifier.weight");
   for (std::size_t i = 0; i < cls->numel; ++i) EXPECT_EQ(grads[cls->offset + i], 0.0f);
+}
+
+TEST_F(MlmReference, TenAdamWStepsFollowPyTorchsLossTrajectory) {
+  const nlohmann::json hp_json = nlohmann::json::parse(fx_.metadata().at("adamw"));
+  train::AdamWParams hp;
+  hp.lr = hp_json["lr"];
+  hp.weight_decay = hp_json["weight_decay"];
+  const std::vector<double> ref = read_f64(fx_, "adamw_losses");
+  ASSERT_EQ(ref.size(), hp_json["steps"].get<std::size_t>());
+  MlmRunner runner(*model_, *be_);
+  const std::size_t n = model_->total_floats();
+  std::vector<float> grads(n), m(n, 0.0f), v(n, 0.0f);
+  double worst = 0.0;
+  for (std::size_t step = 0; step < ref.size(); ++step) {
+    std::fill(grads.begin(), grads.end(), 0.0f);
+    const MlmResult r = runner.run(params_.data(), grads.data(), batch_, ctx_);
+    const double err = std::abs(r.loss - ref[step]) / ref[step];
+    EXPECT_LE(err, 1e-5) << "loss before step " << step + 1 << ": " << r.loss << " vs " << ref[step];
+    worst = std::max(worst, err);
+    train::adamw_step(be_->pool(), params_.data(), grads.data(), m.data(), v.data(), n, hp,
+                      static_cast<std::int64_t>(step) + 1);
+  }
+  EXPECT_LT(ref.back(), ref.front());
+  std::printf("MLM AdamW loss trajectory worst rel err %.2e over %zu steps\n", worst, ref.size());
 }
 
 TEST_F(MlmReference, ForwardOnlyCountsCorrectPredictions) {
