@@ -12,7 +12,7 @@ PKGS=(
   clang-14 libclang-rt-14-dev llvm-14
   libopenblas-dev liblapacke-dev libeigen3-dev
   libcli11-dev nlohmann-json3-dev zlib1g-dev
-  libsentencepiece-dev
+  libsentencepiece-dev libicu-dev
   libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist wordnet-base

@@ -1,4 +1,5 @@
 """Plain torch.nn BERT sequence classifier mirroring Hugging Face's BertForSequenceClassification module for module
+(and BertForMaskedLM, for pre-training)
 (same parameter names, same operation order): post-LN encoder, GELU (erf form), tanh pooler, linear classifier.
 Shared by tools/make_reference.py (the float64 test fixture) and bench/peers/torch_bert.py (the training peer).
 
@@ -125,17 +126,18 @@ class BertPooler(nn.Module):
 
 
 class BertModel(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, add_pooling_layer=True):
         super().__init__()
         self.embeddings = BertEmbeddings(c)
         self.encoder = BertEncoder(c)
-        self.pooler = BertPooler(c)
+        self.pooler = BertPooler(c) if add_pooling_layer else None
 
     def forward(self, ids, mask, token_type_ids):
         dtype = self.embeddings.LayerNorm.weight.dtype
         # HF's get_extended_attention_mask: (1 - mask) * finfo(dtype).min, broadcast over heads and queries.
         extended = (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
-        return self.pooler(self.encoder(self.embeddings(ids, token_type_ids), extended))
+        hidden = self.encoder(self.embeddings(ids, token_type_ids), extended)
+        return self.pooler(hidden) if self.pooler is not None else hidden
 
 
 class BertForSequenceClassification(nn.Module):
@@ -148,4 +150,51 @@ class BertForSequenceClassification(nn.Module):
     def forward(self, ids, mask, token_type_ids, labels):
         logits = self.classifier(self.dropout(self.bert(ids, mask, token_type_ids)))
         loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1))
+        return logits, loss
+
+
+class BertPredictionHeadTransform(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.dense = nn.Linear(c["hidden_size"], c["hidden_size"])
+        self.LayerNorm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+
+    def forward(self, x):
+        return self.LayerNorm(nn.functional.gelu(self.dense(x)))
+
+
+class BertLMPredictionHead(nn.Module):
+    """HF's cls.predictions: transform, then a decoder whose weight is the word embeddings (tied) plus its own bias."""
+
+    def __init__(self, c, word_embeddings):
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(c)
+        self.word_embeddings = [word_embeddings]  # a list: not registered twice as a parameter (tied, as HF)
+        self.bias = nn.Parameter(torch.zeros(c["vocab_size"]))
+
+    def forward(self, x):
+        return nn.functional.linear(self.transform(x), self.word_embeddings[0].weight, self.bias)
+
+
+class BertOnlyMLMHead(nn.Module):
+    def __init__(self, c, word_embeddings):
+        super().__init__()
+        self.predictions = BertLMPredictionHead(c, word_embeddings)
+
+    def forward(self, x):
+        return self.predictions(x)
+
+
+class BertForMaskedLM(nn.Module):
+    """HF's BertForMaskedLM: BertModel without the pooler, cls.predictions on every position; labels -100 are
+    ignored and the loss is the mean cross-entropy over the others."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.bert = BertModel(c, add_pooling_layer=False)
+        self.cls = BertOnlyMLMHead(c, self.bert.embeddings.word_embeddings)
+
+    def forward(self, ids, mask, token_type_ids, labels):
+        logits = self.cls(self.bert(ids, mask, token_type_ids))
+        loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1), ignore_index=-100)
         return logits, loss

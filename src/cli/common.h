@@ -64,6 +64,7 @@ void register_evaluate(CLI::App& app);
 void register_compare(CLI::App& app);
 void register_simulate(CLI::App& app);
 void register_train(CLI::App& app);
+void register_pretrain(CLI::App& app);
 void register_embed(CLI::App& app);
 
 }  // namespace strata::cli

@@ -12,6 +12,7 @@ void register_all(CLI::App& app) {
   register_compare(app);
   register_simulate(app);
   register_train(app);
+  register_pretrain(app);
   register_embed(app);
 }
 

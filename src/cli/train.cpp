@@ -24,6 +24,9 @@ void register_train(CLI::App& app) {
   sub->add_option("--data", o.data, "wordnet:lexname | PATH.tsv | PATH.jsonl | synthetic:vocab=V,classes=C,n=N");
   sub->add_option("--model", o.model, "preset (tiny mini small medium base large) or a config.json")
       ->default_val("mini");
+  sub->add_option("--init", o.init,
+                  "start from a pre-trained directory: strata's (pretrain/train --save) or a Hugging Face BERT "
+                  "(config.json, model.safetensors; its vocab.txt becomes the tokenizer); a new classifier head");
   sub->add_option("--layers", o.layers, "override the number of encoder layers")->check(CLI::NonNegativeNumber);
   sub->add_option("--executor", o.executor, "baseline (whole model on the device) | l2l (layer-to-layer relay)")
       ->default_val("baseline");
@@ -61,7 +64,7 @@ void register_train(CLI::App& app) {
   sub->add_option("--resume", o.resume, "continue the run saved in this checkpoint directory");
   sub->add_option("--log", o.log, "per-step metrics as JSON lines");
   sub->add_option("--report", o.report, "summary JSON (speed, memory, loss, accuracy)");
-  sub->add_option("--tokenizer", o.tokenizer, "a SentencePiece .model (default: train one on the training texts)");
+  sub->add_option("--tokenizer", o.tokenizer, "a SentencePiece .model, a WordPiece vocab.txt, or a directory holding one (default: train a SentencePiece model on the training texts)");
   sub->add_option("--vocab-size", o.vocab_size, "pieces of a trained tokenizer")->default_val(8192);
   sub->add_flag("--shard-optimizer", o.shard_optimizer,
                "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");

@@ -253,9 +253,22 @@ TEST(JsonlText, DeepOrHugeValuesAreRefusedNamingFileLineAndLimit) {
   EXPECT_LT(bad_input_message([&] { load_text(p, "all"); }).size(), p.size() + 300);
 }
 
+TEST(LinesText, OneTextALineBlankLinesSkippedOneClassHashSplit) {
+  const std::string p = write_temp("corpus.txt", "first text\r\n\n  \nsecond text\nthird\n");
+  const auto all = load_text(p, "all");
+  EXPECT_EQ(all.texts, (std::vector<std::string>{"first text", "second text", "third"}));
+  EXPECT_EQ(all.classes, (std::vector<std::string>{"text"}));
+  EXPECT_EQ(all.y, (std::vector<std::int32_t>{0, 0, 0}));
+  EXPECT_EQ(all.keys, (std::vector<std::uint64_t>{0, 1, 2}));  // blank lines take no key: rows, not line numbers
+  const auto gz = load_text(testing::write_temp_gz("corpus.txt.gz", "a\nb\n"), "all");
+  EXPECT_EQ(gz.texts, (std::vector<std::string>{"a", "b"}));
+  const std::string empty = write_temp("empty.txt", "\n \n");
+  EXPECT_HAS(bad_input_message([&] { load_text(empty, "all"); }), empty + ": no text");
+}
+
 TEST(LoadText, RejectsUnknownSpecsAndSplits) {
   EXPECT_HAS(bad_input_message([] { load_text(kFixture + "/small.tsv", "validation"); }), "'validation'");
-  EXPECT_HAS(bad_input_message([] { load_text("data.csv", "all"); }), "expected wordnet:lexname");
+  EXPECT_HAS(bad_input_message([] { load_text("data.csv", "all"); }), "PATH.jsonl or PATH.txt");
   EXPECT_HAS(bad_input_message([] { load_text("wordnet:hypernym", "all"); }), "wordnet:lexname");
   EXPECT_HAS(bad_input_message([] { load_text("synthetic:vocab=10,classes=2,n=3", "all"); }), "load_synthetic");
   EXPECT_HAS(bad_input_message([] { load_text(temp_path("missing.tsv"), "all"); }), "missing.tsv");

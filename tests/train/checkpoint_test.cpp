@@ -95,6 +95,22 @@ TEST_F(CheckpointTest, RoundTripsEveryTensorExactlyUnderHuggingFaceNames) {
   EXPECT_TRUE(no_opt.m.empty());
 }
 
+TEST_F(CheckpointTest, CarriesAWordPieceVocabularyAndItsConfigAsHuggingFaceDoes) {
+  const std::string ck = (dir_ / "ck").string();
+  fs::create_directories(dir_ / "hf");
+  const std::string vocab = (dir_ / "hf" / "vocab.txt").string();
+  write_file_atomic(vocab, std::string("[PAD]\n[UNK]\n[CLS]\n[SEP]\n"));
+  write_file_atomic((dir_ / "hf" / "tokenizer_config.json").string(), std::string(R"({"do_lower_case": false})"));
+  CheckpointContent c = content();
+  c.tokenizer_source = vocab;
+  save_checkpoint(ck, c);
+  EXPECT_FALSE(fs::exists(fs::path(ck) / "tokenizer.model"));
+  EXPECT_EQ(read_file(ck + "/tokenizer_config.json"), R"({"do_lower_case": false})");
+  const Checkpoint back = load_checkpoint(ck, false);
+  EXPECT_EQ(back.tokenizer_path, ck + "/vocab.txt");
+  EXPECT_EQ(read_file(back.tokenizer_path), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
+}
+
 TEST_F(CheckpointTest, ReplacesAnOldCheckpointWholeAndLeavesNoTemporaries) {
   const std::string ck = (dir_ / "ck").string();
   save_checkpoint(ck, content());

@@ -1,4 +1,4 @@
-// Token rows from data specs (text through SentencePiece, or synthetic), epoch orders and host batches.
+// Token rows from data specs (text through SentencePiece or WordPiece, or synthetic), epoch orders and host batches.
 #include "strata/app/token_data.h"
 
 #include <algorithm>
@@ -59,7 +59,7 @@ TokenData load_token_data(const std::string& spec, const std::string& split, con
                           int seq_len, std::uint64_t seed) {
   if (!is_text_spec(spec)) return synthetic_split(spec, split, seq_len, seed);
   if (tokenizer_path.empty())
-    bad_input(spec, ": text data needs a tokenizer, and the model has none (no tokenizer.model in its directory)");
+    bad_input(spec, ": text data needs a tokenizer, and the model has none (no tokenizer.model or vocab.txt in its directory)");
   return encode_text(data::load_text(spec, split), tokenizer_path, seq_len);
 }
 

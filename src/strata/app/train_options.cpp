@@ -23,6 +23,7 @@ void visit_fields(Fn&& fn) {
   using R = OnResume;
   fn("data", R::kFixed, &TrainOptions::data);
   fn("model", R::kFixed, &TrainOptions::model);
+  fn("init", R::kFixed, &TrainOptions::init);
   fn("layers", R::kFixed, &TrainOptions::layers);
   fn("executor", R::kFree, &TrainOptions::executor);
   fn("backend", R::kFree, &TrainOptions::backend);

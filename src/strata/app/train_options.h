@@ -16,6 +16,7 @@ namespace strata::app {
 struct TrainOptions {
   std::string data;                   // wordnet:lexname, PATH.tsv, PATH.jsonl, synthetic:vocab=V,classes=C,n=N
   std::string model = "mini";         // preset name or a config.json path
+  std::string init;                   // a pre-trained directory (strata's or Hugging Face's) to start from
   int layers = 0;                     // > 0: override num_hidden_layers
   std::string executor = "baseline";  // or "l2l"
   std::string backend = "cpu";        // the device backend (backend::make_backend)
@@ -43,7 +44,7 @@ struct TrainOptions {
   std::string save, resume, log, report;
   std::int64_t save_every = 0;  // > 0: also checkpoint to `save` every this many steps
   std::int64_t stop_at = 0;     // > 0: stop (and save) after this many steps of the planned schedule
-  std::string tokenizer;        // a SentencePiece .model to use; "": train one on the training texts
+  std::string tokenizer;        // a .model / vocab.txt (or a directory with one); "": --init's, else train one
   int vocab_size = 8192;        // for a trained tokenizer
   bool quiet = false;           // no progress lines
 };

@@ -21,6 +21,7 @@
 #include "strata/data/tokenizer.h"
 #include "strata/dist/process_group.h"
 #include "strata/train/checkpoint.h"
+#include "strata/train/pretrained.h"
 #include "strata/train/schedule.h"
 
 namespace strata::app {
@@ -60,6 +61,12 @@ std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out.empty() ? "none" : out;
 }
 
 double median(std::vector<double> v) {
@@ -156,6 +163,8 @@ RunSetup resolve_run(const TrainOptions& options, const std::set<std::string>& e
     run.o = saved;
   }
   validate(run.o);
+  if (!run.o.init.empty() && !run.resuming() && (explicit_flags.count("model") || explicit_flags.count("layers")))
+    bad_input("--init ", run.o.init, ": the pre-trained directory fixes the architecture; drop --model/--layers");
   if (!run.o.save.empty()) train::check_checkpoint_target(run.o.save);
   return run;
 }
@@ -185,10 +194,16 @@ void find_tokenizer(const RunSetup& run, const data::TextDataset& texts, RunData
   const TrainOptions& o = run.o;
   if (run.resuming()) {
     if (run.resume.tokenizer_path.empty())
-      bad_input("--resume ", run.resume.dir, ": no tokenizer.model, but ", o.data, " is text data");
+      bad_input("--resume ", run.resume.dir, ": no tokenizer.model or vocab.txt, but ", o.data, " is text data");
     d.tokenizer_path = run.resume.tokenizer_path;
   } else if (!o.tokenizer.empty()) {
-    d.tokenizer_path = o.tokenizer;
+    d.tokenizer_path = data::Tokenizer::resolve(o.tokenizer);  // a directory: its vocab.txt or tokenizer.model
+    if (d.tokenizer_path.empty()) bad_input("--tokenizer ", o.tokenizer, ": holds no vocab.txt or tokenizer.model");
+  } else if (!o.init.empty()) {  // the pre-trained embeddings are indexed by that directory's vocabulary
+    d.tokenizer_path = data::Tokenizer::resolve(o.init);
+    if (d.tokenizer_path.empty() || !fs::is_directory(o.init))
+      bad_input("--init ", o.init, ": no vocab.txt or tokenizer.model, and ", o.data,
+                " is text data (give the vocabulary the model was pre-trained with as --tokenizer)");
   } else {
     d.tokenizer_dir = std::make_unique<TempDir>();
     dist::ProcessGroup& w = dist::world();
@@ -235,11 +250,32 @@ struct Engine {
   std::unique_ptr<backend::Backend> backend;
   std::unique_ptr<Executor> executor;
   int micro_batch = 0;  // what the planner chose
+  std::string init_note;  // --init: what was loaded, initialised and left unused
 };
+
+// --init: the pre-trained directory's architecture, with the data's labels and this run's dropout.
+model::BertConfig init_config(const TrainOptions& o, const data::TokenDataset& train) {
+  model::BertConfig cfg = train::pretrained_config(o.init);
+  if (train.vocab > cfg.vocab_size)
+    bad_input("--init ", o.init, ": config.json has vocab_size ", cfg.vocab_size, ", but ", o.data,
+              " is encoded with a vocabulary of ", train.vocab, " (use the tokenizer the model was pre-trained with)");
+  if (o.seq_len > cfg.max_position_embeddings)
+    bad_input("--seq-len ", o.seq_len, " exceeds the model's max_position_embeddings (", cfg.max_position_embeddings,
+              ", ", o.init, "/config.json)");
+  cfg.num_labels = train.num_classes;
+  cfg.id2label = train.classes;
+  if (o.dropout >= 0.0f) {
+    cfg.hidden_dropout_prob = o.dropout;
+    cfg.attention_probs_dropout_prob = o.dropout;
+    cfg.classifier_dropout.reset();
+  }
+  cfg.validate();
+  return cfg;
+}
 
 model::BertConfig model_config(const RunSetup& run, const data::TokenDataset& train) {
   const TrainOptions& o = run.o;
-  if (!run.resuming()) return config_for(o, train);
+  if (!run.resuming()) return o.init.empty() ? config_for(o, train) : init_config(o, train);
   const model::BertConfig& cfg = run.resume.config;
   if (cfg.num_labels != train.num_classes || cfg.vocab_size < train.vocab)
     bad_input("--resume ", run.resume.dir, ": the checkpoint has ", cfg.num_labels, " labels and vocabulary ",
@@ -293,7 +329,14 @@ void write_initial_state(RunSetup& run, Engine& e) {
     return;
   }
   Buffer init = e.backend->alloc(Space::kHost, e.model->total_floats() * sizeof(float), "initial parameters");
-  e.model->init(init.f32(), run.o.seed);
+  if (run.o.init.empty()) {
+    e.model->init(init.f32(), run.o.seed);
+  } else {
+    const train::PretrainedReport r = train::load_pretrained(run.o.init, *e.model, init.f32(), run.o.seed);
+    e.init_note = cat("started from ", run.o.init, ": ", r.loaded.size(), " tensors loaded",
+                      r.prefix.empty() ? " (names without the bert. prefix)" : "", "; newly initialised: ",
+                      join(r.initialised), r.unused.empty() ? std::string() : "; unused: " + join(r.unused));
+  }
   e.executor->write_state(init.f32(), nullptr, nullptr, 0, 0);
 }
 
@@ -398,7 +441,7 @@ void save_run(const std::string& dir, const TrainOptions& o, const Engine& e, st
   e.executor->read_state(p.data(), m.data(), v.data());  // every process: sharded moments are gathered
   if (e.group && !e.group->is_root()) return;
   nlohmann::json opts = to_json(o);
-  opts["tokenizer"] = "";  // the checkpoint carries its own tokenizer.model
+  opts["tokenizer"] = "";  // the checkpoint carries its own tokenizer.model / vocab.txt
   train::CheckpointContent c;
   c.model = e.model.get();
   c.params = p.data();
@@ -634,6 +677,7 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   const RunData data = load_run_data(run, say);
   Engine engine = build_engine(run, data);
   const StepPlan plan = plan_steps(run.o, data.train.tokens.n, engine.executor->steps_done());
+  if (!engine.init_note.empty()) say(engine.init_note);
   say(describe_run(o, data, engine, plan));
 
   MetricsLog log(o.log, plan.start, plan.total);

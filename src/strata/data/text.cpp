@@ -131,6 +131,18 @@ std::vector<Row> read_tsv(const std::string& path) {
   return rows;
 }
 
+// One text a line (pre-training corpora): blank lines skipped, every row labelled "text"; the key is the 0-based
+// row, as for the other files.
+std::vector<Row> read_lines(const std::string& path) {
+  const std::string bytes = read_bytes(path);
+  std::vector<Row> rows;
+  for_each_line(bytes, [&](std::string_view line, std::size_t) {
+    if (!is_blank(line)) rows.push_back({std::string(line), "text", rows.size()});
+  });
+  if (rows.empty()) bad_input(path, ": no text (expected one text a line)");
+  return rows;
+}
+
 std::vector<Row> read_jsonl(const std::string& path) {
   const std::string bytes = read_bytes(path);
   std::vector<Row> rows;
@@ -206,8 +218,10 @@ TextDataset load_text(const std::string& spec, const std::string& split) {
       rows = read_tsv(spec);
     else if (ext == ".jsonl")
       rows = read_jsonl(spec);
+    else if (ext == ".txt")
+      rows = read_lines(spec);
     else
-      bad_input("text spec '", spec, "': expected wordnet:lexname, PATH.tsv or PATH.jsonl (optionally .gz)");
+      bad_input("text spec '", spec, "': expected wordnet:lexname, PATH.tsv, PATH.jsonl or PATH.txt (optionally .gz)");
     source = spec;
   }
   std::vector<std::string> raw(rows.size());

@@ -34,6 +34,7 @@ struct TokenDataset {
 //                    definition alone.
 //   PATH.tsv[.gz]    a header line naming the columns "text" and "label" (tab-separated, other columns ignored)
 //   PATH.jsonl[.gz]  one object per line: {"text": string, "label": string or integer}
+//   PATH.txt[.gz]    one text per line, blank lines skipped, no labels (one class "text"): pre-training corpora
 // split: "all", or "train"/"test" — a fixed 90/10 split by a hash of the row's key (WordNet: the synset's part of
 // speech and offset; files: the 0-based data row): a row is in test iff splitmix64(key) % 10 == 0 (see
 // text_split_key). Classes are computed over all rows, so train and test share one class numbering.

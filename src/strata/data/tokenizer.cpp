@@ -15,11 +15,13 @@
 #include "strata/core/label_tree.h"
 #include "strata/core/rng.h"
 #include "strata/core/thread_pool.h"
+#include "strata/data/wordpiece.h"
 
 namespace strata::data {
 
 struct Tokenizer::Impl {
   sentencepiece::SentencePieceProcessor sp;
+  std::unique_ptr<WordPiece> wp;  // set: a WordPiece vocabulary, sp unused
 };
 
 namespace {
@@ -94,7 +96,32 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& texts, int vocab_size
   return t;
 }
 
-Tokenizer Tokenizer::load(const std::string& model_path) {
+bool Tokenizer::is_wordpiece_path(const std::string& path) {
+  return std::filesystem::path(path).extension() == ".txt";
+}
+
+std::string Tokenizer::resolve(const std::string& path) {
+  if (!std::filesystem::is_directory(path)) return path;
+  for (const char* name : {"/vocab.txt", "/tokenizer.model"})
+    if (std::filesystem::is_regular_file(path + name)) return path + name;
+  return "";
+}
+
+bool Tokenizer::is_wordpiece() const { return impl_->wp != nullptr; }
+
+Tokenizer Tokenizer::load(const std::string& path) {
+  const std::string model_path = resolve(path);
+  if (model_path.empty())
+    bad_input(path, ": directory holds no tokenizer (expected vocab.txt or tokenizer.model)");
+  if (is_wordpiece_path(model_path)) {
+    Tokenizer t;
+    t.impl_->wp = std::make_unique<WordPiece>(WordPiece::load(model_path));
+    const WordPiece& w = *t.impl_->wp;
+    t.pad_id_ = w.pad_id(), t.unk_id_ = w.unk_id(), t.cls_id_ = w.cls_id(), t.sep_id_ = w.sep_id();
+    t.mask_id_ = w.mask_id();
+    t.model_path_ = model_path;
+    return t;
+  }
   if (!std::filesystem::is_regular_file(model_path))
     bad_input(model_path, ": tokenizer model not found (expected a SentencePiece .model file)");
   Tokenizer t = from_serialized(read_file(model_path), model_path);
@@ -130,9 +157,10 @@ Tokenizer Tokenizer::from_serialized(const std::string& bytes, const std::string
   return t;
 }
 
-int Tokenizer::vocab_size() const { return impl_->sp.GetPieceSize(); }
+int Tokenizer::vocab_size() const { return impl_->wp ? impl_->wp->vocab_size() : impl_->sp.GetPieceSize(); }
 
 std::vector<std::int32_t> Tokenizer::encode_text(const std::string& text) const {
+  if (impl_->wp) return impl_->wp->encode(text);
   std::vector<int> ids;
   auto status = impl_->sp.Encode(text, &ids);
   if (!status.ok()) internal_error("tokenizer: encode failed: ", status.ToString());
@@ -140,6 +168,7 @@ std::vector<std::int32_t> Tokenizer::encode_text(const std::string& text) const 
 }
 
 std::string Tokenizer::decode(const std::vector<std::int32_t>& ids) const {
+  if (impl_->wp) return impl_->wp->decode(ids, true);
   std::vector<int> keep;
   for (std::int32_t id : ids)
     if (id != pad_id_ && id != cls_id_ && id != sep_id_ && id != mask_id_) keep.push_back(id);
@@ -175,7 +204,7 @@ TokenDataset Tokenizer::encode(const TextDataset& ds, int seq_len, int* truncate
   std::vector<std::uint8_t> truncated(ds.texts.size(), 0);
   const std::size_t max_bytes = encode_prefix_bytes(seq_len);
   ThreadPool pool(default_threads());
-  pool.parallel_for(ds.texts.size(), [&](std::size_t i) {  // SentencePieceProcessor::Encode is const, thread-safe
+  pool.parallel_for(ds.texts.size(), [&](std::size_t i) {  // both encoders are const and thread-safe
     const std::string& text = ds.texts[i];
     const bool cut = text.size() > max_bytes;
     const std::vector<std::int32_t> pieces = encode_text(cut ? utf8_prefix(text, max_bytes) : text);

@@ -1,5 +1,6 @@
-// Subword tokenizer: a thin wrapper over SentencePiece (unigram) that trains quietly and deterministically, and
-// turns a TextDataset into fixed-length BERT-style inputs: [CLS] pieces [SEP] [PAD]..., with an attention mask.
+// Subword tokenizer: a thin wrapper over SentencePiece (unigram) that trains quietly and deterministically, or over
+// WordPiece (a Hugging Face BERT directory's vocab.txt, data/wordpiece.h), that turns a TextDataset into fixed-length
+// BERT-style inputs: [CLS] pieces [SEP] [PAD]..., with an attention mask.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -25,7 +26,12 @@ class Tokenizer {
                          std::uint64_t seed);
   // Loads a SentencePiece model; it must define [CLS] and [SEP] (and a pad id or a [PAD] piece). Throws bad_input
   // naming the file if it is missing, not a model, or lacks those pieces.
+  // A path naming a .txt file loads a WordPiece vocab.txt instead (WordPiece::load's checks and options); a directory
+  // loads its vocab.txt when it has one, else its tokenizer.model.
   static Tokenizer load(const std::string& model_path);
+  // The file load() would read for a path (a directory resolved as above; "" when a directory holds neither).
+  static std::string resolve(const std::string& path);
+  static bool is_wordpiece_path(const std::string& path);
 
   static constexpr std::size_t kMaxTrainTexts = 50'000;
 
@@ -50,6 +56,7 @@ class Tokenizer {
   int sep_id() const { return sep_id_; }
   int mask_id() const { return mask_id_; }  // -1 if the model has no [MASK]
   const std::string& model_path() const { return model_path_; }
+  bool is_wordpiece() const;
 
  private:
   struct Impl;

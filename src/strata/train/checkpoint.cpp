@@ -103,6 +103,18 @@ void read_named(const io::SafetensorsFile& f, const model::Bert& model, const st
   }
 }
 
+// A SentencePiece model becomes DIR/tokenizer.model; a WordPiece vocab.txt (any *.txt) DIR/vocab.txt, with the
+// tokenizer_config.json beside it (its casing options) when there is one.
+void copy_tokenizer(const std::string& source, const std::string& dir) {
+  if (fs::path(source).extension() != ".txt") {
+    write_file_atomic(dir + "/tokenizer.model", read_file(source));
+    return;
+  }
+  write_file_atomic(dir + "/vocab.txt", read_file(source));
+  const fs::path cfg = fs::path(source).parent_path() / "tokenizer_config.json";
+  if (fs::is_regular_file(cfg)) write_file_atomic(dir + "/tokenizer_config.json", read_file(cfg.string()));
+}
+
 }  // namespace
 
 void check_checkpoint_target(const std::string& dir_in) {
@@ -157,7 +169,7 @@ void save_checkpoint(const std::string& dir_in, const CheckpointContent& c) {
       t.insert(t.end(), t2.begin(), t2.end());
       io::write_safetensors(tmp + "/optimizer.safetensors", t);
     }
-    if (!c.tokenizer_source.empty()) write_file_atomic(tmp + "/tokenizer.model", read_file(c.tokenizer_source));
+    if (!c.tokenizer_source.empty()) copy_tokenizer(c.tokenizer_source, tmp);
     write_file_atomic(tmp + "/trainer_state.json", c.state.dump(2) + "\n");
     fsync_path(tmp);
   } catch (...) {
@@ -214,7 +226,10 @@ Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const mo
     read_named(f, layout, "exp_avg.", ck.m.data());
     read_named(f, layout, "exp_avg_sq.", ck.v.data());
   }
-  if (fs::exists(dir + "/tokenizer.model")) ck.tokenizer_path = dir + "/tokenizer.model";
+  if (fs::exists(dir + "/vocab.txt"))  // a WordPiece vocabulary wins, as in a Hugging Face directory
+    ck.tokenizer_path = dir + "/vocab.txt";
+  else if (fs::exists(dir + "/tokenizer.model"))
+    ck.tokenizer_path = dir + "/tokenizer.model";
   return ck;
 }
 

@@ -1,7 +1,8 @@
 // Checkpoint directories, as Hugging Face lays them out plus what resuming needs:
 //   config.json             BertConfig fields + num_labels, id2label (model/config.h)
 //   model.safetensors       every parameter, float32, under its Hugging Face name
-//   tokenizer.model         the SentencePiece model the texts were encoded with (absent for token-id data)
+//   tokenizer.model         the SentencePiece model the texts were encoded with (absent for token-id data), or
+//   vocab.txt               a WordPiece vocabulary (+ tokenizer_config.json), as Hugging Face writes it
 //   optimizer.safetensors   AdamW/LAMB moments as "exp_avg.<name>" and "exp_avg_sq.<name>" (training checkpoints)
 //   trainer_state.json      steps done, updates done, the options that fix the trajectory, the data spec
 // A checkpoint is written whole into DIR.tmp.<pid>, fsynced, then swapped in with one atomic rename (renameat2
@@ -23,7 +24,7 @@ struct Checkpoint {
   std::vector<float> params;                        // model total_floats(), layer-major (model/bert.h)
   std::vector<float> m, v;                          // same layout; empty unless loaded with the optimizer state
   nlohmann::json state = nlohmann::json::object();  // trainer_state.json ({} if absent and not required)
-  std::string tokenizer_path;                       // DIR/tokenizer.model, or "" when the checkpoint has none
+  std::string tokenizer_path;                       // DIR/vocab.txt, else DIR/tokenizer.model, else ""
 };
 
 struct CheckpointContent {
@@ -32,7 +33,7 @@ struct CheckpointContent {
   const float* m = nullptr;  // null: no optimizer.safetensors
   const float* v = nullptr;
   nlohmann::json state = nlohmann::json::object();
-  std::string tokenizer_source;  // a tokenizer.model file to copy in, or ""
+  std::string tokenizer_source;  // a tokenizer.model or vocab.txt (*.txt) file to copy in, or ""
 };
 
 // Writes the checkpoint atomically (see above). bad_input if DIR exists and is not a directory, or is a non-empty

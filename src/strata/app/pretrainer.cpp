@@ -1,0 +1,270 @@
+// The pre-training driver: text -> tokenizer -> token rows; BertMlm + MlmRunner on the backend; per step a batch of
+// rows in the epoch's seeded order, masked with the step as key; AdamW per slab with global-norm clipping; at the end
+// the held-out split's MLM loss and masked-token accuracy (masked with fixed keys, so every run scores the same
+// positions) and a BertForMaskedLM checkpoint.
+#include "strata/app/pretrainer.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <span>
+
+#include "strata/app/token_data.h"
+#include "strata/app/train_options.h"
+#include "strata/backend/backend.h"
+#include "strata/core/error.h"
+#include "strata/core/file.h"
+#include "strata/data/mlm_masking.h"
+#include "strata/data/tokenizer.h"
+#include "strata/io/safetensors.h"
+#include "strata/model/bert_mlm.h"
+#include "strata/train/checkpoint.h"
+#include "strata/train/optim.h"
+#include "strata/train/schedule.h"
+
+namespace strata::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempDir {  // the tokenizer trained for this run, until it is copied into the checkpoint
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "strata-pretrain-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) internal_error("cannot create a temporary directory under ", fs::temp_directory_path());
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void validate(const PretrainOptions& o) {
+  if (o.data.empty()) bad_input("pretrain: --data is required");
+  if (o.batch < 1) bad_input("--batch must be at least 1, given ", o.batch);
+  if (o.seq_len < 3) bad_input("--seq-len must be at least 3, given ", o.seq_len);
+  if (!(o.mask_prob > 0.0 && o.mask_prob < 1.0)) bad_input("--mask-prob must be in (0, 1), given ", o.mask_prob);
+  if (!(o.lr > 0.0)) bad_input("--lr must be positive, given ", o.lr);
+  if (!(o.warmup >= 0.0 && o.warmup <= 1.0)) bad_input("--warmup must be in [0, 1], given ", o.warmup);
+  if (o.eval_rows < 0) bad_input("--eval-rows must be >= 0, given ", o.eval_rows);
+  if (!o.save.empty()) train::check_checkpoint_target(o.save);
+}
+
+// The (B, T) inputs and labels of rows[0..B) of ds, masked with (seed, key).
+struct MaskedRows {
+  std::vector<std::int32_t> ids, labels;  // (B, T)
+  std::vector<float> key_mask;            // (B, T)
+  model::MlmBatch batch(int B, int T) const {
+    return model::MlmBatch{B, T, ids.data(), key_mask.data(), nullptr, labels.data()};
+  }
+};
+
+MaskedRows mask_rows(const data::TokenDataset& ds, const std::size_t* rows, int B, const data::MaskingOptions& m,
+                     std::uint64_t seed, std::uint64_t key) {
+  const std::size_t T = static_cast<std::size_t>(ds.T);
+  std::vector<std::int32_t> ids(B * T);
+  std::vector<std::uint8_t> real(B * T);
+  MaskedRows out;
+  out.key_mask.resize(B * T);
+  for (int r = 0; r < B; ++r) {
+    std::copy_n(ds.ids.data() + rows[r] * T, T, ids.data() + r * T);
+    std::copy_n(ds.mask.data() + rows[r] * T, T, real.data() + r * T);
+  }
+  std::transform(real.begin(), real.end(), out.key_mask.begin(), [](std::uint8_t x) { return float(x); });
+  out.ids.resize(B * T);
+  out.labels.resize(B * T);
+  data::mask_tokens(ids.data(), real.data(), B, static_cast<int>(T), m, seed, key, out.ids.data(), out.labels.data());
+  return out;
+}
+
+struct Eval {
+  double loss = 0.0, accuracy = 0.0;
+  std::int64_t predicted = 0;
+};
+
+Eval evaluate(model::MlmRunner& runner, const float* params, const data::TokenDataset& te, int rows, int B,
+              const data::MaskingOptions& m, backend::Backend& be) {
+  const int n = rows > 0 ? std::min(rows, te.n) : te.n;
+  nn::Ctx ctx;
+  ctx.be = &be;
+  double loss_sum = 0.0;
+  std::int64_t correct = 0;
+  Eval e;
+  std::vector<std::size_t> idx(static_cast<std::size_t>(B));
+  for (int from = 0; from < n; from += B) {
+    const int b = std::min(B, n - from);
+    for (int r = 0; r < b; ++r) idx[r] = static_cast<std::size_t>(from + r);
+    // Keyed by the first row: the same held-out positions whatever the batch size of the run.
+    const MaskedRows mr = mask_rows(te, idx.data(), b, m, 0x5eedull, 0xe7a1000000ull + static_cast<std::uint64_t>(from));
+    const model::MlmResult r = runner.run(params, nullptr, mr.batch(b, te.T), ctx);
+    loss_sum += r.loss * r.predicted;
+    correct += r.correct;
+    e.predicted += r.predicted;
+  }
+  if (e.predicted > 0) e.loss = loss_sum / e.predicted, e.accuracy = double(correct) / e.predicted;
+  return e;
+}
+
+// DIR as Hugging Face's BertForMaskedLM.save_pretrained lays it out (the tied decoder weight not stored), plus the
+// tokenizer; written whole into DIR.tmp.<pid> and renamed into place.
+void save_pretrained(const std::string& dir, const model::BertMlm& model, const float* params,
+                     const std::string& tokenizer_path, const nlohmann::json& state) {
+  const std::string tmp = cat(dir, ".tmp.", ::getpid());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  nlohmann::json cfg = model::to_json(model.bert().config());
+  cfg["architectures"] = {"BertForMaskedLM"};
+  for (const char* k : {"id2label", "label2id", "num_labels"}) cfg.erase(k);
+  write_file_atomic(tmp + "/config.json", cfg.dump(2) + "\n");
+  std::vector<io::TensorToWrite> t;
+  for (const model::TensorInfo& i : model.tensors())
+    t.push_back({i.name, "F32", i.shape, params + i.offset, i.numel * sizeof(float)});
+  io::write_safetensors(tmp + "/model.safetensors", t, {{"format", "pt"}});
+  const bool wordpiece = data::Tokenizer::is_wordpiece_path(tokenizer_path);
+  write_file_atomic(tmp + (wordpiece ? "/vocab.txt" : "/tokenizer.model"), read_file(tokenizer_path));
+  write_file_atomic(tmp + "/pretrain_state.json", state.dump(2) + "\n");
+  const std::string old = cat(dir, ".old.", ::getpid());
+  if (fs::exists(dir)) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  fs::remove_all(old, ec);
+}
+
+// Tokenizer: --tokenizer, else one trained on the training texts (SentencePiece, with [MASK]).
+std::string find_tokenizer(const PretrainOptions& o, const data::TextDataset& texts, const TempDir& tmp,
+                           ProgressSink& say) {
+  if (!o.tokenizer.empty()) {
+    const std::string p = data::Tokenizer::resolve(o.tokenizer);
+    if (p.empty()) bad_input("--tokenizer ", o.tokenizer, ": holds no vocab.txt or tokenizer.model");
+    return p;
+  }
+  if (!o.quiet) say.message(cat("training a SentencePiece tokenizer (", o.vocab_size, " pieces) on ", texts.texts.size(), " texts"));
+  return data::Tokenizer::train(texts.texts, o.vocab_size, tmp.path(), o.seed).model_path();
+}
+
+model::BertConfig config(const PretrainOptions& o, const data::TokenDataset& train) {
+  TrainOptions t;
+  t.model = o.model;
+  t.layers = o.layers;
+  t.dropout = o.dropout;
+  t.seq_len = o.seq_len;
+  data::TokenDataset shape = train;
+  shape.num_classes = 1;
+  shape.classes = {"text"};
+  return config_for(t, shape);
+}
+
+}  // namespace
+
+namespace {
+
+struct Setup {
+  data::TokenDataset train, test;
+  std::string tokenizer_path;
+  data::MaskingOptions masking;
+};
+
+Setup load(const PretrainOptions& o, const TempDir& tmp, ProgressSink& sink) {
+  const data::TextDataset train_text = data::load_text(o.data, "train");
+  const data::TextDataset test_text = data::load_text(o.data, "test");
+  Setup s;
+  s.tokenizer_path = find_tokenizer(o, train_text, tmp, sink);
+  const data::Tokenizer tok = data::Tokenizer::load(s.tokenizer_path);
+  if (tok.mask_id() < 0) bad_input(s.tokenizer_path, ": the vocabulary has no [MASK] token; MLM needs one");
+  s.train = tok.encode(train_text, o.seq_len);
+  s.test = tok.encode(test_text, o.seq_len);
+  if (s.train.n < o.batch)
+    bad_input(o.data, ": the training split has ", s.train.n, " texts, fewer than --batch ", o.batch);
+  s.masking.mask_prob = o.mask_prob;
+  s.masking.mask_id = tok.mask_id();
+  s.masking.vocab = tok.vocab_size();
+  s.masking.specials = {tok.pad_id(), tok.cls_id(), tok.sep_id(), tok.unk_id(), tok.mask_id()};
+  return s;
+}
+
+}  // namespace
+
+PretrainResult pretrain(const PretrainOptions& o, ProgressSink& sink) {
+  validate(o);
+  const auto wall0 = std::chrono::steady_clock::now();
+  auto say = [&](const std::string& m) {
+    if (!o.quiet) sink.message(m);
+  };
+  TempDir tmp;
+  const Setup s = load(o, tmp, sink);
+  const model::BertMlm model(config(o, s.train));
+  auto be = backend::make_backend("cpu", backend::BackendOptions{o.threads});
+  const std::size_t n = model.total_floats();
+  std::vector<float> p(n), g(n), m(n, 0.0f), v(n, 0.0f);
+  model.init(p.data(), o.seed);
+  model::MlmRunner runner(model, *be);
+  const std::int64_t per_epoch = s.train.n / o.batch, total = o.steps > 0 ? o.steps : per_epoch;
+  const auto sched = train::LinearWarmupDecay::with_warmup_fraction(o.lr, total, o.warmup);
+  say(cat("MLM pre-training: ", model.bert().config().num_hidden_layers, " layers, hidden ",
+          model.bert().config().hidden_size, ", vocabulary ", s.masking.vocab, ", ", n, " parameter floats; ",
+          s.train.n, " training texts, ", s.test.n, " held-out; ", total, " steps of ", o.batch, " x ", o.seq_len));
+  PretrainResult res;
+  std::vector<std::size_t> order;
+  std::int64_t order_epoch = -1;
+  const auto loop0 = std::chrono::steady_clock::now();
+  for (std::int64_t step = 0; step < total; ++step) {
+    sink.check_cancel();
+    const std::int64_t epoch = step / per_epoch;
+    if (epoch != order_epoch) order = epoch_order(static_cast<std::size_t>(s.train.n), o.seed, epoch), order_epoch = epoch;
+    const MaskedRows mr = mask_rows(s.train, order.data() + (step % per_epoch) * o.batch, o.batch, s.masking, o.seed,
+                                    static_cast<std::uint64_t>(step));
+    std::fill(g.begin(), g.end(), 0.0f);
+    nn::Ctx ctx;
+    ctx.be = be.get(), ctx.seed = o.seed, ctx.step = step + 1, ctx.training = true;
+    const model::MlmResult r = runner.run(p.data(), g.data(), mr.batch(o.batch, o.seq_len), ctx);
+    const train::GradSpan span{g.data(), n};
+    const double norm = train::global_grad_norm(be->pool(), std::span(&span, 1));
+    const double lr = sched.lr(step);
+    if (std::isfinite(norm)) {
+      train::AdamWParams hp;
+      hp.lr = static_cast<float>(lr), hp.weight_decay = static_cast<float>(o.weight_decay);
+      train::adamw_step(be->pool(), p.data(), g.data(), m.data(), v.data(), n, hp, step + 1,
+                        train::clip_factor(norm, o.clip));
+    } else {
+      say(cat("step ", step + 1, ": non-finite gradient norm, update skipped"));
+    }
+    res.losses.push_back(r.loss);
+    StepProgress sp;
+    sp.step = step + 1, sp.total = total, sp.loss = r.loss, sp.lr = lr;
+    const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop0).count() / (step + 1);
+    sp.tokens_per_s = per_step > 0 ? static_cast<double>(o.batch) * o.seq_len / per_step : 0.0;
+    sp.eta_seconds = per_step * static_cast<double>(total - step - 1);
+    if (!o.quiet) sink.step(sp);
+  }
+  say(cat("evaluating MLM on ", o.eval_rows > 0 ? std::min(o.eval_rows, s.test.n) : s.test.n, " held-out texts"));
+  const Eval ev = evaluate(runner, p.data(), s.test, o.eval_rows, o.batch, s.masking, *be);
+  say(cat("held-out MLM loss ", ev.loss, ", masked-token accuracy ", ev.accuracy, " (", ev.predicted, " tokens)"));
+  nlohmann::json& rep = res.report;
+  rep = {{"command", "pretrain"}, {"data", o.data}, {"steps", total}, {"batch", o.batch}, {"seq_len", o.seq_len},
+         {"vocab", s.masking.vocab}, {"first_loss", res.losses.empty() ? 0.0 : res.losses.front()},
+         {"final_loss", res.losses.empty() ? 0.0 : res.losses.back()}, {"eval_mlm_loss", ev.loss},
+         {"eval_masked_accuracy", ev.accuracy}, {"eval_predicted_tokens", ev.predicted},
+         {"device_peak_bytes", be->memory().device().peak()}};
+  if (!o.save.empty()) {
+    save_pretrained(o.save, model, p.data(), s.tokenizer_path, {{"steps", total}, {"data", o.data}, {"seed", o.seed}});
+    if (!o.quiet) sink.wrote(o.save, "checkpoint (BertForMaskedLM)");
+  }
+  rep["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  if (!o.report.empty()) {
+    write_file_atomic(o.report, rep.dump(2) + "\n");
+    if (!o.quiet) sink.wrote(o.report, "report");
+  }
+  return res;
+}
+
+}  // namespace strata::app

@@ -1,0 +1,45 @@
+// strata pretrain: masked-language-model pre-training of a BERT encoder on text (model/bert_mlm.h, BERT's masking
+// recipe from data/mlm_masking.h), every layer resident (the baseline schedule), AdamW with HF's linear warm-up and
+// decay, MLM loss and masked-token accuracy on the held-out split, and a checkpoint directory Hugging Face loads as
+// BertForMaskedLM (and strata as `train --init`).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "strata/core/progress.h"
+
+namespace strata::app {
+
+struct PretrainOptions {
+  std::string data;            // PATH.txt (one text a line), PATH.tsv / PATH.jsonl (text column), wordnet:lexname
+  std::string model = "mini";  // preset or config.json
+  int layers = 0;              // > 0: override num_hidden_layers
+  std::string tokenizer;       // .model / vocab.txt / a directory with one; "": train a SentencePiece model
+  int vocab_size = 8192;       // for a trained tokenizer
+  int batch = 32;
+  int seq_len = 64;
+  std::int64_t steps = 0;  // > 0: this many steps; else one epoch of the training split
+  double lr = 5e-4;
+  double warmup = 0.1;
+  double weight_decay = 0.01;
+  double clip = 1.0;
+  double mask_prob = 0.15;
+  float dropout = -1.0f;   // >= 0: every dropout probability
+  int eval_rows = 2048;    // held-out rows evaluated at the end (0: all)
+  int threads = 0;
+  std::uint64_t seed = 0;
+  std::string save, report;
+  bool quiet = false;
+};
+
+struct PretrainResult {
+  std::vector<double> losses;  // per step: mean MLM loss over the step's predicted tokens
+  nlohmann::json report;       // steps, losses, eval_mlm_loss, eval_masked_accuracy, timing, memory
+};
+
+PretrainResult pretrain(const PretrainOptions& o, ProgressSink& progress);
+
+}  // namespace strata::app
