@@ -65,7 +65,7 @@ TEST(LabelTree, NonStringNameIsBadInput) {
       FAIL() << "no error for name " << name;
     } catch (const strata::Error& e) {
       EXPECT_EQ(e.code(), strata::ExitCode::kBadInput);
-      EXPECT_NE(std::string(e.what()).find("t.json: tree.children[1].name: expected a string"), std::string::npos)
+      EXPECT_NE(std::string(e.what()).find("t.json: tree.children[1]: \"name\" must be a string"), std::string::npos)
           << e.what();
     }
   }
