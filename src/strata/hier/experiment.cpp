@@ -438,11 +438,17 @@ struct SettingReps {
 };
 
 // How simulate induces: GMM/BIC on the class means, directly when they have few dims (the authors' 2-D setting),
-// after classical MDS (dims by the profile-likelihood elbow) when they have many.
+// after projecting the data to as many principal components as the means' informative / latent dims (at most 16)
+// when they have more: CMDS with the elbow's dimension kept too few dims to separate many groups, and noise
+// components beyond the latent ones made BIC merge groups.
 InduceConfig simulate_induce(const SimulateConfig& cfg, int classes, std::uint64_t seed) {
   InduceConfig ic;
   ic.method = "means";
-  ic.embed = cfg.data.dims <= 16 ? "none" : "cmds";
+  ic.embed = "none";
+  if (cfg.data.dims > 16) {
+    const int latent = cfg.data.informative > 0 ? cfg.data.informative : 16;
+    ic.pca_dims = std::min(16, latent);
+  }
   ic.cluster = "gmm";
   ic.k_min = 2;
   ic.k_max = std::max(2, std::min(classes - 1, 2 * cfg.groups));
