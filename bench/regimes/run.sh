@@ -9,7 +9,10 @@
 #      hypernym (135 classes, true tree: depth-3 hypernyms); JSON in docs/results/regimes-real-*.json and a table.
 # REGIMES_GRID=small (default: make bench, about 30 min on 2 quiet cores) | full (denser grids, 5 seeds: hours)
 # | smoke (a minute, checks the pipeline only).
-# REGIMES_SEEDS overrides the replicates per cell; REGIMES_OUT the output folder (default docs/results).
+# REGIMES_SEEDS overrides the replicates per cell; REGIMES_OUT the output folder (default docs/results);
+# REGIMES_REAL the real data sets (default: fashion-mnist wordnet); REGIMES_ENCODER_STEPS the encoder's steps
+# (default 800); REGIMES_STUDIES the simulation studies to run (default: classes_dims samples_tightness budget_depth presets; cells
+# are seeded by their coordinates, so studies run apart give the rows one run would).
 set -euo pipefail
 BUILD=${1:-build}
 WHAT=${2:-all}
@@ -63,33 +66,41 @@ cell() {
 sim() {
   local t0=$SECONDS
   # 1. classes × dims (groups of 5 classes; latent dims min(dims, 16))
-  for k in $CLASSES; do for d in $DIMS; do
+  if study classes_dims; then for k in $CLASSES; do for d in $DIMS; do
     cell classes_dims classes "$k" dims "$d" strata $PRE --groups $((k / 5)) --dims "$d" --samples-per-class 20 \
       --sigma2-group 0.1 --trees 10
-  done; done
+  done; done; fi
   # 2. samples per class × group tightness (sigma2_group / sigma2_between)
-  for n in $SAMPLES; do for t in $TIGHT; do
+  if study samples_tightness; then for n in $SAMPLES; do for t in $TIGHT; do
     cell samples_tightness samples "$n" tightness "$t" strata $PRE --groups 10 --dims 128 --samples-per-class "$n" \
       --sigma2-group "$t" --trees 10
-  done; done
+  done; done; fi
   # 3. forest budget × depth, under both flat matchings (path: strata; node: the authors')
-  for tr in $TREES; do for dp in $DEPTHS; do for m in path node; do
+  if study budget_depth; then for tr in $TREES; do for dp in $DEPTHS; do for m in path node; do
     cell "budget_depth_$m" trees "$tr" depth "$dp" "flat-depth=$m" $PRE --groups 10 --dims 128 \
       --samples-per-class 20 --sigma2-group 0.1 --trees "$tr" --max-depth "$dp" --flat-depth "$m"
-  done; done; done
+  done; done; done; fi
   # 4. the authors' preset beside strata's (10 trees per node, like the grids), on the paper's most favourable
   #    shape (100 classes in 20 groups, 50 samples per class, pretrained features in 512 dims) and on strata's
   #    old 2-D default (4 groups × 4 classes at (±1, ±1)).
+  study presets || { finish_sim "$t0"; return; }
   cell presets shape 100x512 setup - strata $PRE --groups 20 --dims 512 --samples-per-class 50 \
     --sigma2-group 0.1 --trees 10
   cell presets shape 100x512 setup - authors $PRE --groups 20 --dims 512 --samples-per-class 50 \
     --sigma2-group 0.1 --preset authors
   cell presets shape 16x2 setup - strata --samples-per-class 20 --sigma2-group 0.1 --trees 10
   cell presets shape 16x2 setup - authors --samples-per-class 20 --sigma2-group 0.1 --preset authors
+  finish_sim "$t0"
+}
+
+STUDIES=${REGIMES_STUDIES:-classes_dims samples_tightness budget_depth presets}
+study() { [[ " $STUDIES " == *" $1 "* ]]; }
+
+finish_sim() {
   mv "$WORK/rows.csv" "$CSV.tmp" && mv "$CSV.tmp" "$CSV"
   cp "$WORK/commands.txt" "$OUT/regimes-commands.txt"
   $PY "$HERE/heatmap.py" "$CSV" "$OUT"
-  echo "regimes: simulation grid ($GRID, $SEEDS seeds) took $((SECONDS - t0)) s" >&2
+  echo "regimes: simulation grid ($GRID, $SEEDS seeds) took $((SECONDS - $1)) s" >&2
 }
 
 # compare NAME TRAIN TEST [extra...]: both presets, JSON per preset.
@@ -105,10 +116,13 @@ compare_both() {
 
 real() {
   local t0=$SECONDS
-  : >"$OUT/regimes-real-commands.txt"
+  [[ " ${REGIMES_REAL:-fashion-mnist} " == *" fashion-mnist "* ]] && : >"$OUT/regimes-real-commands.txt"
   local rseeds=$SEEDS
+  if [[ " ${REGIMES_REAL:-fashion-mnist wordnet} " == *" fashion-mnist "* ]]; then
   compare_both fashion-mnist fashion-mnist:train fashion-mnist:test --per-class 50 --seeds "$rseeds" \
     --true-tree docs/trees/fashion-mnist-semantic.json
+  fi
+  if [[ " ${REGIMES_REAL:-fashion-mnist wordnet} " != *" wordnet "* ]]; then $PY "$HERE/real_table.py" "$OUT"; return; fi
   # A small encoder on wordnet:lexname (its fixed train split), then embeddings of held-out and hypernym glosses.
   local steps=${REGIMES_ENCODER_STEPS:-800}
   echo "strata train --data wordnet:lexname --model tiny --steps $steps --seq-len 48 --batch 32 --lr 1e-3" \
