@@ -116,7 +116,7 @@ compare_both() {
 
 real() {
   local t0=$SECONDS
-  [[ " ${REGIMES_REAL:-fashion-mnist} " == *" fashion-mnist "* ]] && : >"$OUT/regimes-real-commands.txt"
+  if [[ " ${REGIMES_REAL:-fashion-mnist wordnet} " == *" fashion-mnist "* ]]; then : >"$OUT/regimes-real-commands.txt"; fi
   local rseeds=$SEEDS
   if [[ " ${REGIMES_REAL:-fashion-mnist wordnet} " == *" fashion-mnist "* ]]; then
   compare_both fashion-mnist fashion-mnist:train fashion-mnist:test --per-class 50 --seeds "$rseeds" \
