@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark with its peer side by side in one run and prints the figures (make bench).
 # BENCH=name runs only that one (data, gmm, forest, compare, kernels, sgemm, stream, adamw, train, depth, l2lp, wordnet,
-# pretrain). Slow: the scikit-learn
+# pretrain, regimes). Slow: the scikit-learn
 # forest and compare peers take minutes.
 set -uo pipefail
 BUILD=${1:-build}
@@ -47,3 +47,7 @@ if want pretrain; then
   bench/pretrain_bench.sh "$BUILD"
 fi
 if want wordnet; then hdr "wordnet:lexname baselines: majority class and fastText supervised"; $PY bench/peers/fasttext_wordnet.py; fi
+if want regimes; then
+  hdr "regime study: when does an induced hierarchy help? (REGIMES_GRID=small; =full for the larger grid)"
+  bench/regimes/run.sh "$BUILD"
+fi

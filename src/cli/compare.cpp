@@ -1,6 +1,9 @@
-// strata compare: flat (matched resources) vs induced vs random vs true tree, over several seeds. Under mpirun
+// strata compare: flat (matched resources) vs induced vs random vs true tree, over several seeds, under strata's
+// resource matching or the authors' preset (--preset authors); hierarchical rows also report their coarse
+// (top-level) accuracy and fine accuracy given the right group. Under mpirun
 // the seeds are spread over the ranks; rank 0 alone prints and writes the results, which are one process's.
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "cli/common.h"
@@ -20,7 +23,35 @@ struct CompareArgs {
   std::size_t per_class = 0;
   int seeds = 10;
   std::uint64_t seed = 0;
+  std::string preset = "strata";
+  hier::NodeForests nodes;
 };
+
+void add_preset_options(CLI::App* sub, CompareArgs& a) {
+  sub->add_option("--preset", a.preset,
+                  "strata (defaults) | authors (25 coarse / 10 fine trees, depth 10, flat at depth 10); "
+                  "explicit --trees / --max-depth / --coarse-trees / --flat-depth win")
+      ->check(CLI::IsMember({"strata", "authors"}))
+      ->default_val("strata");
+  sub->add_option("--coarse-trees", a.nodes.coarse_trees, "forest: trees of the coarse (root) model (0: --trees)")
+      ->check(CLI::Range(0, 100000))
+      ->default_val(0);
+  sub->add_option("--flat-depth", a.nodes.flat_match,
+                  "flat forest depth: path (node depth x decision levels) | node (one node's depth)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, hier::FlatMatch>{{"path", hier::FlatMatch::kPath}, {"node", hier::FlatMatch::kNode}}))
+      ->default_val("path");
+}
+
+// The preset's node forests where the flags were not given.
+void apply_preset(CLI::App* sub, CompareArgs& a) {
+  const hier::Preset p = hier::preset(a.preset);
+  if (p.name == "strata") return;
+  if (!sub->count("--trees")) a.learner.trees = p.learner.forest.n_trees;
+  if (!sub->count("--max-depth")) a.learner.max_depth = p.learner.forest.max_depth;
+  if (!sub->count("--coarse-trees")) a.nodes.coarse_trees = p.nodes.coarse_trees;
+  if (!sub->count("--flat-depth")) a.nodes.flat_match = p.nodes.flat_match;
+}
 }  // namespace
 
 void register_compare(CLI::App& app) {
@@ -39,8 +70,11 @@ void register_compare(CLI::App& app) {
   sub->add_option("--true-tree", a->true_tree, "a known label tree (JSON) to compare against");
   sub->add_option("--json", a->json, "write the results as JSON");
   sub->add_option("--svg", a->svg, "draw the tree induced with the first seed as SVG");
-  sub->callback([a] {
+  add_preset_options(sub, *a);
+  sub->callback([a, sub] {
+    apply_preset(sub, *a);
     hier::CompareConfig cfg;
+    cfg.nodes = a->nodes;
     cfg.learner = learner_config(a->learner, a->seed);
     cfg.induce = induce_config(a->induce, a->seed, a->learner.threads);
     cfg.per_class = a->per_class;

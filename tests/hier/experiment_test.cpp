@@ -166,7 +166,9 @@ TEST(Simulate, ReportsOneResultPerSettingWithItsMeans) {
                                                               {"le_induced", row.le_induced.mean},
                                                               {"acc_flat", row.acc_flat.mean},
                                                               {"acc_true", row.acc_true.mean},
-                                                              {"acc_induced", row.acc_induced.mean}};
+                                                              {"acc_induced", row.acc_induced.mean},
+                                                              {"le_random", row.le_random.mean},
+                                                              {"acc_random", row.acc_random.mean}};
     ASSERT_EQ(p.values.size(), want.size());
     for (std::size_t v = 0; v < want.size(); ++v) {
       EXPECT_EQ(p.values[v].first, want[v].first);
@@ -176,8 +178,9 @@ TEST(Simulate, ReportsOneResultPerSettingWithItsMeans) {
     char line[256];
     std::snprintf(line, sizeof line,
                   "sigma2_group 0.010, 4 classes/group, %d samples/class: ARI %.3f (permuted %.3f), learning "
-                  "efficiency true %.3f, induced %.3f",
-                  row.samples_per_class, row.ari.mean, row.ari_permuted.mean, row.le_true.mean, row.le_induced.mean);
+                  "efficiency true %.3f, induced %.3f, random %.3f",
+                  row.samples_per_class, row.ari.mean, row.ari_permuted.mean, row.le_true.mean, row.le_induced.mean,
+                  row.le_random.mean);
     EXPECT_EQ(p.summary, line);
   }
   auto quiet = run_simulation(small_simulation());
