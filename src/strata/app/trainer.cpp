@@ -502,8 +502,9 @@ class TrainLoop {
   // --save keeps its last good checkpoint (the last --save-every one of this run, or the one it resumed from).
   [[noreturn]] void diverged(std::int64_t s, const StepStats& st) const {
     internal_error("training diverged: the loss became ", st.loss, " at step ", s + 1, " (learning rate ",
-                   sched_.lr(s), "); nothing was saved from this point", o_.save.empty() ? "" : cat(" (", o_.save,
-                   " keeps its last good checkpoint)"), "; try a lower --lr (now ", o_.lr, ") or --clip");
+                   sched_.lr(s), "); the diverged state was not saved",
+                   o_.save.empty() ? std::string() : cat(" (", o_.save, " holds the last good checkpoint, if any)"),
+                   "; try a lower --lr (now ", o_.lr, ")");
   }
 
   // A cancel lands between steps: the state is consistent there, so it is saved (with --save) before stopping.
