@@ -402,21 +402,6 @@ TEST(Hierarchical, MismatchesAreBadInput) {
   }
 }
 
-// One class present (as `strata train` and the data readers refuse): bad input naming the class.
-TEST(Hierarchical, ASingleClassIsBadInput) {
-  data::Dataset ds = circle_data(3, 10, 11);
-  std::fill(ds.y.begin(), ds.y.end(), 1);
-  HierarchicalClassifier h(HierarchicalConfig{}, centroid_factory());
-  try {
-    h.fit(ds, LabelTree::flat(ds.classes));
-    ADD_FAILURE() << "fitted a single class";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::kBadInput);
-    EXPECT_NE(std::string(e.what()).find("at least 2 classes"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(ds.classes[1]), std::string::npos) << e.what();
-  }
-}
-
 // A centroid learner that counts its fits and requests cancellation once it is fitted, and never checks for
 // cancellation itself: the first node model finishes, then the classifier must stop before the next.
 class CancellingCentroid : public CentroidSoftmax {

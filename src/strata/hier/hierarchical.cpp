@@ -57,13 +57,6 @@ std::vector<std::size_t> HierarchicalClassifier::check_fit_input(const Rows& ds,
     if (ds.y[i] < 0 || ds.y[i] >= k) bad_input("hierarchical fit: ", src, ": row ", i, " has label ", ds.y[i]);
     count[ds.y[i]]++;
   }
-  // As the data readers (and `strata train`) require: a classifier of one class has nothing to learn.
-  const auto present = std::count_if(count.begin(), count.end(), [](std::size_t c) { return c > 0; });
-  if (present < 2) {
-    const auto first = std::find_if(count.begin(), count.end(), [](std::size_t c) { return c > 0; }) - count.begin();
-    bad_input("hierarchical fit: ", src, ": every one of the ", ds.n, " examples has label '",
-              tree.class_names[static_cast<std::size_t>(first)], "'; at least 2 classes are needed");
-  }
   return count;
 }
 
