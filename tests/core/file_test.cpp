@@ -1,7 +1,9 @@
-// OutputSet: output paths checked before the work, outputs published together, nothing replaced by a failure.
+// OutputSet: output paths checked before the work, outputs published together, nothing replaced by a failure,
+// temporaries of killed writers cleaned up.
 #include "strata/core/file.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -87,7 +89,18 @@ TEST(OutputSet, CommitPublishesFilesAndSwapsDirectories) {
   strata::write_file_atomic(s.staged(a), "new a");
   fs::create_directory(s.staged(ck));
   strata::write_file_atomic(s.staged(ck) + "/state", "new state");
+  const pid_t dead = fork();  // a pid that no process has once the child is reaped
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  const std::string stale = ck + ".tmp." + std::to_string(dead), live = a + ".tmp.1";  // pid 1 always runs
+  fs::create_directories(stale + ".out");
+  strata::write_file_atomic(stale, "left by a killed writer");
+  strata::write_file_atomic(live, "another writer's");
   s.commit();
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_FALSE(fs::exists(stale + ".out"));
+  ASSERT_TRUE(fs::exists(live));
+  fs::remove(live);
   EXPECT_EQ(strata::read_file(a), "new a");
   EXPECT_EQ(strata::read_file(ck + "/state"), "new state");
   std::size_t entries = 0;

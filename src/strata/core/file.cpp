@@ -2,6 +2,7 @@
 #include "strata/core/file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -89,6 +90,25 @@ std::string normal_path(const std::string& path) {
   while (s.size() > 1 && s.back() == '/') s.pop_back();
   return s;
 }
+
+// Removes PATH.tmp.<pid>[.out|.probe] files and directories left by writers that no longer run (killed mid-write).
+void remove_stale_temporaries(const std::string& path) {
+  std::error_code ec;
+  fs::path parent = fs::path(path).parent_path();
+  if (parent.empty()) parent = ".";
+  const std::string prefix = fs::path(path).filename().string() + ".tmp.";
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::string pid = name.substr(prefix.size());
+    for (const char* suffix : {".out", ".probe"})
+      if (pid.size() > std::strlen(suffix) && pid.compare(pid.size() - std::strlen(suffix), pid.npos, suffix) == 0)
+        pid.resize(pid.size() - std::strlen(suffix));
+    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long p = std::stol(pid);
+    if (p == ::getpid() || (::kill(static_cast<pid_t>(p), 0) != 0 && errno == ESRCH)) fs::remove_all(e.path(), ec);
+  }
+}
 }  // namespace
 
 OutputSet::~OutputSet() {
@@ -135,6 +155,7 @@ void OutputSet::commit() {
     }
   }
   committed_ = true;
+  for (const Entry& e : entries_) remove_stale_temporaries(e.path);
 }
 
 }  // namespace strata

@@ -36,7 +36,8 @@ class OutputSet {
   void add(const std::string& flag, const std::string& path, bool directory = false);
   // The temporary name to write path's output to (path.tmp.<pid>.out, next to it); path must have been added.
   std::string staged(const std::string& path) const;
-  // Publishes every staged output; a path added but never staged is an internal error (nothing is published).
+  // Publishes every staged output (one never staged, an optional output not produced, is left as it was), then
+  // removes the temporaries of these paths that killed writers left behind (PATH.tmp.<pid of no process>...).
   void commit();
 
  private:
