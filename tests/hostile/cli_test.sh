@@ -6,7 +6,7 @@ source "$(dirname "$0")/../cli/lib.sh"
 S=$STRATA
 export STRATA_THREADS=2
 LIMIT_S=${HOSTILE_TIMEOUT:-20}     # seconds any one command may take before its error
-LIMIT_AS=${HOSTILE_AS:-2147483648} # bytes of address space (a memory bound that also covers thread stacks)
+LIMIT_AS=${HOSTILE_AS:-1073741824} # 1 GiB of address space (a memory bound that also covers thread stacks)
 
 # bounded RC DESC -- command...: the command under timeout and prlimit; also fails on a timeout.
 bounded() {
@@ -165,6 +165,15 @@ PY
 bounded 2 "resume: a wrong type in trainer_state.json" -- $S train --resume "$WORK/ck_bad" --quiet
 expect_out "trainer_state.json" "resume: a wrong type in trainer_state.json"
 expect_out "lr" "resume: a wrong type in trainer_state.json"
+cp -r "$WORK/ck" "$WORK/ck_bad2"
+python3 - "$WORK/ck_bad2/trainer_state.json" <<'PY'
+import json, sys
+p = sys.argv[1]; j = json.load(open(p)); j["options"] = "fast"; json.dump(j, open(p, "w"))
+PY
+bounded 2 "evaluate: options as a string in trainer_state.json" -- $S evaluate --model "$WORK/ck_bad2" --data "synthetic:vocab=64,classes=3,n=96"
+expect_out "trainer_state.json" "evaluate: options as a string in trainer_state.json"
+bounded 2 "resume: options as a string in trainer_state.json" -- $S train --resume "$WORK/ck_bad2" --quiet
+expect_out "trainer_state.json" "resume: options as a string in trainer_state.json"
 intact "$WORK/good.sha" "class 7"
 
 finish
