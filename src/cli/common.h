@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/core/file.h"
 #include "strata/core/progress.h"
 #include "strata/data/dataset.h"
 #include "strata/hier/classifier.h"
@@ -12,13 +13,31 @@
 
 namespace strata::cli {
 
+// Ranges of numeric flags, checked at parse time: a value outside (an integer flag given a fraction, NaN or
+// infinity anywhere) is exit 2 naming the flag, the range and the value. Bounds are inclusive unless said.
+CLI::Validator int_range(long long lo, unsigned long long hi);
+CLI::Validator real_range(double lo, double hi, bool hi_open = false);
+// --threads and the like: [lo, max_threads()] (core/thread_pool.h).
+CLI::Validator thread_range(int lo = 0);
+constexpr long long kMaxCount = 1'000'000'000;         // examples, rows, per-class counts
+constexpr long long kMaxSteps = 1'000'000'000'000LL;   // steps, checkpoint intervals
+constexpr unsigned long long kMaxSeed = ~0ULL;         // seeds: any unsigned 64-bit value
+
+// Checks every output path a command will write before its work starts, and publishes them together at its end
+// (core/file.h OutputSet). The flags are (name, path) pairs; empty paths are skipped.
+void check_outputs(OutputSet& set, const std::vector<std::pair<std::string, std::string>>& flags);
+
 struct DataFlags {
   std::string label_column;
   std::string missing = "refuse";
   std::string labels;        // --labels: of every .npy data spec of the command
   std::string train_labels;  // --train-labels: of the --train .npy only (wins over --labels)
   std::string test_labels;   // --test-labels: of the --test .npy only (wins over --labels)
+  long long max_classes = 1000;  // --max-classes: more distinct labels than this is refused (a continuous column?)
 };
+// Labels that look like a continuous column: more classes than --max-classes is bad input; many classes of one or
+// two examples each, or fractional numbers as labels, a warning through the progress sink.
+void check_classes(const data::Dataset& ds, const std::string& spec, long long max_classes);
 // Which data spec of a command is read: its own labels flag applies to it.
 enum class Split { kAny, kTrain, kTest };
 // train_labels / test_labels: also offer --train-labels / --test-labels, so that a command reading two .npy sets

@@ -34,7 +34,7 @@ void add_preset_options(CLI::App* sub, CompareArgs& a) {
       ->check(CLI::IsMember({"strata", "authors"}))
       ->default_val("strata");
   sub->add_option("--coarse-trees", a.nodes.coarse_trees, "forest: trees of the coarse (root) model (0: --trees)")
-      ->check(CLI::Range(0, 100000))
+      ->check(int_range(0, 100000))
       ->default_val(0);
   sub->add_option("--flat-depth", a.nodes.flat_match,
                   "flat forest depth: path (node depth x decision levels) | node (one node's depth)")
@@ -62,11 +62,12 @@ void register_compare(CLI::App& app) {
   add_data_flags(sub, a->data, /*train_labels=*/true, /*test_labels=*/true);
   add_learner_flags(sub, a->learner);
   add_induce_flags(sub, a->induce);
-  sub->add_option("--per-class", a->per_class, "subsample this many training examples per class, per seed (0: all)");
+  sub->add_option("--per-class", a->per_class, "subsample this many training examples per class, per seed (0: all)")
+      ->check(int_range(0, kMaxCount));
   sub->add_option("--seeds", a->seeds, "replicates (different subsamples and model seeds)")
-      ->check(CLI::PositiveNumber)
+      ->check(int_range(1, 100000))
       ->default_val(10);
-  sub->add_option("--seed", a->seed, "base random seed")->default_val(0);
+  sub->add_option("--seed", a->seed, "base random seed")->check(int_range(0, kMaxSeed))->default_val(0);
   sub->add_option("--true-tree", a->true_tree, "a known label tree (JSON) to compare against");
   sub->add_option("--json", a->json, "write the results as JSON");
   sub->add_option("--svg", a->svg, "draw the tree induced with the first seed as SVG");
@@ -81,23 +82,23 @@ void register_compare(CLI::App& app) {
     cfg.seeds = a->seeds;
     cfg.seed = a->seed;
     cfg.threads = a->learner.threads;
+    dist::ProcessGroup* group = dist::launched_by_mpi() ? &dist::world() : nullptr;
+    const bool root = !group || group->is_root();
+    OutputSet outs;
+    if (root) check_outputs(outs, {{"--json", a->json}, {"--svg", a->svg}});
     if (!a->true_tree.empty()) cfg.true_tree = LabelTree::load(a->true_tree);
     data::Dataset train = load_dataset(a->train, a->data, Split::kTrain);
     data::Dataset test = load_dataset(a->test, a->data, Split::kTest);
-    dist::ProcessGroup* group = dist::launched_by_mpi() ? &dist::world() : nullptr;
-    const bool root = !group || group->is_root();
     ProgressSink quiet;  // the other ranks report the same seeds as rank 0: it alone speaks
     hier::CompareResult r = hier::run_compare(train, test, cfg, root ? progress_sink() : quiet, group);
     if (!root) return;
     std::cout << r.to_table();
-    if (!a->json.empty()) {
-      write_file_atomic(a->json, r.to_json());
-      progress_sink().wrote(a->json, "results");
-    }
-    if (!a->svg.empty() && !r.induced_trees.empty()) {
-      write_file_atomic(a->svg, r.induced_trees[0].to_svg());
-      progress_sink().wrote(a->svg, "induced tree");
-    }
+    if (!a->json.empty()) write_file_atomic(outs.staged(a->json), r.to_json());
+    const bool svg = !a->svg.empty() && !r.induced_trees.empty();
+    if (svg) write_file_atomic(outs.staged(a->svg), r.induced_trees[0].to_svg());
+    outs.commit();
+    if (!a->json.empty()) progress_sink().wrote(a->json, "results");
+    if (svg) progress_sink().wrote(a->svg, "induced tree");
   });
 }
 

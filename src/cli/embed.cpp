@@ -25,9 +25,12 @@ void register_embed(CLI::App& app) {
   sub->add_option("--split", a->split, "train | test | all")
       ->default_val("all")
       ->check(CLI::IsMember({"train", "test", "all"}));
-  sub->add_option("--seq-len", a->seq_len, "tokens per row (default: the model's training --seq-len)");
-  sub->add_option("--threads", a->threads, "compute threads (0: all cores)")->default_val(0);
+  sub->add_option("--seq-len", a->seq_len, "tokens per row (0: the model's training --seq-len)")
+      ->check(int_range(0, 1'000'000));
+  sub->add_option("--threads", a->threads, "compute threads (0: all cores)")->check(thread_range())->default_val(0);
   sub->callback([a] {
+    OutputSet outs;
+    check_outputs(outs, {{"--out", a->out}, {"--labels-out", a->labels_out}});
     app::LoadedModel lm = app::load_model_dir(a->model, a->threads);
     const int T = a->seq_len > 0 ? a->seq_len : lm.seq_len;
     app::TokenData td = app::load_token_data(a->data, a->split, lm.tokenizer_path, T, lm.seed);
@@ -40,8 +43,9 @@ void register_embed(CLI::App& app) {
     const std::vector<float> pooled = app::pooled_vectors(*lm.executor, td.tokens);
     std::vector<std::string> names(n);
     for (std::size_t i = 0; i < n; ++i) names[i] = td.tokens.classes.at(td.tokens.y[i]);
-    data::save_npy(a->out, pooled.data(), n, C);
-    data::save_labels_txt(a->labels_out, names);
+    data::save_npy(outs.staged(a->out), pooled.data(), n, C);
+    data::save_labels_txt(outs.staged(a->labels_out), names);
+    outs.commit();
     progress(cat("wrote ", n, " x ", C, " embeddings to ", a->out, " and labels to ", a->labels_out));
   });
 }

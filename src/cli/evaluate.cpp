@@ -24,7 +24,7 @@ struct EvaluateArgs {
   DataFlags flags;
 };
 
-void evaluate_text_model(const EvaluateArgs& a) {
+void evaluate_text_model(const EvaluateArgs& a, OutputSet& outs) {
   app::LoadedModel lm = app::load_model_dir(a.model, a.threads);
   const int T = a.seq_len > 0 ? a.seq_len : lm.seq_len;
   app::TokenData td = app::load_token_data(a.test, a.split, lm.tokenizer_path, T, lm.seed);
@@ -42,8 +42,9 @@ void evaluate_text_model(const EvaluateArgs& a) {
     nlohmann::json j{
         {"examples", r.examples}, {"accuracy", r.accuracy}, {"loss", r.loss}, {"truncated_texts", td.truncated},
         {"split", a.split},       {"seq_len", T},           {"data", a.test}, {"model", a.model}};
-    write_file_atomic(a.json, j.dump(2) + "\n");
+    write_file_atomic(outs.staged(a.json), j.dump(2) + "\n");
   }
+  outs.commit();
 }
 }  // namespace
 
@@ -58,10 +59,15 @@ void register_evaluate(CLI::App& app) {
   sub->add_option("--split", a->split, "text models: train | test | all")
       ->default_val("test")
       ->check(CLI::IsMember({"train", "test", "all"}));
-  sub->add_option("--seq-len", a->seq_len, "text models: tokens per row (default: the training --seq-len)");
-  sub->add_option("--threads", a->threads, "text models: compute threads (0: all cores)")->default_val(0);
+  sub->add_option("--seq-len", a->seq_len, "text models: tokens per row (0: the training --seq-len)")
+      ->check(int_range(0, 1'000'000));
+  sub->add_option("--threads", a->threads, "text models: compute threads (0: all cores)")
+      ->check(thread_range())
+      ->default_val(0);
   sub->callback([a] {
-    if (std::filesystem::is_directory(a->model)) return evaluate_text_model(*a);
+    OutputSet outs;
+    check_outputs(outs, {{"--json", a->json}});
+    if (std::filesystem::is_directory(a->model)) return evaluate_text_model(*a, outs);
     hier::HierarchicalClassifier clf = hier::HierarchicalClassifier::load(a->model);
     data::Dataset ds = load_dataset(a->test, a->flags, Split::kTest);
     if (ds.d != clf.num_features())
@@ -91,8 +97,9 @@ void register_evaluate(CLI::App& app) {
                        {"hierarchical_f1", prf.f1},
                        {"classes", clf.classes()},
                        {"confusion_matrix", cmj}};
-      write_file_atomic(a->json, j.dump(2) + "\n");
+      write_file_atomic(outs.staged(a->json), j.dump(2) + "\n");
     }
+    outs.commit();
   });
 }
 

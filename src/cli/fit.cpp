@@ -36,8 +36,9 @@ void register_fit(CLI::App& app) {
   sub->add_option("--routing", a->routing, "prediction: soft (product rule) | hard (argmax path)")
       ->check(CLI::IsMember({"soft", "hard"}))
       ->default_val("soft");
-  sub->add_option("--per-class", a->per_class, "subsample this many training examples per class (0: all)");
-  sub->add_option("--seed", a->seed, "random seed")->default_val(0);
+  sub->add_option("--per-class", a->per_class, "subsample this many training examples per class (0: all)")
+      ->check(int_range(0, kMaxCount));
+  sub->add_option("--seed", a->seed, "random seed")->check(int_range(0, kMaxSeed))->default_val(0);
   sub->add_option("--out", a->out, "model file to write (.strata)")->required();
   sub->callback([a] {
     // Every rank loads, induces and fits alike (the same seed gives the same tree); only the trees are split.
@@ -46,6 +47,8 @@ void register_fit(CLI::App& app) {
     ProgressSink quiet;  // the other ranks' events: rank 0 already says the same
     ProgressSink& sink = root ? progress_sink() : quiet;
     hier::InduceConfig icfg = induce_config(a->induce, a->seed, a->learner.threads);
+    OutputSet outs;
+    if (root) check_outputs(outs, {{"--out", a->out}});
     const bool tree_is_file = a->tree != "flat" && a->tree != "induced" && a->tree != "random";
     if (tree_is_file && !std::filesystem::exists(a->tree))
       bad_input("--tree: expected flat|induced|random or an existing tree.json, found '", a->tree, "'");
@@ -74,7 +77,8 @@ void register_fit(CLI::App& app) {
     clf.set_process_group(group);
     clf.fit(ds, tree, &sink);
     if (!root) return;
-    clf.save(a->out);
+    clf.save(outs.staged(a->out));
+    outs.commit();
     progress_sink().wrote(a->out, "model");
     std::cout << "fitted " << clf.num_node_models() << " node model(s) on " << ds.n << " examples in "
               << clf.fit_seconds() << " s; wrote " << a->out << "\n";

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <system_error>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -21,6 +22,32 @@ int finish(int code) {
   return code;
 }
 
+// The subcommand names, "induce, fit, ...".
+std::string subcommand_list(const CLI::App& app) {
+  std::string s;
+  for (const CLI::App* sub : app.get_subcommands({})) s += (s.empty() ? "" : ", ") + sub->get_name();
+  return s;
+}
+
+// The first word that is not an option (or the top-level --progress's value) must name a subcommand; CLI11 alone
+// would say "A subcommand is required" or "arguments were not expected" for a typo.
+bool check_subcommand(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string w = argv[i];
+    if (w == "--progress") {
+      ++i;
+      continue;
+    }
+    if (!w.empty() && w[0] == '-') continue;
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->get_name() == w) return true;
+    std::cerr << "strata: error: unknown subcommand '" << w << "'; expected one of: " << subcommand_list(app)
+              << " (strata --help lists them)\n";
+    return false;
+  }
+  return true;
+}
+
 std::string who() {
   return strata::dist::launched_by_mpi() ? "strata: rank " + std::to_string(strata::dist::world().rank()) + ": "
                                          : "strata: ";
@@ -34,14 +61,28 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   strata::cli::add_progress_flag(app);
   strata::cli::register_all(app);
+  if (!check_subcommand(app, argc, argv)) return finish(2);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_name() == "RequiredError" && app.get_subcommands().empty()) {
+      std::cerr << "strata: error: a subcommand is required: one of " << subcommand_list(app) << "\n";
+      return finish(2);
+    }
     int rc = app.exit(e);
     return finish(rc == 0 ? 0 : 2);
   } catch (const strata::Error& e) {
     std::cerr << who() << "error: " << e.what() << "\n";
     return finish(static_cast<int>(e.code()));
+  } catch (const std::system_error& e) {
+    // A thread (or another system resource) the process may not have: a limit, not a bug.
+    if (e.code() == std::errc::resource_unavailable_try_again || e.code() == std::errc::not_enough_memory) {
+      std::cerr << who() << "error: cannot create a thread (" << e.what()
+                << "); a process or memory limit is too low for this run (try fewer --threads)\n";
+      return finish(3);
+    }
+    std::cerr << who() << "internal error: " << e.what() << "\n";
+    return finish(1);
   } catch (const std::bad_alloc&) {
     std::cerr << who() << "error: out of memory\n";
     return finish(3);

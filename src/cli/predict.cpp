@@ -57,6 +57,8 @@ void register_predict(CLI::App& app) {
   sub->add_flag("--proba", a->proba, "also write one probability column per class (sorted class order)");
   sub->add_option("--out", a->out, "predictions CSV to write")->required();
   sub->callback([a] {
+    OutputSet outs;
+    check_outputs(outs, {{"--out", a->out}});
     hier::HierarchicalClassifier clf = hier::HierarchicalClassifier::load(a->model);
     const bool labelled = has_labels(*a, clf.num_features());
     data::Dataset ds = load_dataset(a->data, a->flags, Split::kAny, !labelled);
@@ -78,7 +80,8 @@ void register_predict(CLI::App& app) {
         for (std::size_t k = 0; k < K; ++k) os << "," << proba[i * K + k];
       os << "\n";
     }
-    write_file_atomic(a->out, os.str());
+    write_file_atomic(outs.staged(a->out), os.str());
+    outs.commit();
     if (!labelled) {
       std::cout << "predicted " << ds.n << " unlabelled examples; wrote " << a->out << "\n";
       return;

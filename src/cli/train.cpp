@@ -1,4 +1,5 @@
 // strata train: trains a BERT sequence classifier (see train/trainer.h for what each flag does).
+#include <cmath>
 #include <memory>
 #include <set>
 
@@ -27,17 +28,20 @@ void register_train(CLI::App& app) {
   sub->add_option("--init", o.init,
                   "start from a pre-trained directory: strata's (pretrain/train --save) or a Hugging Face BERT "
                   "(config.json, model.safetensors; its vocab.txt becomes the tokenizer); a new classifier head");
-  sub->add_option("--layers", o.layers, "override the number of encoder layers")->check(CLI::NonNegativeNumber);
+  sub->add_option("--layers", o.layers, "override the number of encoder layers (0: the model's)")
+      ->check(int_range(0, 10000));
   sub->add_option("--executor", o.executor, "baseline (whole model on the device) | l2l (layer-to-layer relay)")
       ->default_val("baseline");
   sub->add_option("--backend", o.backend, "device backend (cpu; cuda where this build has it)")->default_val("cpu");
-  sub->add_option("--batch", o.batch, "examples per optimizer step")->default_val(32);
+  sub->add_option("--batch", o.batch, "examples per optimizer step")->check(int_range(1, 1'000'000))->default_val(32);
   sub->add_option("--micro-batch", a->micro_batch, "examples per micro-batch (divides --batch) | auto")
       ->default_val("8");
   sub->add_option("--stash", o.stash, "l2l: stashed activations in host | device memory")->default_val("host");
   sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs and stash on the device as f32 | bf16")
       ->default_val("f32");
-  sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")->default_val(2);
+  sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")
+      ->check(thread_range(1))
+      ->default_val(2);
   sub->add_option("--recompute", o.recompute,
                   "l2l: recompute each layer's forward in the backward (on), stash its "
                   "saved activations instead (off), or off when the stash fits (auto)")
@@ -46,28 +50,49 @@ void register_train(CLI::App& app) {
   sub->add_option("--stash-memory", a->stash_memory,
                   "l2l: host memory the stash may use, e.g. 4GiB (default: half "
                   "the available memory)");
-  sub->add_option("--seq-len", o.seq_len, "tokens per example, [CLS] and [SEP] included")->default_val(64);
-  auto* steps = sub->add_option("--steps", o.steps, "optimizer steps");
-  sub->add_option("--epochs", o.epochs, "passes over the training split (default 1)")->excludes(steps);
-  sub->add_option("--lr", o.lr, "peak learning rate")->default_val(5e-4);
-  sub->add_option("--warmup", o.warmup, "warm-up as a fraction of the steps (then linear decay)")->default_val(0.1);
-  sub->add_option("--weight-decay", o.weight_decay, "decoupled weight decay")->default_val(0.01);
-  sub->add_option("--clip", o.clip, "global gradient-norm clipping (0: off)")->default_val(1.0);
+  sub->add_option("--seq-len", o.seq_len, "tokens per example, [CLS] and [SEP] included")
+      ->check(int_range(3, 1'000'000))
+      ->default_val(64);
+  auto* steps = sub->add_option("--steps", o.steps, "optimizer steps")->check(int_range(1, kMaxSteps));
+  sub->add_option("--epochs", o.epochs, "passes over the training split (default 1)")
+      ->check(real_range(1e-9, 1e6))
+      ->excludes(steps);
+  sub->add_option("--lr", o.lr, "peak learning rate")->check(real_range(0, HUGE_VAL, true))->default_val(5e-4);
+  sub->add_option("--warmup", o.warmup, "warm-up as a fraction of the steps (then linear decay)")
+      ->check(real_range(0, 1))
+      ->default_val(0.1);
+  sub->add_option("--weight-decay", o.weight_decay, "decoupled weight decay")
+      ->check(real_range(0, 1e6))
+      ->default_val(0.01);
+  sub->add_option("--clip", o.clip, "global gradient-norm clipping (0: off)")
+      ->check(real_range(0, HUGE_VAL, true))
+      ->default_val(1.0);
   sub->add_option("--optimizer", o.optimizer, "adamw | lamb")->default_val("adamw");
-  sub->add_option("--dropout", o.dropout, "every dropout probability (default: the config's, 0.1 for presets)");
-  sub->add_option("--threads", o.threads, "compute threads (0: all cores)")->default_val(0);
+  sub->add_option("--dropout", o.dropout, "every dropout probability (default: the config's, 0.1 for presets)")
+      ->check(real_range(0, 1, /*hi_open=*/true));
+  sub->add_option("--threads", o.threads, "compute threads (0: all cores)")->check(thread_range())->default_val(0);
   sub->add_option("--device-memory", a->device_memory, "device memory budget, e.g. 512MiB (default: no limit)");
-  sub->add_option("--seed", o.seed, "initialisation, data order and dropout seed")->default_val(0);
+  sub->add_option("--seed", o.seed, "initialisation, data order and dropout seed")
+      ->check(int_range(0, kMaxSeed))
+      ->default_val(0);
   sub->add_option("--save", o.save, "write a checkpoint directory at the end");
-  sub->add_option("--save-every", o.save_every, "also checkpoint every N steps (needs --save)")->default_val(0);
-  sub->add_option("--stop-at", o.stop_at, "stop (and save) after this step of the planned schedule")->default_val(0);
+  sub->add_option("--save-every", o.save_every, "also checkpoint every N steps (needs --save; 0: off)")
+      ->check(int_range(0, kMaxSteps))
+      ->default_val(0);
+  sub->add_option("--stop-at", o.stop_at, "stop (and save) after this step of the planned schedule (0: run it all)")
+      ->check(int_range(0, kMaxSteps))
+      ->default_val(0);
   sub->add_option("--resume", o.resume, "continue the run saved in this checkpoint directory");
   sub->add_option("--log", o.log, "per-step metrics as JSON lines");
   sub->add_option("--report", o.report, "summary JSON (speed, memory, loss, accuracy)");
-  sub->add_option("--tokenizer", o.tokenizer, "a SentencePiece .model, a WordPiece vocab.txt, or a directory holding one (default: train a SentencePiece model on the training texts)");
-  sub->add_option("--vocab-size", o.vocab_size, "pieces of a trained tokenizer")->default_val(8192);
+  sub->add_option("--tokenizer", o.tokenizer,
+                  "a SentencePiece .model, a WordPiece vocab.txt, or a directory holding one (default: train a "
+                  "SentencePiece model on the training texts)");
+  sub->add_option("--vocab-size", o.vocab_size, "pieces of a trained tokenizer")
+      ->check(int_range(8, 10'000'000))
+      ->default_val(8192);
   sub->add_flag("--shard-optimizer", o.shard_optimizer,
-               "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");
+                "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");
   sub->add_flag("--quiet", o.quiet, "no progress on stderr");
   sub->callback([a, sub] {
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("train: --data is required (or --resume DIR)");

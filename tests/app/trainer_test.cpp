@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -196,6 +197,66 @@ TEST_F(TrainerTest, BadOptionsAreBadInputBeforeTraining) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kResource);
   }
+}
+
+
+// A loss that becomes non-finite stops the run with an error naming the step; the diverged state is not saved,
+// so --save keeps the last good checkpoint, byte for byte.
+TEST_F(TrainerTest, ADivergingRunStopsAndKeepsTheLastGoodCheckpoint) {
+  TrainOptions o = synthetic(3);
+  o.save = path("ck");
+  o.log = path("log.jsonl");
+  train(o);
+  const std::string weights = read_file(path("ck/model.safetensors")), log = read_file(o.log);
+  o.lr = 1e30;
+  o.steps = 6;
+  try {
+    train(o);
+    FAIL() << "a diverging run finished";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kInternal);
+    EXPECT_HAS(std::string(e.what()), "diverged");
+    EXPECT_HAS(std::string(e.what()), "at step");
+    EXPECT_HAS(std::string(e.what()), "--lr");
+  }
+  EXPECT_EQ(read_file(path("ck/model.safetensors")), weights);
+  EXPECT_EQ(read_file(o.log), log);
+}
+
+// The outputs are checked before the work and published together: a --report that cannot be written leaves the
+// checkpoint and the log as they were.
+TEST_F(TrainerTest, AnUnwritableReportLeavesTheEarlierCheckpoint) {
+  TrainOptions o = synthetic(3);
+  o.save = path("ck");
+  o.log = path("log.jsonl");
+  train(o);
+  const std::string state = read_file(path("ck/trainer_state.json")), log = read_file(o.log);
+  o.seed = 10;
+  o.report = path("missing/report.json");
+  const std::string msg = testing::bad_input_message([&] { train(o); });
+  EXPECT_HAS(msg, "--report");
+  EXPECT_HAS(msg, "does not exist");
+  EXPECT_EQ(read_file(path("ck/trainer_state.json")), state);
+  EXPECT_EQ(read_file(o.log), log);
+}
+
+TEST_F(TrainerTest, OneClassAndOutOfRangeOptionsAreBadInput) {
+  TrainOptions o = synthetic(2);
+  o.data = "synthetic:vocab=64,classes=1,n=200";
+  EXPECT_HAS(testing::bad_input_message([&] { train(o); }), "at least 2 classes");
+  const auto refused = [&](auto set, const char* flag) {
+    TrainOptions b = synthetic(2);
+    set(b);
+    EXPECT_HAS(testing::bad_input_message([&] { train(b); }), flag);
+  };
+  refused([](TrainOptions& b) { b.dropout = std::nanf(""); }, "--dropout");
+  refused([](TrainOptions& b) { b.clip = -1; }, "--clip");
+  refused([](TrainOptions& b) { b.stop_at = -1; }, "--stop-at");
+  refused([](TrainOptions& b) { b.save_every = -1; }, "--save-every");
+  refused([](TrainOptions& b) { b.save_every = 2; }, "needs --save");
+  refused([](TrainOptions& b) { b.epochs = 1e30; b.steps = 0; }, "--epochs");
+  refused([](TrainOptions& b) { b.threads = 100000; }, "--threads");
+  refused([](TrainOptions& b) { b.eps_threads = 5000; }, "--eps-threads");
 }
 
 }  // namespace

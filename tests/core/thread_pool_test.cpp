@@ -1,13 +1,19 @@
-// ThreadPool: every item runs exactly once, exceptions propagate, chunks cover the range, niced workers.
+// ThreadPool: every item runs exactly once, exceptions propagate, chunks cover the range, niced workers; absurd
+// thread counts are refused and threads that cannot be created are an error, not a hang.
 #include "strata/core/thread_pool.h"
+
+#include "strata/core/error.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <string>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -63,4 +69,48 @@ TEST(ThreadPool, NiceIncrementLowersTheWorkersOnly) {
   std::sort(nices.begin(), nices.end());
   EXPECT_EQ(nices, (std::vector<int>{base, base + 5}));
   EXPECT_EQ(nice_of_this_thread(), base);
+}
+
+TEST(ThreadPool, AbsurdThreadCountIsBadInput) {
+  try {
+    strata::ThreadPool pool(strata::max_threads() + 1);
+    FAIL() << "a pool above max_threads() was built";
+  } catch (const strata::Error& e) {
+    EXPECT_EQ(e.code(), strata::ExitCode::kBadInput);
+    EXPECT_NE(std::string(e.what()).find(std::to_string(strata::max_threads())), std::string::npos) << e.what();
+  }
+  EXPECT_GE(strata::max_threads(), 64);
+}
+
+// Threads that cannot be created (here: an address-space limit leaves room for a few 8 MiB stacks) end in a
+// resource error naming the numbers, with the started workers joined: never a hang or a crash. In a child process,
+// so the limit touches nothing else; an alarm turns a hang into a failure.
+TEST(ThreadPool, CreationFailureIsAResourceErrorNotAHang) {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(20);
+    long pages = 0;
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f || std::fscanf(f, "%ld", &pages) != 1) _exit(10);
+    std::fclose(f);
+    rlimit lim{};
+    lim.rlim_cur = lim.rlim_max = static_cast<rlim_t>(pages) * sysconf(_SC_PAGESIZE) + (40u << 20);
+    if (setrlimit(RLIMIT_AS, &lim) != 0) _exit(11);
+    try {
+      strata::ThreadPool pool(60);
+      _exit(12);  // every thread was created: the limit did not bite
+    } catch (const strata::Error& e) {
+      const std::string w = e.what();
+      const bool ok = e.code() == strata::ExitCode::kResource && w.find("asked for 60 threads") != std::string::npos &&
+                      w.find("could be created") != std::string::npos;
+      _exit(ok ? 0 : 13);
+    } catch (...) {
+      _exit(14);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died by signal " << WTERMSIG(status) << " (a hang ends in SIGALRM)";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10-11: setup, 12: no failure, 13: wrong error, 14: another exception";
 }

@@ -10,11 +10,14 @@
 #include "strata/core/error.h"
 #include "strata/core/json.h"
 #include "strata/core/tensor.h"
+#include "strata/core/thread_pool.h"
 #include "strata/train/executor.h"
 
 namespace strata::app {
 
 namespace {
+
+constexpr double kMaxEpochs = 1e6;
 
 // THE table: every option once, with its CLI/JSON name, what it means to a resumed run and its member;
 // fn(name, on_resume, member pointer) is called for each, in order.
@@ -159,11 +162,22 @@ void validate(const TrainOptions& o) {
               "; values that do: ", train::divisors_of(o.batch));
   if (o.seq_len < 3) bad_input("--seq-len must be at least 3 ([CLS] text [SEP]), given ", o.seq_len);
   if (o.steps < 0) bad_input("--steps must be positive, given ", o.steps);
-  if (o.epochs < 0 || !std::isfinite(o.epochs)) bad_input("--epochs must be positive, given ", o.epochs);
+  if (o.epochs < 0 || !(o.epochs <= kMaxEpochs))
+    bad_input("--epochs must be in (0, ", kMaxEpochs, "], given ", o.epochs);
   if (!(o.lr >= 0) || !std::isfinite(o.lr)) bad_input("--lr must be a non-negative number, given ", o.lr);
   if (!(o.warmup >= 0 && o.warmup <= 1)) bad_input("--warmup must be a fraction in [0, 1], given ", o.warmup);
-  if (!(o.weight_decay >= 0)) bad_input("--weight-decay must be non-negative, given ", o.weight_decay);
-  if (o.dropout >= 1.0f) bad_input("--dropout must be in [0, 1), given ", o.dropout);
+  if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay))
+    bad_input("--weight-decay must be a non-negative number, given ", o.weight_decay);
+  if (!(o.clip >= 0) || !std::isfinite(o.clip))
+    bad_input("--clip must be a non-negative number (0: off), given ", o.clip);
+  if (std::isnan(o.dropout) || o.dropout >= 1.0f) bad_input("--dropout must be in [0, 1), given ", o.dropout);
+  if (o.save_every < 0) bad_input("--save-every must be non-negative (0: off), given ", o.save_every);
+  if (o.save_every > 0 && o.save.empty()) bad_input("--save-every ", o.save_every, " needs --save DIR");
+  if (o.stop_at < 0) bad_input("--stop-at must be non-negative (0: the whole schedule), given ", o.stop_at);
+  if (o.layers < 0) bad_input("--layers must be non-negative (0: the model's), given ", o.layers);
+  if (o.threads > max_threads() || o.eps_threads > max_threads())
+    bad_input("--threads and --eps-threads must be at most ", max_threads(),
+              " (4 x the hardware threads, at least 64), given ", o.threads, " and ", o.eps_threads);
   if (o.optimizer != "adamw" && o.optimizer != "lamb")
     bad_input("--optimizer: expected adamw or lamb, found '", o.optimizer, "'");
   if (o.threads < 0) bad_input("--threads must be non-negative, given ", o.threads);

@@ -217,6 +217,21 @@ void find_tokenizer(const RunSetup& run, const data::TextDataset& texts, RunData
   }
 }
 
+// A classifier needs two classes in its training split (as `strata fit` requires).
+void check_two_classes(const std::string& spec, const data::TokenDataset& t) {
+  std::vector<char> present(static_cast<std::size_t>(std::max(t.num_classes, 1)), 0);
+  std::size_t k = 0, first = 0;
+  for (const std::int32_t y : t.y) {
+    const auto c = static_cast<std::size_t>(y);
+    if (c < present.size() && !present[c]++ && k++ == 0) first = c;
+  }
+  if (k >= 2) return;
+  if (k == 0) bad_input(spec, ": the training split has no labelled examples; at least 2 classes are needed");
+  const std::string name = first < t.classes.size() ? t.classes[first] : std::to_string(first);
+  bad_input(spec, ": every one of the ", t.y.size(), " training examples has label '", name,
+            "'; at least 2 classes are needed");
+}
+
 RunData load_run_data(const RunSetup& run, const Say& say) {
   const TrainOptions& o = run.o;
   RunData d;
@@ -234,6 +249,7 @@ RunData load_run_data(const RunSetup& run, const Say& say) {
   }
   if (d.train.tokens.n < o.batch)
     bad_input(o.data, ": the training split has ", d.train.tokens.n, " rows, fewer than --batch ", o.batch);
+  check_two_classes(o.data, d.train.tokens);
   if (d.train.truncated + d.test.truncated > 0)
     say(cat("truncated ", d.train.truncated, " training and ", d.test.truncated, " test texts to --seq-len ",
             o.seq_len));
@@ -426,6 +442,7 @@ class MetricsLog {
   void write() const {
     if (!path_.empty()) write_file_atomic(path_, lines_);
   }
+  void write_to(const std::string& path) const { write_file_atomic(path, lines_); }
   bool enabled() const { return !path_.empty(); }
   const std::string& path() const { return path_; }
 
@@ -479,6 +496,7 @@ class TrainLoop {
     for (std::int64_t s = p_.start; s < p_.end; ++s) {
       if (s > p_.start) stop_if_cancelled();
       const StepStats st = e_.executor->step(batch_of(s), sched_.lr(s));
+      if (!std::isfinite(st.loss)) diverged(s, st);
       r_.last_loss = st.loss;
       r_.losses.push_back(st.loss);
       r_.step_seconds.push_back(st.seconds);
@@ -521,6 +539,15 @@ class TrainLoop {
     if (say_.quiet) return;
     const double med = median(r_.step_seconds);
     say_.sink.step({s + 1, p_.total, st.loss, st.lr, st.tokens / med, med * static_cast<double>(p_.end - s - 1)});
+  }
+
+  // A non-finite loss: the weights have diverged, and nothing more is written (not the log, not a checkpoint), so
+  // --save keeps its last good checkpoint (the last --save-every one of this run, or the one it resumed from).
+  [[noreturn]] void diverged(std::int64_t s, const StepStats& st) const {
+    internal_error("training diverged: the loss became ", st.loss, " at step ", s + 1, " (learning rate ",
+                   sched_.lr(s), "); the diverged state was not saved",
+                   o_.save.empty() ? std::string() : cat(" (", o_.save, " holds the last good checkpoint, if any)"),
+                   "; try a lower --lr (now ", o_.lr, ")");
   }
 
   // A cancel lands between steps: the state is consistent there, so it is saved (with --save) before stopping.
@@ -662,6 +689,23 @@ void evaluate_test(nlohmann::json& rep, const RunData& d, Engine& e, const Say& 
           fmt("%.4f", ev.loss)));
 }
 
+// The final checkpoint, log and report: each written to its staged name, then all renamed into place together,
+// so a failure before the end leaves --save, --log and --report as they were (or as the last --save-every
+// checkpoint left them). Every process takes part in the checkpoint (sharded state is gathered); rank 0 writes.
+void publish_outputs(OutputSet& outs, const TrainOptions& o, const RunData& data, const Engine& engine,
+                     const StepPlan& plan, const MetricsLog& log, const nlohmann::json& report, const Say& say) {
+  const bool root = dist::world().is_root();
+  if (!o.save.empty() && (root || engine.group))  // a data-parallel group gathers sharded state on every process
+    save_run(root ? outs.staged(o.save) : o.save, o, engine, plan.total, data.tokenizer_path);
+  if (!root) return;
+  if (log.enabled()) log.write_to(outs.staged(o.log));
+  if (!o.report.empty()) write_file_atomic(outs.staged(o.report), report.dump(2) + "\n");
+  outs.commit();
+  if (!o.save.empty()) say.wrote(o.save, "checkpoint");
+  if (log.enabled()) say.wrote(log.path(), "log");
+  if (!o.report.empty()) say.wrote(o.report, "report");
+}
+
 }  // namespace
 
 TrainResult train(const TrainOptions& options, const std::set<std::string>& explicit_flags, ProgressSink& progress) {
@@ -674,6 +718,12 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   }
   const TrainOptions& o = run.o;
   const Say say{progress, o.quiet};
+  OutputSet outs;  // checked now, before any work; published together at the end
+  if (dist::world().is_root()) {
+    outs.add("--save", o.save, /*directory=*/true);
+    outs.add("--log", o.log);
+    outs.add("--report", o.report);
+  }
   const RunData data = load_run_data(run, say);
   Engine engine = build_engine(run, data);
   const StepPlan plan = plan_steps(run.o, data.train.tokens.n, engine.executor->steps_done());
@@ -687,20 +737,10 @@ TrainResult train(const TrainOptions& options, const std::set<std::string>& expl
   TrainResult result;
   result.losses = done.losses;
   result.report = make_report(o, data, engine, plan, done);
-  if (!o.save.empty()) {
-    loop.checkpoint();  // the log, then the checkpoint
-    say.wrote(o.save, "checkpoint");
-  } else {
-    log.write();
-  }
-  if (log.enabled()) say.wrote(log.path(), "log");
   evaluate_test(result.report, data, engine, say);
   result.report["peak_rss_bytes"] = peak_rss_bytes();
   result.report["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  if (!o.report.empty()) {
-    write_file_atomic(o.report, result.report.dump(2) + "\n");
-    say.wrote(o.report, "report");
-  }
+  publish_outputs(outs, o, data, engine, plan, log, result.report, say);
   return result;
 }
 

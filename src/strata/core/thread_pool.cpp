@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <system_error>
 
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "strata/core/error.h"
 
 namespace strata {
 
@@ -28,22 +31,43 @@ void lower_this_thread_priority(int nice_increment) {
   if (errno == 0) setpriority(PRIO_PROCESS, tid, std::min(19, now + nice_increment));  // best effort
 }
 
-ThreadPool::ThreadPool(int threads, int nice_increment) {
-  if (threads <= 0) threads = default_threads();
-  for (int i = 1; i < threads; ++i)
-    workers_.emplace_back([this, nice_increment] {
-      lower_this_thread_priority(nice_increment);
-      worker_loop();
-    });
+int max_threads() {
+  const unsigned hc = std::thread::hardware_concurrency();
+  return std::max(64, 4 * static_cast<int>(hc == 0 ? 1 : hc));
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::ThreadPool(int threads, int nice_increment) {
+  if (threads <= 0) threads = std::min(default_threads(), max_threads());
+  if (threads > max_threads())
+    bad_input("asked for ", threads, " threads; at most ", max_threads(),
+              " are allowed (4 x the hardware threads, at least 64)");
+  workers_.reserve(static_cast<std::size_t>(threads - 1));
+  for (int i = 1; i < threads; ++i) {
+    try {
+      workers_.emplace_back([this, nice_increment] {
+        lower_this_thread_priority(nice_increment);
+        worker_loop();
+      });
+    } catch (const std::system_error& e) {
+      const int made = static_cast<int>(workers_.size()) + 1;  // the caller's thread counts
+      stop_workers();
+      resource_error("asked for ", threads, " threads but only ", made, " could be created (", e.what(),
+                     "; a process or memory limit?); ask for at most ", made);
+    }
+  }
+}
+
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
   }
   cv_work_.notify_all();
-  for (auto& t : workers_) t.join();
+  for (auto& t : workers_)
+    if (t.joinable()) t.join();
+  workers_.clear();
 }
 
 void ThreadPool::run_items() {

@@ -17,6 +17,9 @@ class ThreadPool {
  public:
   // threads 0: hardware concurrency. nice_increment > 0: the workers run at that much lower priority (background
   // work that should yield the cores to the caller's other threads); the calling thread is not changed.
+  // More than max_threads() is bad_input (exit 2). When the system cannot create a worker (a process or memory
+  // limit), the workers already started are stopped and joined and a resource_error (exit 3) says how many
+  // threads were asked for and how many could be created: never a hang, never a half-built pool.
   explicit ThreadPool(int threads = 0, int nice_increment = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -34,6 +37,7 @@ class ThreadPool {
  private:
   void worker_loop();
   void run_items();
+  void stop_workers();  // stop and join every worker (idempotent)
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
@@ -48,5 +52,9 @@ class ThreadPool {
 
 // Threads to use when the user gave none: STRATA_THREADS, else hardware concurrency.
 int default_threads();
+
+// The most threads one pool (or flag: --threads, --eps-threads) may ask for: 4 x the hardware threads, at least
+// 64. More is never faster here and only risks exhausting the process's thread or memory limits.
+int max_threads();
 
 }  // namespace strata
