@@ -107,3 +107,18 @@ TEST(OutputSet, CommitPublishesFilesAndSwapsDirectories) {
   for (const auto& e : fs::directory_iterator(d.path)) entries += !e.path().empty();
   EXPECT_EQ(entries, 2u) << "the old checkpoint or a staged name was left behind";
 }
+
+TEST(TempDir, IsPrivateAndRemovedWithItsContent) {
+  std::string path;
+  {
+    strata::TempDir a("strata-test"), b("strata-test");
+    path = a.path();
+    EXPECT_NE(a.path(), b.path());
+    EXPECT_TRUE(fs::is_directory(path));
+    EXPECT_EQ(fs::path(path).filename().string().rfind("strata-test-", 0), 0u) << path;
+    EXPECT_EQ(fs::status(path).permissions() & fs::perms::others_all, fs::perms::none);
+    strata::write_file_atomic(path + "/x", "content");
+    fs::create_directory(path + "/sub");
+  }
+  EXPECT_FALSE(fs::exists(path));
+}

@@ -32,23 +32,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {  // the tokenizer trained for this run, until it is copied into the checkpoint
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "strata-pretrain-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) internal_error("cannot create a temporary directory under ", fs::temp_directory_path());
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 void validate(const PretrainOptions& o) {
   if (o.data.empty()) bad_input("pretrain: --data is required");
   if (o.batch < 1) bad_input("--batch must be at least 1, given ", o.batch);
@@ -200,7 +183,7 @@ PretrainResult pretrain(const PretrainOptions& o, ProgressSink& sink) {
   auto say = [&](const std::string& m) {
     if (!o.quiet) sink.message(m);
   };
-  TempDir tmp;
+  TempDir tmp("strata-pretrain");
   const Setup s = load(o, tmp, sink);
   const model::BertMlm model(config(o, s.train));
   auto be = backend::make_backend("cpu", backend::BackendOptions{o.threads});

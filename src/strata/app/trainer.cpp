@@ -32,25 +32,6 @@ using train::StepStats;
 
 namespace {
 
-// A private temporary directory, removed with its content on destruction (the tokenizer of a run without --save).
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "strata-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data()))
-      internal_error("cannot create a temporary directory under ", fs::temp_directory_path());
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 std::size_t peak_rss_bytes() {
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -156,6 +157,18 @@ void OutputSet::commit() {
   }
   committed_ = true;
   for (const Entry& e : entries_) remove_stale_temporaries(e.path);
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (!::mkdtemp(tmpl.data())) internal_error("cannot create a temporary directory under ", fs::temp_directory_path());
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace strata

@@ -53,4 +53,18 @@ class OutputSet {
 // Throws bad_input naming flag and path.
 void check_output_file(const std::string& flag, const std::string& path);
 
+// A private temporary directory (under the system's temp directory, named prefix-XXXXXX), removed with its content
+// on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "strata");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 }  // namespace strata
