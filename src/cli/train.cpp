@@ -15,13 +15,32 @@ struct TrainArgs {
   app::TrainOptions o;
   std::string device_memory, stash_memory, micro_batch = "8";
 };
-}  // namespace
 
-void register_train(CLI::App& app) {
-  auto a = std::make_shared<TrainArgs>();
-  app::TrainOptions& o = a->o;
-  CLI::App* sub = app.add_subcommand("train", "train a BERT-style encoder for sequence classification");
-  sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // scripts append overrides
+// --micro-batch: a positive integer, or auto (0: the planner picks the largest that fits).
+int parse_micro_batch(const std::string& text) {
+  if (text == "auto") return 0;
+  std::size_t used = 0;
+  int v = -1;
+  try {
+    v = std::stoi(text, &used);
+  } catch (const std::exception&) {
+  }
+  if (v <= 0 || used != text.size())
+    bad_input("--micro-batch: expected a positive integer or auto, found '", text, "'");
+  return v;
+}
+
+// The long names of the options given on the command line (a resumed run keeps the others from its checkpoint).
+std::set<std::string> given_options(const CLI::App& sub) {
+  std::set<std::string> given;
+  for (const CLI::Option* opt : sub.get_options())
+    if (opt->count() > 0 && !opt->get_lnames().empty()) given.insert(opt->get_lnames().front());
+  return given;
+}
+
+// What to train on and from: data, model, initial weights.
+void add_model_options(CLI::App* sub, TrainArgs& args) {
+  app::TrainOptions& o = args.o;
   sub->add_option("--data", o.data, "wordnet:lexname | PATH.tsv | PATH.jsonl | synthetic:vocab=V,classes=C,n=N");
   sub->add_option("--model", o.model, "preset (tiny mini small medium base large) or a config.json")
       ->default_val("mini");
@@ -30,11 +49,16 @@ void register_train(CLI::App& app) {
                   "(config.json, model.safetensors; its vocab.txt becomes the tokenizer); a new classifier head");
   sub->add_option("--layers", o.layers, "override the number of encoder layers (0: the model's)")
       ->check(int_range(0, 10000));
+}
+
+// Where and how it runs: executor, backend, batches, the L2L relay's memory.
+void add_executor_options(CLI::App* sub, TrainArgs& args) {
+  app::TrainOptions& o = args.o;
   sub->add_option("--executor", o.executor, "baseline (whole model on the device) | l2l (layer-to-layer relay)")
       ->default_val("baseline");
   sub->add_option("--backend", o.backend, "device backend (cpu; cuda where this build has it)")->default_val("cpu");
   sub->add_option("--batch", o.batch, "examples per optimizer step")->check(int_range(1, 1'000'000))->default_val(32);
-  sub->add_option("--micro-batch", a->micro_batch, "examples per micro-batch (divides --batch) | auto")
+  sub->add_option("--micro-batch", args.micro_batch, "examples per micro-batch (divides --batch) | auto")
       ->default_val("8");
   sub->add_option("--stash", o.stash, "l2l: stashed activations in host | device memory")->default_val("host");
   sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs and stash on the device as f32 | bf16")
@@ -47,9 +71,14 @@ void register_train(CLI::App& app) {
                   "saved activations instead (off), or off when the stash fits (auto)")
       ->default_val("auto")
       ->check(CLI::IsMember({"auto", "on", "off"}));
-  sub->add_option("--stash-memory", a->stash_memory,
+  sub->add_option("--stash-memory", args.stash_memory,
                   "l2l: host memory the stash may use, e.g. 4GiB (default: half "
                   "the available memory)");
+}
+
+// The schedule and optimizer, threads, budget and seed.
+void add_schedule_options(CLI::App* sub, TrainArgs& args) {
+  app::TrainOptions& o = args.o;
   sub->add_option("--seq-len", o.seq_len, "tokens per example, [CLS] and [SEP] included")
       ->check(int_range(3, 1'000'000))
       ->default_val(64);
@@ -71,10 +100,14 @@ void register_train(CLI::App& app) {
   sub->add_option("--dropout", o.dropout, "every dropout probability (default: the config's, 0.1 for presets)")
       ->check(real_range(0, 1, /*hi_open=*/true));
   sub->add_option("--threads", o.threads, "compute threads (0: all cores)")->check(thread_range())->default_val(0);
-  sub->add_option("--device-memory", a->device_memory, "device memory budget, e.g. 512MiB (default: no limit)");
+  sub->add_option("--device-memory", args.device_memory, "device memory budget, e.g. 512MiB (default: no limit)");
   sub->add_option("--seed", o.seed, "initialisation, data order and dropout seed")
       ->check(int_range(0, kMaxSeed))
       ->default_val(0);
+}
+
+// Outputs, resume, tokenizer and flags.
+void add_output_options(CLI::App* sub, app::TrainOptions& o) {
   sub->add_option("--save", o.save, "write a checkpoint directory at the end");
   sub->add_option("--save-every", o.save_every, "also checkpoint every N steps (needs --save; 0: off)")
       ->check(int_range(0, kMaxSteps))
@@ -94,26 +127,24 @@ void register_train(CLI::App& app) {
   sub->add_flag("--shard-optimizer", o.shard_optimizer,
                 "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");
   sub->add_flag("--quiet", o.quiet, "no progress on stderr");
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  CLI::App* sub = app.add_subcommand("train", "train a BERT-style encoder for sequence classification");
+  sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // scripts append overrides
+  add_model_options(sub, *a);
+  add_executor_options(sub, *a);
+  add_schedule_options(sub, *a);
+  add_output_options(sub, a->o);
   sub->callback([a, sub] {
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("train: --data is required (or --resume DIR)");
     if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
     if (!a->stash_memory.empty()) a->o.stash_memory = parse_bytes(a->stash_memory, "--stash-memory");
-    if (a->micro_batch == "auto") {
-      a->o.micro_batch = 0;
-    } else {
-      std::size_t used = 0;
-      int v = -1;
-      try {
-        v = std::stoi(a->micro_batch, &used);
-      } catch (const std::exception&) {
-      }
-      if (v <= 0 || used != a->micro_batch.size())
-        bad_input("--micro-batch: expected a positive integer or auto, found '", a->micro_batch, "'");
-      a->o.micro_batch = v;
-    }
-    std::set<std::string> given;
-    for (const CLI::Option* opt : sub->get_options())
-      if (opt->count() > 0 && !opt->get_lnames().empty()) given.insert(opt->get_lnames().front());
+    a->o.micro_batch = parse_micro_batch(a->micro_batch);
+    const std::set<std::string> given = given_options(*sub);
     if (!a->o.resume.empty() && !given.count("data")) a->o.data = "";
     app::TrainOptions o = a->o;
     if (o.data.empty() && o.resume.empty()) bad_input("train: --data is required");
