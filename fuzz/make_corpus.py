@@ -153,6 +153,15 @@ broken("text", "small2.jsonl", '{"text": "x y z", "label": 1}\n{"text": "\\u00e9
 broken("text", "small.tsv", "id\ttext\tlabel\n1\tthe cat sat\tanimal\n2\ta red car\tvehicle\n3\tdogs bark\tanimal\n")
 put("text", "crlf.tsv", "text\tlabel\r\nhello world\ta\r\nbye\tb\r\n")
 
+wp_vocab = "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "hello", "world", ",", "!",
+                       "\u4f60", "\u597d", "h", "##e", "##l", "##o", "caf", "##e\u0301", "##x"]) + "\n"
+broken("wordpiece", "vocab", wp_vocab)
+put("wordpiece", "with_config", wp_vocab + "=====\n" + json.dumps({"do_lower_case": False, "strip_accents": True,
+                                                                   "tokenize_chinese_chars": False}) + "\n=====\nHello unaffable caf\u00e9")
+put("wordpiece", "crlf_text", wp_vocab.replace("\n", "\r\n") + "=====\n{}\n=====\n\u4f60\u597d,hello!")
+put("wordpiece", "missing_unk", wp_vocab.replace("[UNK]\n", ""))
+put("wordpiece", "duplicate", wp_vocab + "hello\n")
+
 work = tempfile.mkdtemp()
 try:
     lines = []
