@@ -51,7 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::require(wp.unk_id() >= 0 && wp.cls_id() >= 0 && wp.sep_id() >= 0 && wp.pad_id() >= 0, "wordpiece",
                   "a vocabulary without [UNK]/[CLS]/[SEP]/[PAD] loaded");
     check_ids(wp, text);
-    check_ids(wp, "Héllo, WORLD! 你好 [MASK] un\x01" "aff\xe2\x80\x8b" " able \xff ##x");
+    check_ids(wp,
+              "Héllo, WORLD! 你好 [MASK] un\x01"
+              "aff\xe2\x80\x8b"
+              " able \xff ##x");
   });
   return 0;
 }

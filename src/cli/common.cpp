@@ -234,4 +234,17 @@ ProgressSink& progress_sink() {
 
 void progress(const std::string& msg) { progress_sink().message(msg); }
 
+int parse_micro_batch(const std::string& text) {
+  if (text == "auto") return 0;
+  std::size_t used = 0;
+  int v = -1;
+  try {
+    v = std::stoi(text, &used);
+  } catch (const std::exception&) {
+  }
+  if (v <= 0 || used != text.size())
+    bad_input("--micro-batch: expected a positive integer or auto, found '", text, "'");
+  return v;
+}
+
 }  // namespace strata::cli

@@ -19,6 +19,8 @@ CLI::Validator int_range(long long lo, unsigned long long hi);
 CLI::Validator real_range(double lo, double hi, bool hi_open = false);
 // --threads and the like: [lo, max_threads()] (core/thread_pool.h).
 CLI::Validator thread_range(int lo = 0);
+// --micro-batch: a positive integer, or auto (0: the planner picks the largest that fits); bad_input otherwise.
+int parse_micro_batch(const std::string& text);
 constexpr long long kMaxCount = 1'000'000'000;         // examples, rows, per-class counts
 constexpr long long kMaxSteps = 1'000'000'000'000LL;   // steps, checkpoint intervals
 constexpr unsigned long long kMaxSeed = ~0ULL;         // seeds: any unsigned 64-bit value

@@ -4,11 +4,41 @@
 #include "cli/common.h"
 #include "strata/app/pretrainer.h"
 #include "strata/core/error.h"
+#include "strata/core/memory.h"
 
 namespace strata::cli {
 
+namespace {
+struct PretrainArgs {
+  app::PretrainOptions o;
+  std::string device_memory, micro_batch = "auto";
+};
+
+void add_executor_options(CLI::App* sub, PretrainArgs& a) {
+  app::PretrainOptions& o = a.o;
+  sub->add_option("--executor", o.executor,
+                  "baseline (every layer on the device) | l2l (one layer at a time, the tied decoder streamed by "
+                  "vocabulary chunks)")
+      ->default_val("baseline")
+      ->check(CLI::IsMember({"baseline", "l2l"}));
+  sub->add_option("--micro-batch", a.micro_batch, "l2l: texts per micro-batch (divides --batch) | auto")
+      ->default_val("auto");
+  sub->add_option("--device-memory", a.device_memory, "device memory budget, e.g. 64MiB (default: no limit)");
+  sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs, decoder chunks and stash on the device as f32 | bf16")
+      ->default_val("f32")
+      ->check(CLI::IsMember({"f32", "bf16"}));
+  sub->add_option("--stash", o.stash, "l2l: stashed activations in host | device memory")
+      ->default_val("host")
+      ->check(CLI::IsMember({"host", "device"}));
+  sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")
+      ->check(thread_range(1))
+      ->default_val(2);
+}
+}  // namespace
+
 void register_pretrain(CLI::App& app) {
-  auto o = std::make_shared<app::PretrainOptions>();
+  auto a = std::make_shared<PretrainArgs>();
+  app::PretrainOptions* o = &a->o;
   CLI::App* sub = app.add_subcommand("pretrain", "masked-language-model pre-training of a BERT encoder on text");
   sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--data", o->data,
@@ -51,7 +81,14 @@ void register_pretrain(CLI::App& app) {
   sub->add_option("--save", o->save, "write a BertForMaskedLM checkpoint directory at the end");
   sub->add_option("--report", o->report, "summary JSON (losses, held-out MLM loss and masked-token accuracy)");
   sub->add_flag("--quiet", o->quiet, "no progress on stderr");
-  sub->callback([o] { app::pretrain(*o, progress_sink()); });
+  add_executor_options(sub, *a);
+  sub->callback([a] {
+    if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
+    a->o.micro_batch = parse_micro_batch(a->micro_batch);
+    if (a->o.executor == "baseline" && a->micro_batch != "auto")
+      bad_input("--micro-batch: the baseline executor runs the whole batch at once; micro-batches are l2l's");
+    app::pretrain(a->o, progress_sink());
+  });
 }
 
 }  // namespace strata::cli

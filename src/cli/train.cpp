@@ -16,20 +16,6 @@ struct TrainArgs {
   std::string device_memory, stash_memory, micro_batch = "8";
 };
 
-// --micro-batch: a positive integer, or auto (0: the planner picks the largest that fits).
-int parse_micro_batch(const std::string& text) {
-  if (text == "auto") return 0;
-  std::size_t used = 0;
-  int v = -1;
-  try {
-    v = std::stoi(text, &used);
-  } catch (const std::exception&) {
-  }
-  if (v <= 0 || used != text.size())
-    bad_input("--micro-batch: expected a positive integer or auto, found '", text, "'");
-  return v;
-}
-
 // The long names of the options given on the command line (a resumed run keeps the others from its checkpoint).
 std::set<std::string> given_options(const CLI::App& sub) {
   std::set<std::string> given;

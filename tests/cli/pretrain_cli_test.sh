@@ -42,6 +42,31 @@ expect_out "newly initialised: bert.pooler.dense.weight, bert.pooler.dense.bias,
   "fine-tune: pooler and classifier are new"
 expect_out "unused: cls.predictions.bias" "fine-tune: the MLM head is unused"
 
+# L2L pre-training (one layer on the device, the tied decoder streamed by vocabulary chunks): the baseline's losses
+# without dropout, a checkpoint train --init takes, and a device budget under its plan is exit 3 naming the minimum.
+nodrop=(--data "$WORK/corpus.txt" --model tiny --steps 12 --batch 16 --seq-len 16 --vocab-size 60 --lr 3e-3 --threads 2
+  --seed 4 --dropout 0 --quiet)
+expect_rc 0 "pretrain, baseline, no dropout" -- $S pretrain "${nodrop[@]}" --report "$WORK/b.json"
+expect_rc 0 "pretrain, l2l" -- $S pretrain "${nodrop[@]}" --executor l2l --micro-batch 4 --save "$WORK/pt_l2l" \
+  --report "$WORK/l.json"
+/usr/bin/python3 - "$WORK/b.json" "$WORK/l.json" <<'PY' || fail "pretrain: l2l and baseline losses differ"
+import json, sys
+b, l = (json.load(open(p)) for p in sys.argv[1:])
+assert l["executor"] == "l2l" and b["executor"] == "baseline"
+d = max(abs(x - y) for x, y in zip(b["losses"], l["losses"]))
+assert len(b["losses"]) == len(l["losses"]) == 12 and d < 1e-5, d
+assert abs(b["eval_mlm_loss"] - l["eval_mlm_loss"]) < 1e-5 and b["eval_masked_accuracy"] == l["eval_masked_accuracy"]
+assert l["device_peak_bytes"] < b["device_peak_bytes"], (l["device_peak_bytes"], b["device_peak_bytes"])
+PY
+expect_rc 0 "fine-tune from the l2l pre-trained directory" -- $S train --init "$WORK/pt_l2l" --data "$WORK/task.tsv" \
+  --steps 3 --batch 8 --seq-len 16 --threads 2 --quiet
+expect_rc 3 "pretrain, l2l, device budget too small" -- $S pretrain "${nodrop[@]}" --executor l2l --micro-batch 4 \
+  --device-memory 64KiB
+expect_out "smallest budget that works" "pretrain: the exit-3 message names the minimum"
+expect_out "MLM decoder" "pretrain: the decoder is part of the plan"
+expect_rc 2 "pretrain, baseline with micro-batches" -- $S pretrain "${nodrop[@]}" --micro-batch 4
+expect_out "micro-batches are l2l" "pretrain: the baseline refuses micro-batches"
+
 printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' the cat >"$WORK/nomask.txt"
 expect_rc 2 "vocabulary without [MASK]" -- $S pretrain "${run[@]}" --tokenizer "$WORK/nomask.txt"
 expect_out "no [MASK] token" "the missing [MASK] is named"

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <span>
 
+#include "strata/app/mlm_engine.h"
 #include "strata/app/token_data.h"
 #include "strata/app/train_options.h"
 #include "strata/backend/backend.h"
@@ -50,6 +51,15 @@ struct MaskedRows {
   model::MlmBatch batch(int B, int T) const {
     return model::MlmBatch{B, T, ids.data(), key_mask.data(), nullptr, labels.data()};
   }
+  // Rows past the masked ones up to B: copies of the first row that predict nothing.
+  void pad_to(int B, std::size_t T) {
+    const std::size_t have = ids.size() / T;
+    for (std::size_t r = have; r < static_cast<std::size_t>(B); ++r) {
+      ids.insert(ids.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(T));
+      key_mask.insert(key_mask.end(), key_mask.begin(), key_mask.begin() + static_cast<std::ptrdiff_t>(T));
+      labels.insert(labels.end(), T, model::kIgnore);
+    }
+  }
 };
 
 MaskedRows mask_rows(const data::TokenDataset& ds, const std::size_t* rows, int B, const data::MaskingOptions& m,
@@ -75,22 +85,23 @@ struct Eval {
   std::int64_t predicted = 0;
 };
 
-Eval evaluate(model::MlmRunner& runner, const float* params, const data::TokenDataset& te, int rows, int B,
-              const data::MaskingOptions& m, backend::Backend& be) {
+// The held-out split in batches of B rows (the last one padded with rows that predict nothing), each masked with a
+// fixed key, so every run scores the same positions whatever its executor.
+Eval evaluate(MlmEngine& engine, const data::TokenDataset& te, int rows, int B, const data::MaskingOptions& m) {
   const int n = rows > 0 ? std::min(rows, te.n) : te.n;
-  nn::Ctx ctx;
-  ctx.be = &be;
   double loss_sum = 0.0;
   std::int64_t correct = 0;
   Eval e;
   std::vector<std::size_t> idx(static_cast<std::size_t>(B));
+  const std::size_t T = static_cast<std::size_t>(te.T);
   for (int from = 0; from < n; from += B) {
     const int b = std::min(B, n - from);
-    for (int r = 0; r < b; ++r) idx[r] = static_cast<std::size_t>(from + r);
+    for (int r = 0; r < B; ++r) idx[r] = static_cast<std::size_t>(from + std::min(r, b - 1));
     // Keyed by the first row: the same held-out positions whatever the batch size of the run.
-    const MaskedRows mr = mask_rows(te, idx.data(), b, m, 0x5eedull, 0xe7a1000000ull + static_cast<std::uint64_t>(from));
-    const model::MlmResult r = runner.run(params, nullptr, mr.batch(b, te.T), ctx);
-    loss_sum += r.loss * r.predicted;
+    MaskedRows mr = mask_rows(te, idx.data(), b, m, 0x5eedull, 0xe7a1000000ull + static_cast<std::uint64_t>(from));
+    mr.pad_to(B, T);
+    const MlmStepResult r = engine.evaluate(mr.batch(B, te.T));
+    loss_sum += r.loss * static_cast<double>(r.predicted);
     correct += r.correct;
     e.predicted += r.predicted;
   }
@@ -147,10 +158,6 @@ model::BertConfig config(const PretrainOptions& o, const data::TokenDataset& tra
   return config_for(t, shape);
 }
 
-}  // namespace
-
-namespace {
-
 struct Setup {
   data::TokenDataset train, test;
   std::string tokenizer_path;
@@ -175,6 +182,48 @@ Setup load(const PretrainOptions& o, const TempDir& tmp, ProgressSink& sink) {
   return s;
 }
 
+MlmEngineOptions engine_options(const PretrainOptions& o) {
+  MlmEngineOptions e;
+  e.executor = o.executor;
+  e.micro_batch = o.micro_batch;
+  e.device_dtype = o.device_dtype;
+  e.eps_threads = o.eps_threads;
+  e.stash = o.stash;
+  e.device_memory = o.device_memory;
+  e.threads = o.threads;
+  e.seed = o.seed;
+  e.optim.weight_decay = static_cast<float>(o.weight_decay);
+  e.optim.clip = o.clip;
+  return e;
+}
+
+// The training loop: per step a batch of rows in the epoch's seeded order, masked with the step as key.
+void run_steps(const PretrainOptions& o, const Setup& s, MlmEngine& engine, std::int64_t total, PretrainResult& res,
+               ProgressSink& sink) {
+  const std::int64_t per_epoch = s.train.n / o.batch;
+  const auto sched = train::LinearWarmupDecay::with_warmup_fraction(o.lr, total, o.warmup);
+  std::vector<std::size_t> order;
+  std::int64_t order_epoch = -1;
+  const auto loop0 = std::chrono::steady_clock::now();
+  for (std::int64_t step = 0; step < total; ++step) {
+    sink.check_cancel();
+    const std::int64_t epoch = step / per_epoch;
+    if (epoch != order_epoch) order = epoch_order(static_cast<std::size_t>(s.train.n), o.seed, epoch), order_epoch = epoch;
+    const MaskedRows mr = mask_rows(s.train, order.data() + (step % per_epoch) * o.batch, o.batch, s.masking, o.seed,
+                                    static_cast<std::uint64_t>(step));
+    const double lr = sched.lr(step);
+    const MlmStepResult r = engine.step(mr.batch(o.batch, o.seq_len), step, lr);
+    if (!r.updated && !o.quiet) sink.message(cat("step ", step + 1, ": non-finite gradient norm, update skipped"));
+    res.losses.push_back(r.loss);
+    StepProgress sp;
+    sp.step = step + 1, sp.total = total, sp.loss = r.loss, sp.lr = lr;
+    const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop0).count() / (step + 1);
+    sp.tokens_per_s = per_step > 0 ? static_cast<double>(o.batch) * o.seq_len / per_step : 0.0;
+    sp.eta_seconds = per_step * static_cast<double>(total - step - 1);
+    if (!o.quiet) sink.step(sp);
+  }
+}
+
 }  // namespace
 
 PretrainResult pretrain(const PretrainOptions& o, ProgressSink& sink) {
@@ -186,59 +235,33 @@ PretrainResult pretrain(const PretrainOptions& o, ProgressSink& sink) {
   TempDir tmp("strata-pretrain");
   const Setup s = load(o, tmp, sink);
   const model::BertMlm model(config(o, s.train));
-  auto be = backend::make_backend("cpu", backend::BackendOptions{o.threads});
+  const std::unique_ptr<MlmEngine> engine = make_mlm_engine(model, engine_options(o), o.batch, o.seq_len);
   const std::size_t n = model.total_floats();
-  std::vector<float> p(n), g(n), m(n, 0.0f), v(n, 0.0f);
-  model.init(p.data(), o.seed);
-  model::MlmRunner runner(model, *be);
+  {
+    std::vector<float> init(n);
+    model.init(init.data(), o.seed);
+    engine->write_state(init.data(), nullptr, nullptr, 0);
+  }
   const std::int64_t per_epoch = s.train.n / o.batch, total = o.steps > 0 ? o.steps : per_epoch;
-  const auto sched = train::LinearWarmupDecay::with_warmup_fraction(o.lr, total, o.warmup);
   say(cat("MLM pre-training: ", model.bert().config().num_hidden_layers, " layers, hidden ",
           model.bert().config().hidden_size, ", vocabulary ", s.masking.vocab, ", ", n, " parameter floats; ",
-          s.train.n, " training texts, ", s.test.n, " held-out; ", total, " steps of ", o.batch, " x ", o.seq_len));
+          s.train.n, " training texts, ", s.test.n, " held-out; ", total, " steps of ", o.batch, " x ", o.seq_len,
+          "; ", engine->describe()));
   PretrainResult res;
-  std::vector<std::size_t> order;
-  std::int64_t order_epoch = -1;
-  const auto loop0 = std::chrono::steady_clock::now();
-  for (std::int64_t step = 0; step < total; ++step) {
-    sink.check_cancel();
-    const std::int64_t epoch = step / per_epoch;
-    if (epoch != order_epoch) order = epoch_order(static_cast<std::size_t>(s.train.n), o.seed, epoch), order_epoch = epoch;
-    const MaskedRows mr = mask_rows(s.train, order.data() + (step % per_epoch) * o.batch, o.batch, s.masking, o.seed,
-                                    static_cast<std::uint64_t>(step));
-    std::fill(g.begin(), g.end(), 0.0f);
-    nn::Ctx ctx;
-    ctx.be = be.get(), ctx.seed = o.seed, ctx.step = step + 1, ctx.training = true;
-    const model::MlmResult r = runner.run(p.data(), g.data(), mr.batch(o.batch, o.seq_len), ctx);
-    const train::GradSpan span{g.data(), n};
-    const double norm = train::global_grad_norm(be->pool(), std::span(&span, 1));
-    const double lr = sched.lr(step);
-    if (std::isfinite(norm)) {
-      train::AdamWParams hp;
-      hp.lr = static_cast<float>(lr), hp.weight_decay = static_cast<float>(o.weight_decay);
-      train::adamw_step(be->pool(), p.data(), g.data(), m.data(), v.data(), n, hp, step + 1,
-                        train::clip_factor(norm, o.clip));
-    } else {
-      say(cat("step ", step + 1, ": non-finite gradient norm, update skipped"));
-    }
-    res.losses.push_back(r.loss);
-    StepProgress sp;
-    sp.step = step + 1, sp.total = total, sp.loss = r.loss, sp.lr = lr;
-    const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop0).count() / (step + 1);
-    sp.tokens_per_s = per_step > 0 ? static_cast<double>(o.batch) * o.seq_len / per_step : 0.0;
-    sp.eta_seconds = per_step * static_cast<double>(total - step - 1);
-    if (!o.quiet) sink.step(sp);
-  }
+  run_steps(o, s, *engine, total, res, sink);
   say(cat("evaluating MLM on ", o.eval_rows > 0 ? std::min(o.eval_rows, s.test.n) : s.test.n, " held-out texts"));
-  const Eval ev = evaluate(runner, p.data(), s.test, o.eval_rows, o.batch, s.masking, *be);
+  const Eval ev = evaluate(*engine, s.test, o.eval_rows, o.batch, s.masking);
   say(cat("held-out MLM loss ", ev.loss, ", masked-token accuracy ", ev.accuracy, " (", ev.predicted, " tokens)"));
   nlohmann::json& rep = res.report;
   rep = {{"command", "pretrain"}, {"data", o.data}, {"steps", total}, {"batch", o.batch}, {"seq_len", o.seq_len},
          {"vocab", s.masking.vocab}, {"first_loss", res.losses.empty() ? 0.0 : res.losses.front()},
-         {"final_loss", res.losses.empty() ? 0.0 : res.losses.back()}, {"eval_mlm_loss", ev.loss},
+         {"final_loss", res.losses.empty() ? 0.0 : res.losses.back()}, {"losses", res.losses},
+         {"eval_mlm_loss", ev.loss},
          {"eval_masked_accuracy", ev.accuracy}, {"eval_predicted_tokens", ev.predicted},
-         {"device_peak_bytes", be->memory().device().peak()}};
+         {"executor", o.executor}, {"device_peak_bytes", engine->device_peak_bytes()}};
   if (!o.save.empty()) {
+    std::vector<float> p(n);
+    engine->read_state(p.data(), nullptr, nullptr);
     save_pretrained(o.save, model, p.data(), s.tokenizer_path, {{"steps", total}, {"data", o.data}, {"seed", o.seed}});
     if (!o.quiet) sink.wrote(o.save, "checkpoint (BertForMaskedLM)");
   }

@@ -31,6 +31,14 @@ struct PretrainOptions {
   int eval_rows = 2048;    // held-out rows evaluated at the end (0: all)
   int threads = 0;
   std::uint64_t seed = 0;
+  // How a step runs (app/mlm_engine.h): baseline (every layer resident) or l2l (one layer on the device, the tied
+  // decoder streamed by vocabulary chunks, the eager param-server), and the l2l knobs train has.
+  std::string executor = "baseline";
+  int micro_batch = 0;  // l2l: 0 = the largest that fits --device-memory
+  std::string device_dtype = "f32";
+  int eps_threads = 2;
+  std::string stash = "host";
+  std::size_t device_memory = 0;  // 0: no limit
   std::string save, report;
   bool quiet = false;
 };

@@ -176,6 +176,11 @@ class Backend {
                                     const int32_t* labels /*(B)*/, int B, int K) = 0;
   virtual void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int B, int K,
                                      float scale) = 0;
+  // Softmax cross-entropy one chunk of vocabulary columns at a time (cpu/kernels.h xent_chunk_forward/backward).
+  virtual void xent_chunk_forward(float* stats /*(M,4)*/, int32_t* best_idx /*(M)*/, const float* logits /*(M,Vc)*/,
+                                  const int32_t* labels /*(M)*/, int M, int Vc, int v0) = 0;
+  virtual void xent_chunk_backward(float* dlogits /*(M,Vc)*/, const float* logits, const float* lse /*(M)*/,
+                                   const int32_t* labels, int M, int Vc, int v0, float scale) = 0;
   // Storage conversions (bf16 device slabs and stash): round-to-nearest-even and exact widening, as core/tensor.h.
   virtual void f32_to_bf16(std::uint16_t* out, const float* in, size_t N) = 0;
   virtual void bf16_to_f32(float* out, const std::uint16_t* in, size_t N) = 0;

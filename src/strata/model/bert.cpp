@@ -8,6 +8,7 @@
 #include "strata/nn/classifier_head.h"
 #include "strata/nn/embedding_layer.h"
 #include "strata/nn/encoder_layer.h"
+#include "strata/nn/mlm_head.h"
 
 namespace strata::model {
 
@@ -17,7 +18,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 }  // namespace
 
-Bert::Bert(const BertConfig& cfg) : cfg_(cfg) {
+Bert::Bert(const BertConfig& cfg, Head head) : cfg_(cfg), head_(head) {
   cfg_.validate();
   nn::EmbeddingConfig e;
   e.vocab = cfg.vocab_size;
@@ -40,8 +41,12 @@ Bert::Bert(const BertConfig& cfg) : cfg_(cfg) {
     layers_.push_back(std::make_unique<nn::EncoderLayer>(l));
     prefixes_.push_back(cat("bert.encoder.layer.", i, "."));
   }
-  layers_.push_back(std::make_unique<nn::ClassifierHead>(
-      nn::ClassifierHeadConfig{cfg.hidden_size, cfg.num_labels, cfg.pooled_dropout()}));
+  if (head == Head::kMaskedLm)
+    layers_.push_back(std::make_unique<nn::MlmHeadLayer>(
+        nn::MlmHeadConfig{cfg.hidden_size, cfg.vocab_size, static_cast<float>(cfg.layer_norm_eps)}));
+  else
+    layers_.push_back(std::make_unique<nn::ClassifierHead>(
+        nn::ClassifierHeadConfig{cfg.hidden_size, cfg.num_labels, cfg.pooled_dropout()}));
   prefixes_.push_back("");
   for (int i = 0; i < num_layers(); ++i) {
     offsets_.push_back(total_);

@@ -26,12 +26,18 @@ struct TensorInfo {
   std::size_t numel = 0;
 };
 
+// The stack's last slab: a sequence classifier (pooler + classifier, BertForSequenceClassification) or the
+// masked-LM head (cls.predictions: transform + output bias, BertForMaskedLM; its decoder is tied to the word table,
+// nn/mlm_head.h MlmHeadLayer, run by an executor's decoder stage).
+enum class Head : std::uint8_t { kClassifier, kMaskedLm };
+
 class Bert {
  public:
-  explicit Bert(const BertConfig& cfg);  // validates cfg
+  explicit Bert(const BertConfig& cfg, Head head = Head::kClassifier);  // validates cfg
   const BertConfig& config() const { return cfg_; }
+  Head head() const { return head_; }
 
-  // Stack: 0 embeddings, 1..L encoder layers, L+1 the classifier head.
+  // Stack: 0 embeddings, 1..L encoder layers, L+1 the head.
   int num_layers() const { return static_cast<int>(layers_.size()); }
   const nn::Layer& layer(int i) const { return *layers_.at(i); }
   const nn::EmbeddingLayer& embeddings() const;                       // layer 0
@@ -51,6 +57,7 @@ class Bert {
 
  private:
   BertConfig cfg_;
+  Head head_ = Head::kClassifier;
   std::vector<std::unique_ptr<nn::Layer>> layers_;
   std::vector<std::string> prefixes_;
   std::vector<std::size_t> offsets_;
@@ -65,6 +72,9 @@ struct Batch {
   const std::int32_t* segs = nullptr;    // (B, T) or null
   const float* key_mask = nullptr;       // (B, T) 1 token / 0 padding, or null
   const std::int32_t* labels = nullptr;  // (B) or null: forward only, no loss
+  // Masked-LM models (Head::kMaskedLm) instead of labels: (B, T) the original id at predicted positions, -100
+  // (model::kIgnore) elsewhere.
+  const std::int32_t* token_labels = nullptr;
 };
 
 // Whole-model forward (+ backward) with every layer resident and every activation saved. The batch is split into

@@ -10,35 +10,48 @@ namespace {
 
 enum Tensor : int { kDw, kDb, kLnW, kLnB, kBias };
 
-struct Saved {
+// The transform's saved activations; the full head saves the softmax after them.
+struct TransformSaved {
   float* dense;  // (M, C) dense(x)
   float* act;    // (M, C) gelu(dense)
   float* mean;   // (M)
   float* rstd;   // (M)
   float* t;      // (M, C) LayerNorm(act): the decoder's input
-  float* probs;  // (M, V) softmax of the logits
 };
 
-Saved carve_saved(Carver& c, std::size_t M, std::size_t C, std::size_t V) {
-  Saved s{};
+TransformSaved carve_transform(Carver& c, std::size_t M, std::size_t C) {
+  TransformSaved s{};
   s.dense = c.floats(M * C);
   s.act = c.floats(M * C);
   s.mean = c.floats(M);
   s.rstd = c.floats(M);
   s.t = c.floats(M * C);
+  return s;
+}
+
+struct Saved {
+  TransformSaved tr;
+  float* probs;  // (M, V) softmax of the logits
+};
+
+Saved carve_saved(Carver& c, std::size_t M, std::size_t C, std::size_t V) {
+  Saved s{};
+  s.tr = carve_transform(c, M, C);
   s.probs = c.floats(M * V);
   return s;
 }
 
 struct Work {
-  float *a, *b;    // (M, C) temporaries
-  float* dlogits;  // (M, V)
+  float *a, *b;    // (M, C) the transform's temporaries
+  float* dt;       // (M, C) d t (the full head)
+  float* dlogits;  // (M, V) (the full head)
 };
 
 Work carve_work(Carver& c, std::size_t M, std::size_t C, std::size_t V) {
   Work w{};
   w.a = c.floats(M * C);
   w.b = c.floats(M * C);
+  w.dt = V ? c.floats(M * C) : nullptr;
   w.dlogits = c.floats(M * V);
   return w;
 }
@@ -70,6 +83,52 @@ std::size_t MlmHead::workspace_bytes(int M) const {
   return c.bytes();
 }
 
+std::size_t MlmHead::transform_saved_bytes(int M) const {
+  Carver c(nullptr);
+  carve_transform(c, M, cfg_.hidden);
+  return c.bytes();
+}
+
+std::size_t MlmHead::transform_workspace_bytes(int M) const {
+  Carver c(nullptr);
+  carve_work(c, M, cfg_.hidden, 0);
+  return c.bytes();
+}
+
+void MlmHead::transform_forward(const Ctx& ctx, const float* params, const float* x, int M, float* t,
+                                void* saved) const {
+  if (M == 0) return;
+  backend::Backend& be = *ctx.be;
+  const int C = cfg_.hidden;
+  Carver cs(saved);
+  const TransformSaved s = carve_transform(cs, M, C);
+  const float* w[4];
+  for (int i = 0; i < 4; ++i) w[i] = params + specs_[i].offset;
+  be.linear_forward(s.dense, x, w[kDw], w[kDb], M, C, C);             // (M, C)
+  be.gelu_forward(s.act, s.dense, static_cast<std::size_t>(M) * C);  // (M, C)
+  be.layernorm_forward(s.t, s.mean, s.rstd, s.act, w[kLnW], w[kLnB], M, C, cfg_.layer_norm_eps);
+  if (t != s.t) be.copy_async(t, Space::kDevice, s.t, Space::kDevice, static_cast<std::size_t>(M) * C * sizeof(float));
+}
+
+void MlmHead::transform_backward(const Ctx& ctx, const float* params, const float* x, int M, const void* saved,
+                                 const float* dt, float* dx, float* dparams, void* workspace) const {
+  if (M == 0) return;
+  backend::Backend& be = *ctx.be;
+  const int C = cfg_.hidden;
+  Carver cs(const_cast<void*>(saved)), cw(workspace);
+  const TransformSaved s = carve_transform(cs, M, C);
+  const Work k = carve_work(cw, M, C, 0);
+  const float* w[4];
+  float* dw[4];
+  for (int i = 0; i < 4; ++i) w[i] = params + specs_[i].offset, dw[i] = dparams + specs_[i].offset;
+  const std::size_t MC = static_cast<std::size_t>(M) * C;
+  be.zero(k.b, Space::kDevice, MC * sizeof(float));  // d act
+  be.layernorm_backward(k.b, dw[kLnW], dw[kLnB], dt, s.act, w[kLnW], s.mean, s.rstd, M, C);
+  be.zero(k.a, Space::kDevice, MC * sizeof(float));  // d dense
+  be.gelu_backward(k.a, s.dense, k.b, MC);
+  be.linear_backward(dx, dw[kDw], dw[kDb], k.a, x, w[kDw], M, C, C);
+}
+
 void MlmHead::forward(const Ctx& ctx, const float* params, const float* wte, const float* x,
                       const std::int32_t* labels, int M, float* logits, float* losses, void* saved,
                       void* workspace) const {
@@ -79,12 +138,8 @@ void MlmHead::forward(const Ctx& ctx, const float* params, const float* wte, con
   if (M == 0) return;
   Carver cs(saved);
   const Saved s = carve_saved(cs, M, C, V);
-  const float* w[5];
-  for (int i = 0; i < 5; ++i) w[i] = params + specs_[i].offset;
-  be.linear_forward(s.dense, x, w[kDw], w[kDb], M, C, C);                           // (M, C)
-  be.gelu_forward(s.act, s.dense, static_cast<std::size_t>(M) * C);                // (M, C)
-  be.layernorm_forward(s.t, s.mean, s.rstd, s.act, w[kLnW], w[kLnB], M, C, cfg_.layer_norm_eps);
-  be.linear_forward(logits, s.t, wte, w[kBias], M, C, V);                          // (M, V) tied decoder
+  transform_forward(ctx, params, x, M, s.tr.t, saved);
+  be.linear_forward(logits, s.tr.t, wte, params + specs_[kBias].offset, M, C, V);  // (M, V) tied decoder
   if (labels) be.softmax_xent_forward(losses, s.probs, logits, labels, M, V);
   (void)workspace;
 }
@@ -96,26 +151,29 @@ void MlmHead::backward(const Ctx& ctx, const float* params, const float* wte, co
   if (M == 0) return;
   backend::Backend& be = *ctx.be;
   const int C = cfg_.hidden, V = cfg_.vocab;
-  const float* w[5];
-  float* dw[5];
-  for (int i = 0; i < 5; ++i) {
-    w[i] = params + specs_[i].offset;
-    dw[i] = dparams + specs_[i].offset;
-  }
   Carver cs(const_cast<void*>(saved)), cw(workspace);
   const Saved s = carve_saved(cs, M, C, V);
   const Work k = carve_work(cw, M, C, V);
-  const std::size_t MC = static_cast<std::size_t>(M) * C;
   auto zero = [&](float* p, std::size_t n) { be.zero(p, Space::kDevice, n * sizeof(float)); };
   zero(k.dlogits, static_cast<std::size_t>(M) * V);
   be.softmax_xent_backward(k.dlogits, s.probs, labels, M, V, ctx.loss_scale);  // (M, V)
-  zero(k.a, MC);                                                                 // d t
-  be.linear_backward(k.a, dwte, dw[kBias], k.dlogits, s.t, wte, M, C, V);
-  zero(k.b, MC);  // d act
-  be.layernorm_backward(k.b, dw[kLnW], dw[kLnB], k.a, s.act, w[kLnW], s.mean, s.rstd, M, C);
-  zero(k.a, MC);  // d dense
-  be.gelu_backward(k.a, s.dense, k.b, MC);
-  be.linear_backward(dx, dw[kDw], dw[kDb], k.a, x, w[kDw], M, C, C);
+  float* dt = k.dt;  // the transform's backward uses a and b
+  zero(dt, static_cast<std::size_t>(M) * C);
+  be.linear_backward(dt, dwte, dparams + specs_[kBias].offset, k.dlogits, s.tr.t, wte, M, C, V);
+  transform_backward(ctx, params, x, M, saved, dt, dx, dparams, workspace);
+}
+
+}  // namespace strata::nn
+
+namespace strata::nn {
+
+void MlmHeadLayer::forward(const Ctx&, const float*, const Activation&, Activation&, void*, void*) const {
+  internal_error("the MLM head runs in the executor's decoder stage (train/mlm_decoder.h), not as a plain layer");
+}
+
+void MlmHeadLayer::backward(const Ctx&, const float*, const Activation&, const void*, const float*, float*, float*,
+                            void*) const {
+  internal_error("the MLM head runs in the executor's decoder stage (train/mlm_decoder.h), not as a plain layer");
 }
 
 }  // namespace strata::nn

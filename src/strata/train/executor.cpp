@@ -82,6 +82,10 @@ model::Batch batch_rows(const model::Batch& b, int r0, int n) {
   return out;
 }
 
+StepStats Executor::evaluate(const model::Batch& /*batch*/) {
+  bad_input("the ", name(), " executor has no loss-only evaluation");
+}
+
 double global_mean_loss(const ExecutorOptions& o, double loss_sum, int B) {
   double v[2] = {loss_sum, static_cast<double>(B)};
   if (ranks_of(o) > 1) o.group->all_reduce_sum(v, 2);
@@ -406,6 +410,9 @@ class BaselineExecutor final : public Executor {
 
 std::unique_ptr<Executor> make_executor(const std::string& name, const model::Bert& model, backend::Backend& be,
                                         const ExecutorOptions& options) {
+  if (name == "baseline" && model.head() == model::Head::kMaskedLm)
+    bad_input("--executor baseline trains classifiers; masked-LM pre-training with every layer resident is "
+              "`strata pretrain --executor baseline`");
   if (name == "baseline") return std::make_unique<BaselineExecutor>(model, be, options);
   if (name == "l2l") return make_l2l_executor(model, be, options);
   bad_input("--executor: expected baseline or l2l, found '", name, "'");

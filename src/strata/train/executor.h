@@ -67,6 +67,9 @@ struct StepStats {
   bool updated = true;     // false: the gradient was not finite and the update was skipped
   std::size_t tokens = 0;  // B * T, padding included
   double seconds = 0.0;    // wall time of the step
+  // Masked-LM models: the loss is the mean over the predicted positions; how many, and how many the model's best
+  // guess got right.
+  std::int64_t predicted = 0, correct = 0;
 };
 
 class Executor {
@@ -89,6 +92,10 @@ class Executor {
   virtual StepStats step(const model::Batch& batch, double lr) = 0;
   // Forward only, dropout off. logits (B, K) and pooled (B, C) are host arrays; either may be null. Any B.
   virtual void infer(const model::Batch& batch, float* logits, float* pooled) = 0;
+  // Forward only with the loss, dropout off, no update (held-out evaluation); loss, tokens, and for masked-LM models
+  // predicted and correct are filled. The batch shape is a step's (prepare() is called for a new one). Executors
+  // that do not implement it say so (bad_input).
+  virtual StepStats evaluate(const model::Batch& batch);
 
   // Steps taken so far (the index of the next step; dropout keys and the schedule use it) and optimizer updates
   // applied (bias correction uses it; differs only when a non-finite step was skipped).

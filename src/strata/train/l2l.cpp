@@ -14,6 +14,7 @@
 #include "strata/train/executor_internal.h"
 #include "strata/train/l2l_plan.h"
 #include "strata/train/l2l_rows.h"
+#include "strata/train/mlm_decoder.h"
 
 namespace strata::train {
 
@@ -62,6 +63,10 @@ class L2LExecutor final : public Executor {
         stashed_(planner_.initial_stashed()) {
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
+    if (model.head() == model::Head::kMaskedLm) {
+      if (ranks_of(o) > 1) bad_input("L2L masked-LM pre-training runs in one process (not under mpirun) for now");
+      mlm_ = std::make_unique<MlmDecoderStage>(model);
+    }
   }
 
   std::string name() const override { return "l2l"; }
@@ -81,21 +86,22 @@ class L2LExecutor final : public Executor {
   }
 
   StepStats step(const model::Batch& batch, double lr) override {
-    if (!batch.labels) bad_input("a training step needs labels");
+    check_labels(batch);
     if (batch.B != B_ || batch.T != T_) prepare(batch.B, batch.T);
     const auto t0 = Clock::now();
     StepStats st;
     st.step = steps_;
     st.lr = lr;
     st.tokens = static_cast<std::size_t>(batch.B) * batch.T;
-    const model::Batch d = begin_step(batch, lr);
+    eps_.begin_step(lr);
+    const model::Batch d = upload_step(batch);
     nn::Ctx ctx = base_ctx(true);
     const double loss_sum = forward_pass(d, ctx);
     backward_pass(d, ctx);  // hands each layer's gradient to the EPS as soon as it is complete
     bool applied = true;
     st.grad_norm = eps_.wait_grad_norm(&applied);
     st.updated = applied;
-    st.loss = global_mean_loss(opt_, loss_sum, B_);
+    finish_loss(st, loss_sum);
     ++steps_;
     const std::size_t keep = 4 * static_cast<std::size_t>(model_.num_layers());
     overlap_.account(eps_.take_update_intervals(), keep);
@@ -104,9 +110,25 @@ class L2LExecutor final : public Executor {
     return st;
   }
 
+  StepStats evaluate(const model::Batch& batch) override {
+    check_labels(batch);
+    if (batch.B != B_ || batch.T != T_) prepare(batch.B, batch.T);
+    const auto t0 = Clock::now();
+    StepStats st;
+    st.step = steps_;
+    st.tokens = static_cast<std::size_t>(batch.B) * batch.T;
+    eps_.wait_all();
+    const model::Batch d = upload_step(batch);
+    nn::Ctx ctx = base_ctx(false);
+    finish_loss(st, forward_pass(d, ctx));
+    st.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return st;
+  }
+
   // Inference: layer-major over groups of one step's rows, inside the training footprint: layer boundaries
   // ping-pong between the first two stash boundaries, the head's pooled output goes to the layer-output buffer.
   void infer(const model::Batch& batch, float* logits, float* pooled) override {
+    if (mlm_) bad_input("a masked-LM model has no classifier to infer with; evaluate() measures its loss");
     if (T_ != batch.T || B_ <= 0) prepare(opt_.micro_batch > 0 ? opt_.micro_batch : 1, batch.T);
     PaddedRows padded;
     eps_.wait_all();
@@ -157,7 +179,7 @@ class L2LExecutor final : public Executor {
   bool bf16() const { return plan_.bf16; }
   const nn::Layer& layer(int l) const { return l == 0 ? embeddings_.layer() : model_.layer(l); }
   // Floats of layer l's slab on the device (layer 0: the current batch's rows).
-  std::size_t floats(int l) const { return l == 0 ? embeddings_.slab_floats() : model_.slab_floats(l); }
+  std::size_t floats(int l) const { return l == 0 ? embeddings_.slab_floats() : relay_slab_floats(model_, l); }
 
   nn::Ctx base_ctx(bool training) const {
     nn::Ctx ctx;
@@ -166,9 +188,26 @@ class L2LExecutor final : public Executor {
     ctx.step = steps_;
     ctx.training = training;
     ctx.ranks = ranks_of(opt_);
-    ctx.loss_scale = 1.0f / static_cast<float>(B_ * ctx.ranks);
+    ctx.loss_scale = mlm_ ? (predicted_ > 0 ? 1.0f / static_cast<float>(predicted_) : 0.0f)
+                          : 1.0f / static_cast<float>(B_ * ctx.ranks);
     ctx.micro_batch_base = rank_of(opt_) * (B_ / mb_);
     return ctx;
+  }
+
+  void check_labels(const model::Batch& batch) const {
+    if (mlm_ && !batch.token_labels) bad_input("a masked-LM step needs token labels");
+    if (!mlm_ && !batch.labels) bad_input("a training step needs labels");
+  }
+
+  // The step's mean loss (a classifier's over the global batch, a masked-LM model's over its predicted positions).
+  void finish_loss(StepStats& st, double loss_sum) const {
+    if (!mlm_) {
+      st.loss = global_mean_loss(opt_, loss_sum, B_);
+      return;
+    }
+    st.predicted = mlm_result_.predicted;
+    st.correct = mlm_result_.correct;
+    st.loss = st.predicted > 0 ? loss_sum / static_cast<double>(st.predicted) : 0.0;
   }
 
   // Micro-batch m's token arrays as layer l sees them: the embeddings read the remapped ids.
@@ -201,13 +240,13 @@ class L2LExecutor final : public Executor {
   }
 
   // --- the step's stages ----------------------------------------------------------------------------------------
-  // Opens the EPS's step, forgets slabs it may have updated since the last step, packs the batch's word rows and
-  // uploads the batch. Returns the device batch.
-  model::Batch begin_step(const model::Batch& batch, double lr) {
-    eps_.begin_step(lr);
+  // Forgets slabs the EPS may have updated since the last step, packs the batch's word rows, uploads the batch (and
+  // a masked-LM batch's labels). Returns the device batch.
+  model::Batch upload_step(const model::Batch& batch) {
     bufs_.slabs.invalidate();
     embeddings_.set_batch(be_, batch, bufs_.token_ids);
     eps_.set_step_rows(embeddings_.rows());  // data parallel: layer 0 is summed over the rows some rank read
+    if (mlm_) predicted_ = mlm_->set_labels(be_, bufs_.mlm, batch.token_labels, B_, T_, mb_);
     return bufs_.batch.upload(be_, batch);
   }
 
@@ -220,7 +259,9 @@ class L2LExecutor final : public Executor {
     for (int l = 0; l < L; ++l) {
       const float* w = load(l, l + 1 < L ? l + 1 : l);
       const auto c0 = Clock::now();
-      for (int m = 0; m < k; ++m, bufs_.saved.advance()) forward_micro_batch(d, l, m, w, ctx, loss_sum);
+      if (mlm_ && l + 1 == L) loss_sum = mlm_forward(w, ctx);
+      for (int m = 0; m < k && !(mlm_ && l + 1 == L); ++m, bufs_.saved.advance())
+        forward_micro_batch(d, l, m, w, ctx, loss_sum);
       overlap_.computed(c0, Clock::now());
       reduce_overlap_.computed(c0, Clock::now());
     }
@@ -253,13 +294,17 @@ class L2LExecutor final : public Executor {
   void backward_pass(const model::Batch& d, nn::Ctx& ctx) {
     const int L = model_.num_layers(), k = B_ / mb_;
     bufs_.saved.restart();
-    load_saved(L - 1, 0, bufs_.saved.current());
+    if (!mlm_) load_saved(L - 1, 0, bufs_.saved.current());
     for (int l = L - 1; l >= 0; --l) {
       const float* w = load(l, l > 0 ? l - 1 : -1);
       const auto c0 = Clock::now();
       grad_copied_.wait();  // the previous layer's gradient has left the buffer
       be_.zero(bufs_.grad.data(), Space::kDevice, floats(l) * sizeof(float));
-      for (int m = 0; m < k; ++m, bufs_.saved.advance()) backward_micro_batch(d, l, m, w, ctx);
+      if (mlm_ && l + 1 == L) {
+        mlm_backward(w, ctx);
+        load_saved(L - 2, 0, bufs_.saved.current());
+      }
+      for (int m = 0; m < k && !(mlm_ && l + 1 == L); ++m, bufs_.saved.advance()) backward_micro_batch(d, l, m, w, ctx);
       overlap_.computed(c0, Clock::now());
       reduce_overlap_.computed(c0, Clock::now());
       hand_gradient_to_eps(l);
@@ -295,6 +340,41 @@ class L2LExecutor final : public Executor {
           .wait();
   }
 
+  // --- the masked-LM head (train/mlm_decoder.h) -------------------------------------------------------------------
+  // Its forward over every micro-batch: the transform of each one's predicted rows, then the decoder by vocabulary
+  // chunks. Returns the sum of the per-position losses.
+  double mlm_forward(const float* w, nn::Ctx& ctx) {
+    const int L = model_.num_layers(), k = B_ / mb_;
+    bufs_.saved.wait_moves();
+    ctx.layer_index = L - 1;
+    for (int m = 0; m < k; ++m) {
+      ctx.micro_batch = m;
+      const float* x = fetch_act(bufs_.stash.output(L - 2, m));
+      mlm_->transform_forward(ctx, w, x, m, bufs_.output.f32(), bufs_.mlm, bufs_.saved.buffer(0).buf.data());
+    }
+    mlm_result_ = mlm_->decode_forward(ctx, eps_, bufs_.mlm, plan_.elem());
+    return mlm_result_.loss_sum;
+  }
+
+  // Its backward: the decoder by chunks (the word table's gradient straight into the EPS's layer-0 slab), then per
+  // micro-batch the transform, whose input gradient goes to the stash for the last encoder layer.
+  void mlm_backward(const float* w, nn::Ctx& ctx) {
+    const int L = model_.num_layers(), k = B_ / mb_;
+    bufs_.saved.wait_moves();
+    ctx.layer_index = L - 1;
+    mlm_->decode_backward(ctx, eps_, bufs_.mlm, plan_.elem());
+    for (int m = 0; m < k; ++m) {
+      ctx.micro_batch = m;
+      const float* x = fetch_act(bufs_.stash.output(L - 2, m));
+      be_.zero(bufs_.input_grad.data(), Space::kDevice, plan_.act_bytes);
+      mlm_->transform_backward(ctx, w, x, m, bufs_.output.f32(), bufs_.output_grad.f32(), bufs_.input_grad.f32(),
+                               bufs_.grad.f32(), bufs_.mlm, bufs_.saved.buffer(0).buf.data(), bufs_.workspace.data());
+      be_.copy_async(bufs_.stash.output_grad(m), plan_.stash.space, bufs_.input_grad.data(), Space::kDevice,
+                     plan_.act_bytes)
+          .wait();
+    }
+  }
+
   // Queues layer l's saved activations for micro-batch m from the stash into `into`, if that layer's are stashed.
   void load_saved(int l, int m, SavedActivations& into) {
     if (l < 0 || !plan_.stashed[l]) return;
@@ -308,7 +388,8 @@ class L2LExecutor final : public Executor {
     // The EPS reads a layer's gradient slab until that layer's update is done; the embeddings' update (rows first)
     // may still be running under this step's forward. Normally a no-op.
     eps_.wait_updated(l);
-    grad_copied_ = l == 0 ? embeddings_.push_grad(be_, eps_, bufs_.grad.f32())
+    grad_copied_ = l == 0 && mlm_ ? embeddings_.push_grad_onto_table(be_, eps_, bufs_.grad.f32())
+                 : l == 0     ? embeddings_.push_grad(be_, eps_, bufs_.grad.f32())
                           : be_.copy_async(eps_.grad_slab(l), Space::kHost, bufs_.grad.data(), Space::kDevice,
                                            floats(l) * sizeof(float));
     eps_.push_grad(l, grad_copied_);
@@ -387,7 +468,7 @@ class L2LExecutor final : public Executor {
       return;
     }
     eps_.wait_updated(l);
-    s.ready = be_.copy_async(s.buf.data(), Space::kDevice, eps_.fetch(l), Space::kHost, eps_.fetch_bytes(l));
+    s.ready = be_.copy_async(s.buf.data(), Space::kDevice, eps_.fetch(l), Space::kHost, floats(l) * plan_.elem());
   }
 
   // Starts copying layer l into the incoming slot, if no slot holds it and the EPS is done with it.
@@ -431,6 +512,9 @@ class L2LExecutor final : public Executor {
   L2LBuffers bufs_;
   backend::Event grad_copied_;  // the last gradient slab's copy to the EPS
   std::vector<float> losses_;   // (b) host copy of the head's per-example losses
+  std::unique_ptr<MlmDecoderStage> mlm_;  // masked-LM models: the tied decoder, streamed by vocabulary chunks
+  MlmPassResult mlm_result_;              // its last forward
+  std::int64_t predicted_ = 0;            // positions the current step predicts
   int B_ = -1, T_ = -1, mb_ = 0;
   std::int64_t steps_ = 0;
   OverlapMeter overlap_;         // EPS updates vs compute

@@ -23,14 +23,16 @@ std::size_t L2LPlan::bytes_in(Space space) const {
 L2LPlanner::L2LPlanner(const model::Bert& model, const ExecutorOptions& options) : model_(model), opt_(options) {}
 
 std::vector<char> L2LPlanner::initial_stashed() const {
-  return std::vector<char>(model_.num_layers(), opt_.recompute == Recompute::kOff);
+  std::vector<char> stashed(model_.num_layers(), opt_.recompute == Recompute::kOff);
+  if (model_.head() == model::Head::kMaskedLm) stashed.back() = 0;  // its decoder stage recomputes the transform
+  return stashed;
 }
 
 // The largest slab on the device for steps of B x T: layer 0 holds at most min(V, B*T) word rows.
 std::size_t L2LPlanner::max_slab_floats(int B, int T) const {
   const std::size_t vocab = static_cast<std::size_t>(model_.embeddings().config().vocab);
   std::size_t best = compact_embedding_floats(model_, std::min(vocab, static_cast<std::size_t>(B) * T));
-  for (int l = 1; l < model_.num_layers(); ++l) best = std::max(best, model_.slab_floats(l));
+  for (int l = 1; l < model_.num_layers(); ++l) best = std::max(best, relay_slab_floats(model_, l));
   return best;
 }
 
@@ -50,7 +52,11 @@ L2LPlan L2LPlanner::plan(int B, int T, int b, const std::vector<char>& stashed) 
   p.stashed = stashed;
   p.slab_floats = max_slab_floats(B, T);
   p.act_bytes = static_cast<std::size_t>(b) * T * C * sizeof(float);
-  p.labels = model_.config().num_labels;
+  const bool mlm = model_.head() == model::Head::kMaskedLm;
+  p.labels = mlm ? 0 : model_.config().num_labels;
+  p.hidden = static_cast<int>(C);
+  p.mlm_chunk = mlm ? mlm_chunk_rows(model_) : 0;
+  if (mlm) p.stashed.back() = 0;
   for (int l = 0; l < L; ++l) {  // one layer at a time: the largest one's
     p.saved_bytes = std::max(p.saved_bytes, model_.layer(l).saved_bytes(b, T));
     p.workspace_bytes = std::max(p.workspace_bytes, model_.layer(l).workspace_bytes(b, T));
@@ -65,7 +71,7 @@ L2LPlan L2LPlanner::plan(int B, int T, int b, const std::vector<char>& stashed) 
   for (int l = 0; l < L; ++l) {
     s.saved_micro_bytes.push_back(model_.layer(l).saved_bytes(b, T));
     s.saved_offset.push_back(s.saved_total);
-    if (stashed[l] && b > 0) s.saved_total += layer_saved_stash(l, B, T, b);
+    if (p.stashed[l] && b > 0) s.saved_total += layer_saved_stash(l, B, T, b);
   }
   return p;
 }
@@ -91,7 +97,8 @@ std::vector<char> L2LPlanner::choose_stashed(backend::Backend& be, int B, int T,
   std::size_t room = host_stash && limit > outputs ? limit - outputs : 0;
   for (const bool encoders : {true, false})
     for (int l = 0; l < L; ++l) {
-      if (stashed[l] || (model_.layer(l).kind() == "encoder") != encoders) continue;
+      if (stashed[l] || model_.layer(l).kind() == "mlm_head" || (model_.layer(l).kind() == "encoder") != encoders)
+        continue;
       const std::size_t bytes = layer_saved_stash(l, B, T, b);
       stashed[l] = 1;  // for fitting(): with --stash device the stash is part of the device footprint
       if (host_stash ? bytes > room : fitting(be, B, T, stashed) != b) {
@@ -108,6 +115,7 @@ std::string L2LPlanner::device_parts(int B, int T) const {
   const std::size_t elem = bf16 ? sizeof(std::uint16_t) : sizeof(float);
   return cat(bf16 ? "a bf16 slot and an fp32 working copy" : "two slots", " of the largest layer (",
              format_bytes(max_slab_floats(B, T) * elem), " each), its gradient, one micro-batch's activations",
+             model_.head() == model::Head::kMaskedLm ? ", the MLM decoder's vocabulary chunks and logits tile" : "",
              opt_.stash == Space::kDevice ? ", the stash" : "");
 }
 

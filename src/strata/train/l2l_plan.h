@@ -11,6 +11,7 @@
 #include "strata/train/executor.h"
 #include "strata/train/executor_internal.h"
 #include "strata/train/l2l_slots.h"
+#include "strata/train/mlm_decoder.h"
 
 namespace strata::train {
 
@@ -29,6 +30,7 @@ struct L2LBuffers {
   Buffer losses;          // (b) f32: per-example losses
   DeviceBatch batch;      // (B, T) token arrays of the step
   ActivationStash stash;  // layer outputs, output gradients and saved activations between the passes
+  MlmDecoderBuffers mlm;  // masked-LM models: the decoder stage's chunks, tiles and statistics
 };
 
 class L2LPlan {
@@ -40,7 +42,9 @@ class L2LPlan {
   std::size_t act_bytes = 0;        // (b, T, C) f32: one micro-batch's activations
   std::size_t saved_bytes = 0;      // the largest layer's saved activations for one micro-batch
   std::size_t workspace_bytes = 0;  // the largest layer's workspace for one micro-batch
-  std::size_t labels = 0;           // K
+  std::size_t labels = 0;           // K (0 for a masked-LM model)
+  int hidden = 0;                   // C
+  int mlm_chunk = 0;                // masked-LM models: vocabulary rows per decoder chunk; 0: a classifier
   StashLayout stash;
 
   // Calls place(buffer, space, bytes, what) for every buffer of `bufs` this plan uses (see CountBytes and
@@ -68,10 +72,16 @@ class L2LPlan {
     bufs.stash.at = stash;
     place(bufs.stash.activations, stash.space, stash.activations_total(), "L2L stash");
     if (any_stashed()) place(bufs.stash.saved, stash.space, stash.saved_total, "L2L saved-activation stash");
+    if (mlm_chunk > 0) bufs.mlm.lay_out(hidden, mlm_chunk, B, T, b, elem(), stash.space, place);
   }
 
   std::size_t device_bytes() const { return bytes_in(Space::kDevice); }
-  std::size_t stash_bytes() const { return stash.activations_total() + stash.saved_total; }  // in stash.space
+  // What the stash holds (in stash.space): layer outputs, an output gradient, stashed saved activations, and for a
+  // masked-LM model the transformed rows and their gradient (B*T x C f32 each, at most).
+  std::size_t stash_bytes() const {
+    const std::size_t mlm = mlm_chunk > 0 ? 2 * static_cast<std::size_t>(B) * T * hidden * sizeof(float) : 0;
+    return stash.activations_total() + stash.saved_total + mlm;
+  }
   std::size_t elem() const { return bf16 ? sizeof(std::uint16_t) : sizeof(float); }          // of slabs and the stash
   bool any_stashed() const;
   int recomputed_layers() const;

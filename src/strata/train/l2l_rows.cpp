@@ -70,4 +70,18 @@ backend::Event CompactEmbeddings::push_grad(backend::Backend& be, EagerParamServ
                        rest_floats_ * sizeof(float));
 }
 
+backend::Event CompactEmbeddings::push_grad_onto_table(backend::Backend& be, EagerParamServer& eps, const float* grad) {
+  float* g = eps.grad_slab(0);
+  const std::size_t n = rows_.size();
+  staged_.resize(n * row_floats_);
+  be.copy_async(staged_.data(), Space::kHost, grad, Space::kDevice, staged_.size() * sizeof(float)).wait();
+  for (std::size_t i = 0; i < n; ++i) {
+    float* dst = g + static_cast<std::size_t>(rows_[i]) * row_floats_;
+    const float* src = staged_.data() + i * row_floats_;
+    for (std::size_t j = 0; j < row_floats_; ++j) dst[j] += src[j];
+  }
+  return be.copy_async(g + table_rows_ * row_floats_, Space::kHost, grad + n * row_floats_, Space::kDevice,
+                       rest_floats_ * sizeof(float));
+}
+
 }  // namespace strata::train

@@ -38,6 +38,10 @@ class CompactEmbeddings {
   // into the full table, whose rows of the previous batch (summed over ranks: the rows the EPS's sum filled) are
   // zeroed first (the others are zero already). Returns the event of the last copy.
   backend::Event push_grad(backend::Backend& be, EagerParamServer& eps, const float* grad);
+  // The same for a model whose word table has a second user (the tied MLM decoder, train/mlm_decoder.h) that has
+  // written the whole table's gradient into the EPS's slab this step: the packed rows are added onto it. One process
+  // only.
+  backend::Event push_grad_onto_table(backend::Backend& be, EagerParamServer& eps, const float* grad);
 
  private:
   const model::Bert& model_;
@@ -46,6 +50,7 @@ class CompactEmbeddings {
   std::vector<std::int32_t> rows_;                                 // the current batch's word rows
   std::vector<std::int32_t> host_ids_;                             // (B, T) its ids remapped to them
   std::vector<std::int32_t> grad_rows_;  // rows of the EPS's word-table gradient this process wrote
+  std::vector<float> staged_;            // (rows, C) the packed rows' gradient on its way onto the table
   bool summed_over_ranks_ = false;
 };
 

@@ -193,6 +193,14 @@ void CpuBackend::softmax_xent_backward(float* dlogits, const float* probs, const
                                        float scale) {
   STRATA_FORWARD(softmax_xent_backward, dlogits, probs, labels, B, K, scale);
 }
+void CpuBackend::xent_chunk_forward(float* stats, int32_t* best_idx, const float* logits, const int32_t* labels, int M,
+                                    int Vc, int v0) {
+  STRATA_FORWARD(xent_chunk_forward, stats, best_idx, logits, labels, M, Vc, v0);
+}
+void CpuBackend::xent_chunk_backward(float* dlogits, const float* logits, const float* lse, const int32_t* labels,
+                                     int M, int Vc, int v0, float scale) {
+  STRATA_FORWARD(xent_chunk_backward, dlogits, logits, lse, labels, M, Vc, v0, scale);
+}
 
 #undef STRATA_FORWARD
 

@@ -69,6 +69,10 @@ class CpuBackend final : public Backend {
                             int K) override;
   void softmax_xent_backward(float* dlogits, const float* probs, const int32_t* labels, int B, int K,
                              float scale) override;
+  void xent_chunk_forward(float* stats, int32_t* best_idx, const float* logits, const int32_t* labels, int M, int Vc,
+                          int v0) override;
+  void xent_chunk_backward(float* dlogits, const float* logits, const float* lse, const int32_t* labels, int M, int Vc,
+                           int v0, float scale) override;
   void f32_to_bf16(std::uint16_t* out, const float* in, size_t N) override;
   void bf16_to_f32(float* out, const std::uint16_t* in, size_t N) override;
 

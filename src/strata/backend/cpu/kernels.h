@@ -82,4 +82,17 @@ void softmax_xent_forward(ThreadPool& pool, float* losses /*(B)*/, float* probs 
 void softmax_xent_backward(ThreadPool& pool, float* dlogits /*(B,K)*/, const float* probs /*(B,K)*/,
                            const std::int32_t* labels /*(B)*/, int B, int K, float scale);
 
+// Softmax cross-entropy over a vocabulary too large for the device, one chunk of columns at a time (the L2L MLM
+// decoder): chunk logits (M, Vc) are columns [v0, v0 + Vc) of the (M, V) logits. xent_chunk_forward folds a chunk
+// into each row's running statistics stats (M, 4) = (max mx, Σ exp(logit - mx), the label's logit, the best logit)
+// and best_idx (M), the first index of the best logit (as std::max_element); start them at (-inf, 0, 0, -inf) and -1.
+// After the last chunk: loss = log(Σ) - (label logit - mx), lse = mx + log(Σ). labels are full-vocabulary ids,
+// checked against [0, V) by the caller (a label outside the chunk is simply not there).
+void xent_chunk_forward(ThreadPool& pool, float* stats /*(M,4)*/, std::int32_t* best_idx /*(M)*/,
+                        const float* logits /*(M,Vc)*/, const std::int32_t* labels /*(M)*/, int M, int Vc, int v0);
+// dlogits = scale·(exp(logits - lse) - onehot(labels - v0)), WRITTEN (not accumulated); may alias logits.
+void xent_chunk_backward(ThreadPool& pool, float* dlogits /*(M,Vc)*/, const float* logits /*(M,Vc)*/,
+                         const float* lse /*(M)*/, const std::int32_t* labels /*(M)*/, int M, int Vc, int v0,
+                         float scale);
+
 }  // namespace strata::backend::cpu

@@ -204,4 +204,48 @@ void softmax_xent_backward(ThreadPool& pool, float* dlogits, const float* probs,
   });
 }
 
+void xent_chunk_forward(ThreadPool& pool, float* stats, std::int32_t* best_idx, const float* logits,
+                        const std::int32_t* labels, int M, int Vc, int v0) {
+  detail::check_shape("xent_chunk_forward", M, Vc, v0);
+  const std::size_t k = static_cast<std::size_t>(Vc);
+  parallel_range(pool, M, detail::rows_grain(k), 1, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const float* row = logits + r * k;
+      float* st = stats + 4 * r;
+      std::size_t arg = 0;  // the chunk's first maximal column
+      for (std::size_t j = 1; j < k; ++j) arg = row[j] > row[arg] ? j : arg;
+      const float cmax = k ? row[arg] : -INFINITY;
+      const float mx = std::max(st[0], cmax);
+      F8 s = vec::splat(0.0f);
+      const F8 mv = vec::splat(mx);
+      std::size_t j = 0;
+      for (; j + kLanes <= k; j += kLanes) s += vec::exp(vec::load(row + j) - mv);
+      if (j < k) s += vec::select(vec::lanes_below(k - j), vec::exp(vec::load_n(row + j, k - j) - mv), vec::splat(0.0f));
+      st[1] = (st[0] == -INFINITY ? 0.0f : st[1] * std::exp(st[0] - mx)) + vec::hsum(s);
+      st[0] = mx;
+      const std::int64_t y = static_cast<std::int64_t>(labels[r]) - v0;
+      if (y >= 0 && y < static_cast<std::int64_t>(k)) st[2] = row[y];
+      if (k && cmax > st[3]) st[3] = cmax, best_idx[r] = static_cast<std::int32_t>(v0 + arg);
+    }
+  });
+}
+
+void xent_chunk_backward(ThreadPool& pool, float* dlogits, const float* logits, const float* lse,
+                         const std::int32_t* labels, int M, int Vc, int v0, float scale) {
+  detail::check_shape("xent_chunk_backward", M, Vc, v0);
+  const std::size_t k = static_cast<std::size_t>(Vc);
+  parallel_range(pool, M, detail::rows_grain(2 * k), 1, [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const float* row = logits + r * k;
+      float* g = dlogits + r * k;
+      const F8 l = vec::splat(lse[r]), sc = vec::splat(scale);
+      std::size_t j = 0;
+      for (; j + kLanes <= k; j += kLanes) vec::store(g + j, vec::exp(vec::load(row + j) - l) * sc);
+      if (j < k) vec::store_n(g + j, vec::exp(vec::load_n(row + j, k - j) - l) * sc, k - j);
+      const std::int64_t y = static_cast<std::int64_t>(labels[r]) - v0;
+      if (y >= 0 && y < static_cast<std::int64_t>(k)) g[y] -= scale;
+    }
+  });
+}
+
 }  // namespace strata::backend::cpu

@@ -197,6 +197,16 @@ void CudaBackend::softmax_xent_backward(float* dlogits, const float* probs, cons
   check_dims("softmax_xent_backward", B, K);
   STRATA_LAUNCH(cuda::softmax_xent_backward, dlogits, probs, labels, B, K, scale, err);
 }
+void CudaBackend::xent_chunk_forward(float* stats, int32_t* best_idx, const float* logits, const int32_t* labels,
+                                     int M, int Vc, int v0) {
+  check_dims("xent_chunk_forward", M, Vc, v0);
+  STRATA_LAUNCH(cuda::xent_chunk_forward, stats, best_idx, logits, labels, M, Vc, v0);
+}
+void CudaBackend::xent_chunk_backward(float* dlogits, const float* logits, const float* lse, const int32_t* labels,
+                                      int M, int Vc, int v0, float scale) {
+  check_dims("xent_chunk_backward", M, Vc, v0);
+  STRATA_LAUNCH(cuda::xent_chunk_backward, dlogits, logits, lse, labels, M, Vc, v0, scale);
+}
 void CudaBackend::f32_to_bf16(std::uint16_t* out, const float* in, size_t N) {
   STRATA_LAUNCH(cuda::f32_to_bf16, out, in, N);
 }

@@ -157,6 +157,56 @@ __global__ void xent_bwd(float* dlogits, const float* probs, const std::int32_t*
   }
 }
 
+// One block (a power of two of threads, at most 256) per row of a vocabulary chunk: fold the chunk into the row's
+// running (max, sum of exp, label logit, best logit) and best index (cpu/kernels.h xent_chunk_forward).
+__global__ void xent_chunk_fwd(float* stats, std::int32_t* best_idx, const float* logits, const std::int32_t* labels,
+                               int Vc, int v0) {
+  __shared__ float sv[256];
+  __shared__ int si[256];
+  const std::size_t row = blockIdx.x;
+  const float* l = logits + row * Vc;
+  float bv = -INFINITY;
+  int bi = -1;
+  for (int j = threadIdx.x; j < Vc; j += blockDim.x)
+    if (l[j] > bv) bv = l[j], bi = j;
+  sv[threadIdx.x] = bv;
+  si[threadIdx.x] = bi;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w /= 2) {
+    if (threadIdx.x < w) {
+      const float ov = sv[threadIdx.x + w];
+      const int oi = si[threadIdx.x + w];
+      if (oi >= 0 && (ov > sv[threadIdx.x] || (ov == sv[threadIdx.x] && (si[threadIdx.x] < 0 || oi < si[threadIdx.x]))))
+        sv[threadIdx.x] = ov, si[threadIdx.x] = oi;
+    }
+    __syncthreads();
+  }
+  const float cmax = sv[0];
+  const int carg = si[0];
+  float* st = stats + 4 * row;
+  const float mx = fmaxf(st[0], cmax);
+  __syncthreads();
+  float s = 0.0f;
+  for (int j = threadIdx.x; j < Vc; j += blockDim.x) s += expf(l[j] - mx);
+  const float sum = block_sum(s, sv);
+  if (threadIdx.x == 0) {
+    st[1] = (st[0] == -INFINITY ? 0.0f : st[1] * expf(st[0] - mx)) + sum;
+    st[0] = mx;
+    const long long y = static_cast<long long>(labels[row]) - v0;
+    if (y >= 0 && y < Vc) st[2] = l[y];
+    if (carg >= 0 && cmax > st[3]) st[3] = cmax, best_idx[row] = v0 + carg;
+  }
+}
+__global__ void xent_chunk_bwd(float* dlogits, const float* logits, const float* lse, const std::int32_t* labels, int M,
+                               int Vc, int v0, float scale) {
+  const std::size_t n = static_cast<std::size_t>(M) * Vc;
+  STRATA_FOR_EACH(i, n) {
+    const std::size_t r = i / Vc;
+    const int j = static_cast<int>(i % Vc);
+    dlogits[i] = scale * (expf(logits[i] - lse[r]) - (labels[r] - v0 == j ? 1.0f : 0.0f));
+  }
+}
+
 // One warp per row of (B, NH, T, T): masked scores -> probabilities, in place.
 __global__ void attn_softmax(float* scores, const float* key_mask, int NH, int T, std::size_t rows) {
   const std::size_t row = (static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
@@ -238,6 +288,15 @@ void softmax_xent_backward(cudaStream_t s, float* dlogits, const float* probs, c
                            float scale, DeviceError* err) {
   const std::size_t n = static_cast<std::size_t>(B) * K;
   if (n) xent_bwd<<<blocks_for(n), kThreads, 0, s>>>(dlogits, probs, labels, B, K, scale, err);
+}
+void xent_chunk_forward(cudaStream_t s, float* stats, std::int32_t* best_idx, const float* logits,
+                        const std::int32_t* labels, int M, int Vc, int v0) {
+  if (M > 0 && Vc > 0) xent_chunk_fwd<<<M, row_threads(Vc), 0, s>>>(stats, best_idx, logits, labels, Vc, v0);
+}
+void xent_chunk_backward(cudaStream_t s, float* dlogits, const float* logits, const float* lse,
+                         const std::int32_t* labels, int M, int Vc, int v0, float scale) {
+  const std::size_t n = static_cast<std::size_t>(M) * Vc;
+  if (n) xent_chunk_bwd<<<blocks_for(n), kThreads, 0, s>>>(dlogits, logits, lse, labels, M, Vc, v0, scale);
 }
 void attention_softmax(cudaStream_t s, float* scores, const float* key_mask, int B, int NH, int T) {
   const std::size_t rows = static_cast<std::size_t>(B) * NH * T;

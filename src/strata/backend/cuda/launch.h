@@ -55,6 +55,11 @@ void softmax_xent_forward(cudaStream_t s, float* losses /*(B)*/, float* probs /*
                           const std::int32_t* labels, int B, int K, DeviceError* err);
 void softmax_xent_backward(cudaStream_t s, float* dlogits, const float* probs, const std::int32_t* labels, int B, int K,
                            float scale, DeviceError* err);
+// One chunk of vocabulary columns of a softmax cross-entropy (cpu/kernels.h xent_chunk_forward / backward).
+void xent_chunk_forward(cudaStream_t s, float* stats /*(M,4)*/, std::int32_t* best_idx /*(M)*/, const float* logits,
+                        const std::int32_t* labels, int M, int Vc, int v0);
+void xent_chunk_backward(cudaStream_t s, float* dlogits, const float* logits, const float* lse,
+                         const std::int32_t* labels, int M, int Vc, int v0, float scale);
 // Attention rows: scores (B, NH, T, T) in place -> masked softmax (kMaskedScore for keys with mask 0).
 void attention_softmax(cudaStream_t s, float* scores, const float* key_mask /*(B,T) or null*/, int B, int NH, int T);
 // g (B, NH, T, T): g = pd ⊙ g - P · Σ_row(pd ⊙ g) (softmax backward through dropout; pd = P when no dropout).
