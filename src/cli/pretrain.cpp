@@ -42,8 +42,7 @@ void register_pretrain(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("pretrain", "masked-language-model pre-training of a BERT encoder on text");
   sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   sub->add_option("--data", o->data,
-                  "PATH.txt (one text a line) | PATH.tsv | PATH.jsonl (a text column) | wordnet:lexname")
-      ->required();
+                  "PATH.txt (one text a line) | PATH.tsv | PATH.jsonl (a text column) | wordnet:lexname");
   sub->add_option("--model", o->model, "preset (tiny mini small medium base large) or a config.json")
       ->default_val("mini");
   sub->add_option("--layers", o->layers, "override the number of encoder layers")->check(int_range(0, 1000));
@@ -78,11 +77,24 @@ void register_pretrain(CLI::App& app) {
       ->check(int_range(0, 1 << 30));
   sub->add_option("--threads", o->threads, "compute threads (0: all cores)")->default_val(0)->check(thread_range());
   sub->add_option("--seed", o->seed, "initialisation, data order, masking and dropout seed")->default_val(0);
-  sub->add_option("--save", o->save, "write a BertForMaskedLM checkpoint directory at the end");
+  sub->add_option("--save", o->save,
+                  "a BertForMaskedLM checkpoint directory at the end (resumable: optimizer state included)");
+  sub->add_option("--save-every", o->save_every, "also a checkpoint in --save every N steps (0: off)")
+      ->check(int_range(0LL, 1LL << 40));
+  sub->add_option("--stop-at", o->stop_at, "stop after step N of the schedule (0: run it all)")
+      ->check(int_range(0LL, 1LL << 40));
+  sub->add_option("--resume", o->resume, "continue the run a pretrain --save directory holds");
+  sub->add_option("--optimizer", o->optimizer, "adamw | lamb")
+      ->default_val("adamw")
+      ->check(CLI::IsMember({"adamw", "lamb"}));
+  sub->add_option("--log", o->log, "one JSON line per step (loss, lr, predicted positions, ms)");
   sub->add_option("--report", o->report, "summary JSON (losses, held-out MLM loss and masked-token accuracy)");
   sub->add_flag("--quiet", o->quiet, "no progress on stderr");
   add_executor_options(sub, *a);
-  sub->callback([a] {
+  sub->callback([a, sub] {
+    for (const CLI::Option* opt : sub->get_options())
+      if (opt->count() > 0 && !opt->get_lnames().empty()) a->o.given.insert(opt->get_lnames().front());
+    if (a->o.data.empty() && a->o.resume.empty()) bad_input("pretrain: --data is required (or --resume DIR)");
     if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
     a->o.micro_batch = parse_micro_batch(a->micro_batch);
     if (a->o.executor == "baseline" && a->micro_batch != "auto")

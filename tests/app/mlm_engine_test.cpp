@@ -71,7 +71,7 @@ RunResult run(const model::BertMlm& model, MlmEngineOptions o, int steps) {
   std::unique_ptr<MlmEngine> e = make_mlm_engine(model, o, kB, kT);
   std::vector<float> p(model.total_floats());
   model.init(p.data(), 9);
-  e->write_state(p.data(), nullptr, nullptr, 0);
+  e->write_state(p.data(), nullptr, nullptr, 0, 0);
   RunResult r;
   const int V = model.bert().config().vocab_size;
   for (int s = 0; s < steps; ++s) {

@@ -67,6 +67,37 @@ expect_out "MLM decoder" "pretrain: the decoder is part of the plan"
 expect_rc 2 "pretrain, baseline with micro-batches" -- $S pretrain "${nodrop[@]}" --micro-batch 4
 expect_out "micro-batches are l2l" "pretrain: the baseline refuses micro-batches"
 
+# Checkpoints and --resume: a run stopped at step 5 (checkpoints every 2 steps) and resumed gives the uninterrupted
+# run's losses and held-out loss bit for bit (dropout on: masks are keyed by seed and step); the resumed run may
+# switch executors; options that fix the trajectory cannot change.
+expect_rc 0 "pretrain, stopped at step 5" -- $S pretrain "${run[@]}" --stop-at 5 --save-every 2 --save "$WORK/part" \
+  --log "$WORK/part.jsonl" --quiet
+grep -q '"steps_done": 5' "$WORK/part/trainer_state.json" || fail "pretrain --stop-at 5: the checkpoint is at step 5"
+[[ $(wc -l <"$WORK/part.jsonl") -eq 5 ]] || fail "pretrain --log: one line per step"
+expect_rc 0 "pretrain --resume" -- $S pretrain --resume "$WORK/part" --report "$WORK/resumed.json" --quiet
+/usr/bin/python3 - "$WORK/pt.json" "$WORK/resumed.json" <<'PY' || fail "pretrain --resume: not the uninterrupted run"
+import json, sys
+full, resumed = (json.load(open(p)) for p in sys.argv[1:])
+assert resumed["first_step"] == 5 and full["losses"][5:] == resumed["losses"], (full["losses"], resumed["losses"])
+assert full["eval_mlm_loss"] == resumed["eval_mlm_loss"]
+PY
+expect_rc 0 "pretrain, baseline, stopped at step 6, no dropout" -- $S pretrain "${nodrop[@]}" --stop-at 6 \
+  --save "$WORK/part0" --quiet
+expect_rc 0 "pretrain --resume under l2l" -- $S pretrain --resume "$WORK/part0" --executor l2l --micro-batch 8 \
+  --report "$WORK/resumed_l2l.json" --quiet
+/usr/bin/python3 - "$WORK/b.json" "$WORK/resumed_l2l.json" <<'PY' || fail "pretrain: baseline -> l2l resume drifts"
+import json, sys
+full, resumed = (json.load(open(p)) for p in sys.argv[1:])
+assert max(abs(x - y) for x, y in zip(full["losses"][6:], resumed["losses"])) < 1e-5
+PY
+expect_rc 2 "pretrain --resume with another --lr" -- $S pretrain --resume "$WORK/part" --lr 1e-3
+expect_out "--lr 0.001 differs from the run's" "pretrain --resume: the changed option is named"
+expect_rc 0 "a train checkpoint" -- $S train --data "$WORK/task.tsv" --model tiny --steps 1 --batch 8 --seq-len 16 \
+  --threads 2 --save "$WORK/cls" --quiet
+expect_rc 2 "pretrain --resume of a train checkpoint" -- $S pretrain --resume "$WORK/cls"
+expect_out "not a pretrain checkpoint" "pretrain --resume: a train checkpoint is refused"
+expect_rc 2 "pretrain --save-every without --save" -- $S pretrain "${run[@]}" --save-every 2
+
 printf '%s\n' '[PAD]' '[UNK]' '[CLS]' '[SEP]' the cat >"$WORK/nomask.txt"
 expect_rc 2 "vocabulary without [MASK]" -- $S pretrain "${run[@]}" --tokenizer "$WORK/nomask.txt"
 expect_out "no [MASK] token" "the missing [MASK] is named"

@@ -60,12 +60,16 @@ class BaselineMlmEngine final : public MlmEngine {
     if (m) std::copy(m_.begin(), m_.end(), m);
     if (v) std::copy(v_.begin(), v_.end(), v);
   }
-  void write_state(const float* params, const float* m, const float* v, std::int64_t steps) override {
+  void write_state(const float* params, const float* m, const float* v, std::int64_t /*steps*/,
+                   std::int64_t updates) override {
     std::copy_n(params, n_, p_.begin());
+    std::fill(m_.begin(), m_.end(), 0.0f);
+    std::fill(v_.begin(), v_.end(), 0.0f);
     if (m) std::copy_n(m, n_, m_.begin());
     if (v) std::copy_n(v, n_, v_.begin());
-    updates_ = steps;
+    updates_ = updates;
   }
+  std::int64_t updates_done() const override { return updates_; }
   std::size_t device_peak_bytes() const override { return be_->memory().device().peak(); }
   std::string describe() const override { return "baseline (every layer resident)"; }
 
@@ -79,28 +83,11 @@ class BaselineMlmEngine final : public MlmEngine {
   std::int64_t updates_ = 0;
 };
 
-// For each tensor of BertMlm, its offset there and in model::Bert with the masked-LM head (the same names).
-std::vector<std::pair<const model::TensorInfo*, const model::TensorInfo*>> tensor_map(const model::BertMlm& from,
-                                                                                      const model::Bert& to) {
-  std::vector<std::pair<const model::TensorInfo*, const model::TensorInfo*>> map;
-  for (const model::TensorInfo& t : from.tensors()) {
-    const model::TensorInfo* u = to.find(t.name);
-    STRATA_CHECK(u && u->numel == t.numel, "masked-LM layouts disagree on ", t.name);
-    map.emplace_back(&t, u);
-  }
-  return map;
-}
-
 // The L2L relay with the masked-LM head.
 class L2LMlmEngine final : public MlmEngine {
  public:
   L2LMlmEngine(const model::BertMlm& model, const MlmEngineOptions& o, int B, int T)
-      : model_(model),
-        bert_(model.bert().config(), model::Head::kMaskedLm),
-        be_(make_cpu(o)),
-        map_(tensor_map(model, bert_)),
-        B_(B),
-        T_(T) {
+      : model_(model), bert_(model.bert().config(), model::Head::kMaskedLm), be_(make_cpu(o)), B_(B), T_(T) {
     train::ExecutorOptions eo;
     eo.micro_batch = o.micro_batch;
     eo.seed = o.seed;
@@ -125,23 +112,20 @@ class L2LMlmEngine final : public MlmEngine {
     const std::size_t n = bert_.total_floats();
     std::vector<float> p(n), mm(m ? n : 0), vv(v ? n : 0);
     executor_->read_state(p.data(), m ? mm.data() : nullptr, v ? vv.data() : nullptr);
-    std::fill_n(params, model_.total_floats(), 0.0f);
-    for (const auto& [a, b] : map_) {
-      std::copy_n(p.data() + b->offset, a->numel, params + a->offset);
-      if (m) std::copy_n(mm.data() + b->offset, a->numel, m + a->offset);
-      if (v) std::copy_n(vv.data() + b->offset, a->numel, v + a->offset);
-    }
+    relay_to_mlm_layout(model_, bert_, p.data(), params);
+    if (m) relay_to_mlm_layout(model_, bert_, mm.data(), m);
+    if (v) relay_to_mlm_layout(model_, bert_, vv.data(), v);
   }
-  void write_state(const float* params, const float* m, const float* v, std::int64_t steps) override {
+  void write_state(const float* params, const float* m, const float* v, std::int64_t steps,
+                   std::int64_t updates) override {
     const std::size_t n = bert_.total_floats();
-    std::vector<float> p(n, 0.0f), mm(m ? n : 0, 0.0f), vv(v ? n : 0, 0.0f);
-    for (const auto& [a, b] : map_) {
-      std::copy_n(params + a->offset, a->numel, p.data() + b->offset);
-      if (m) std::copy_n(m + a->offset, a->numel, mm.data() + b->offset);
-      if (v) std::copy_n(v + a->offset, a->numel, vv.data() + b->offset);
-    }
-    executor_->write_state(p.data(), m ? mm.data() : nullptr, v ? vv.data() : nullptr, steps, steps);
+    std::vector<float> p(n), mm(m ? n : 0), vv(v ? n : 0);
+    mlm_to_relay_layout(model_, bert_, params, p.data());
+    if (m) mlm_to_relay_layout(model_, bert_, m, mm.data());
+    if (v) mlm_to_relay_layout(model_, bert_, v, vv.data());
+    executor_->write_state(p.data(), m ? mm.data() : nullptr, v ? vv.data() : nullptr, steps, updates);
   }
+  std::int64_t updates_done() const override { return executor_->updates_done(); }
   std::size_t device_peak_bytes() const override { return be_->memory().device().peak(); }
   std::string describe() const override {
     return cat("l2l, micro-batch ", micro_batch_, ", device plan ",
@@ -159,13 +143,38 @@ class L2LMlmEngine final : public MlmEngine {
   const model::BertMlm& model_;
   model::Bert bert_;
   std::unique_ptr<backend::Backend> be_;
-  std::vector<std::pair<const model::TensorInfo*, const model::TensorInfo*>> map_;
   int B_ = 0, T_ = 0;
   std::unique_ptr<train::Executor> executor_;
   int micro_batch_ = 0;
 };
 
 }  // namespace
+
+namespace {
+// f(tensor in BertMlm, the same tensor in the relay model), for every tensor of BertMlm.
+template <typename F>
+void for_each_tensor(const model::BertMlm& mlm, const model::Bert& relay, F&& f) {
+  for (const model::TensorInfo& t : mlm.tensors()) {
+    const model::TensorInfo* u = relay.find(t.name);
+    STRATA_CHECK(u && u->numel == t.numel, "masked-LM layouts disagree on ", t.name);
+    f(t, *u);
+  }
+}
+}  // namespace
+
+void mlm_to_relay_layout(const model::BertMlm& mlm, const model::Bert& relay, const float* from, float* to) {
+  std::fill_n(to, relay.total_floats(), 0.0f);
+  for_each_tensor(mlm, relay, [&](const model::TensorInfo& a, const model::TensorInfo& b) {
+    std::copy_n(from + a.offset, a.numel, to + b.offset);
+  });
+}
+
+void relay_to_mlm_layout(const model::BertMlm& mlm, const model::Bert& relay, const float* from, float* to) {
+  std::fill_n(to, mlm.total_floats(), 0.0f);
+  for_each_tensor(mlm, relay, [&](const model::TensorInfo& a, const model::TensorInfo& b) {
+    std::copy_n(from + b.offset, a.numel, to + a.offset);
+  });
+}
 
 std::unique_ptr<MlmEngine> make_mlm_engine(const model::BertMlm& model, const MlmEngineOptions& options, int B, int T) {
   train::validate(options.optim);

@@ -42,10 +42,17 @@ class MlmEngine {
   virtual MlmStepResult evaluate(const model::MlmBatch& batch) = 0;
   // Parameters in BertMlm's layout (model().total_floats()), and, when not null, the optimizer's moments.
   virtual void read_state(float* params, float* m, float* v) = 0;
-  virtual void write_state(const float* params, const float* m, const float* v, std::int64_t steps) = 0;
+  virtual void write_state(const float* params, const float* m, const float* v, std::int64_t steps,
+                           std::int64_t updates) = 0;
+  virtual std::int64_t updates_done() const = 0;  // optimizer updates applied (skipped steps not counted)
   virtual std::size_t device_peak_bytes() const = 0;
   virtual std::string describe() const = 0;  // e.g. "l2l, micro-batch 8, device plan 12.3 MiB"
 };
+
+// BertMlm's parameter layout <-> model::Bert(Head::kMaskedLm)'s (what checkpoints and the L2L relay use), tensor by
+// tensor (BertMlm's unused classifier slab is left zero).
+void mlm_to_relay_layout(const model::BertMlm& mlm, const model::Bert& relay, const float* from, float* to);
+void relay_to_mlm_layout(const model::BertMlm& mlm, const model::Bert& relay, const float* from, float* to);
 
 // The engine for a model and a step shape (B x T); resource_error (exit 3) when the device budget cannot hold it.
 std::unique_ptr<MlmEngine> make_mlm_engine(const model::BertMlm& model, const MlmEngineOptions& options, int B, int T);

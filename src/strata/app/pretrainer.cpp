@@ -14,6 +14,7 @@
 #include <span>
 
 #include "strata/app/mlm_engine.h"
+#include "strata/app/pretrain_state.h"
 #include "strata/app/token_data.h"
 #include "strata/app/train_options.h"
 #include "strata/backend/backend.h"
@@ -41,6 +42,8 @@ void validate(const PretrainOptions& o) {
   if (!(o.lr > 0.0)) bad_input("--lr must be positive, given ", o.lr);
   if (!(o.warmup >= 0.0 && o.warmup <= 1.0)) bad_input("--warmup must be in [0, 1], given ", o.warmup);
   if (o.eval_rows < 0) bad_input("--eval-rows must be >= 0, given ", o.eval_rows);
+  if (o.save_every < 0 || o.stop_at < 0) bad_input("--save-every and --stop-at must be >= 0");
+  if (o.save_every > 0 && o.save.empty()) bad_input("--save-every needs --save DIR (where the checkpoints go)");
   if (!o.save.empty()) train::check_checkpoint_target(o.save);
 }
 
@@ -109,31 +112,6 @@ Eval evaluate(MlmEngine& engine, const data::TokenDataset& te, int rows, int B, 
   return e;
 }
 
-// DIR as Hugging Face's BertForMaskedLM.save_pretrained lays it out (the tied decoder weight not stored), plus the
-// tokenizer; written whole into DIR.tmp.<pid> and renamed into place.
-void save_pretrained(const std::string& dir, const model::BertMlm& model, const float* params,
-                     const std::string& tokenizer_path, const nlohmann::json& state) {
-  const std::string tmp = cat(dir, ".tmp.", ::getpid());
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp);
-  nlohmann::json cfg = model::to_json(model.bert().config());
-  cfg["architectures"] = {"BertForMaskedLM"};
-  for (const char* k : {"id2label", "label2id", "num_labels"}) cfg.erase(k);
-  write_file_atomic(tmp + "/config.json", cfg.dump(2) + "\n");
-  std::vector<io::TensorToWrite> t;
-  for (const model::TensorInfo& i : model.tensors())
-    t.push_back({i.name, "F32", i.shape, params + i.offset, i.numel * sizeof(float)});
-  io::write_safetensors(tmp + "/model.safetensors", t, {{"format", "pt"}});
-  const bool wordpiece = data::Tokenizer::is_wordpiece_path(tokenizer_path);
-  write_file_atomic(tmp + (wordpiece ? "/vocab.txt" : "/tokenizer.model"), read_file(tokenizer_path));
-  write_file_atomic(tmp + "/pretrain_state.json", state.dump(2) + "\n");
-  const std::string old = cat(dir, ".old.", ::getpid());
-  if (fs::exists(dir)) fs::rename(dir, old);
-  fs::rename(tmp, dir);
-  fs::remove_all(old, ec);
-}
-
 // Tokenizer: --tokenizer, else one trained on the training texts (SentencePiece, with [MASK]).
 std::string find_tokenizer(const PretrainOptions& o, const data::TextDataset& texts, const TempDir& tmp,
                            ProgressSink& say) {
@@ -142,7 +120,9 @@ std::string find_tokenizer(const PretrainOptions& o, const data::TextDataset& te
     if (p.empty()) bad_input("--tokenizer ", o.tokenizer, ": holds no vocab.txt or tokenizer.model");
     return p;
   }
-  if (!o.quiet) say.message(cat("training a SentencePiece tokenizer (", o.vocab_size, " pieces) on ", texts.texts.size(), " texts"));
+  if (!o.quiet)
+    say.message(
+        cat("training a SentencePiece tokenizer (", o.vocab_size, " pieces) on ", texts.texts.size(), " texts"));
   return data::Tokenizer::train(texts.texts, o.vocab_size, tmp.path(), o.seed).model_path();
 }
 
@@ -194,81 +174,150 @@ MlmEngineOptions engine_options(const PretrainOptions& o) {
   e.seed = o.seed;
   e.optim.weight_decay = static_cast<float>(o.weight_decay);
   e.optim.clip = o.clip;
+  e.optim.name = o.optimizer;
   return e;
 }
 
-// The training loop: per step a batch of rows in the epoch's seeded order, masked with the step as key.
-void run_steps(const PretrainOptions& o, const Setup& s, MlmEngine& engine, std::int64_t total, PretrainResult& res,
-               ProgressSink& sink) {
-  const std::int64_t per_epoch = s.train.n / o.batch;
-  const auto sched = train::LinearWarmupDecay::with_warmup_fraction(o.lr, total, o.warmup);
+// What a run's steps need.
+struct RunContext {
+  const PretrainOptions& o;
+  const Setup& s;
+  const model::BertMlm& model;
+  MlmEngine& engine;
+  ProgressSink& sink;
+  std::int64_t total;  // steps of the schedule
+};
+
+[[noreturn]] void diverged(const RunContext& c, std::int64_t step, double loss, double lr) {
+  internal_error("pre-training diverged: the MLM loss became ", loss, " at step ", step + 1, " (learning rate ", lr,
+                 "); the diverged state was not saved",
+                 c.o.save.empty() ? std::string() : cat(" (", c.o.save, " holds the last good checkpoint, if any)"),
+                 "; try a lower --lr (now ", c.o.lr, ")");
+}
+
+// Steps [start, end) of the schedule: per step a batch of rows in the epoch's seeded order, masked with the step as
+// key (so a resumed run sees what an uninterrupted one would). Appends one JSON line per step to `log`; with
+// --save-every, checkpoints go straight to --save; a cancel saves one (with --save) before stopping.
+std::vector<double> run_steps(const RunContext& c, std::int64_t start, std::int64_t end, std::string& log) {
+  const PretrainOptions& o = c.o;
+  const std::int64_t per_epoch = c.s.train.n / o.batch;
+  const auto sched = train::LinearWarmupDecay::with_warmup_fraction(o.lr, c.total, o.warmup);
   std::vector<std::size_t> order;
   std::int64_t order_epoch = -1;
+  std::vector<double> losses;
   const auto loop0 = std::chrono::steady_clock::now();
-  for (std::int64_t step = 0; step < total; ++step) {
-    sink.check_cancel();
+  for (std::int64_t step = start; step < end; ++step) {
+    if (c.sink.cancel_requested() && !o.save.empty())
+      save_pretrain_checkpoint(o.save, o, c.model, c.engine, step, c.s.tokenizer_path);
+    c.sink.check_cancel();
     const std::int64_t epoch = step / per_epoch;
-    if (epoch != order_epoch) order = epoch_order(static_cast<std::size_t>(s.train.n), o.seed, epoch), order_epoch = epoch;
-    const MaskedRows mr = mask_rows(s.train, order.data() + (step % per_epoch) * o.batch, o.batch, s.masking, o.seed,
-                                    static_cast<std::uint64_t>(step));
+    if (epoch != order_epoch)
+      order = epoch_order(static_cast<std::size_t>(c.s.train.n), o.seed, epoch), order_epoch = epoch;
+    const MaskedRows mr = mask_rows(c.s.train, order.data() + (step % per_epoch) * o.batch, o.batch, c.s.masking,
+                                    o.seed, static_cast<std::uint64_t>(step));
     const double lr = sched.lr(step);
-    const MlmStepResult r = engine.step(mr.batch(o.batch, o.seq_len), step, lr);
-    if (!r.updated && !o.quiet) sink.message(cat("step ", step + 1, ": non-finite gradient norm, update skipped"));
-    res.losses.push_back(r.loss);
+    const auto t0 = std::chrono::steady_clock::now();
+    const MlmStepResult r = c.engine.step(mr.batch(o.batch, o.seq_len), step, lr);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!std::isfinite(r.loss)) diverged(c, step, r.loss, lr);
+    if (!r.updated && !o.quiet) c.sink.message(cat("step ", step + 1, ": non-finite gradient norm, update skipped"));
+    losses.push_back(r.loss);
+    log += nlohmann::json{{"step", step},         {"loss", r.loss},     {"lr", lr}, {"predicted", r.predicted},
+                          {"updated", r.updated}, {"ms", seconds * 1e3}}
+               .dump() +
+           "\n";
+    if (o.save_every > 0 && (step + 1) % o.save_every == 0 && step + 1 < end)
+      save_pretrain_checkpoint(o.save, o, c.model, c.engine, step + 1, c.s.tokenizer_path);
+    const double per_step =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - loop0).count() / (step + 1 - start);
     StepProgress sp;
-    sp.step = step + 1, sp.total = total, sp.loss = r.loss, sp.lr = lr;
-    const double per_step = std::chrono::duration<double>(std::chrono::steady_clock::now() - loop0).count() / (step + 1);
+    sp.step = step + 1, sp.total = c.total, sp.loss = r.loss, sp.lr = lr;
     sp.tokens_per_s = per_step > 0 ? static_cast<double>(o.batch) * o.seq_len / per_step : 0.0;
-    sp.eta_seconds = per_step * static_cast<double>(total - step - 1);
-    if (!o.quiet) sink.step(sp);
+    sp.eta_seconds = per_step * static_cast<double>(end - step - 1);
+    if (!o.quiet) c.sink.step(sp);
   }
+  return losses;
+}
+
+// The engine's starting state: the checkpoint's (--resume) or BertMlm's initialisation. Returns the first step.
+std::int64_t initial_state(const PretrainOptions& o, const nlohmann::json& resume_state, const model::BertMlm& model,
+                           MlmEngine& engine) {
+  const std::size_t n = model.total_floats();
+  std::vector<float> p(n);
+  if (o.resume.empty()) {
+    model.init(p.data(), o.seed);
+    engine.write_state(p.data(), nullptr, nullptr, 0, 0);
+    return 0;
+  }
+  const PretrainResume r = load_resume(o.resume, resume_state, model);
+  const model::Bert relay(model.bert().config(), model::Head::kMaskedLm);
+  std::vector<float> m(n), v(n);
+  relay_to_mlm_layout(model, relay, r.checkpoint.params.data(), p.data());
+  relay_to_mlm_layout(model, relay, r.checkpoint.m.data(), m.data());
+  relay_to_mlm_layout(model, relay, r.checkpoint.v.data(), v.data());
+  engine.write_state(p.data(), m.data(), v.data(), r.steps_done, r.updates_done);
+  return r.steps_done;
 }
 
 }  // namespace
 
-PretrainResult pretrain(const PretrainOptions& o, ProgressSink& sink) {
+PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
+  PretrainOptions o = options;
+  const nlohmann::json resume_state = o.resume.empty() ? nlohmann::json() : apply_resume_options(o);
   validate(o);
   const auto wall0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& m) {
     if (!o.quiet) sink.message(m);
   };
+  OutputSet outs;  // checked now, before any work; published together at the end
+  outs.add("--save", o.save, /*directory=*/true);
+  outs.add("--log", o.log);
+  outs.add("--report", o.report);
   TempDir tmp("strata-pretrain");
   const Setup s = load(o, tmp, sink);
   const model::BertMlm model(config(o, s.train));
   const std::unique_ptr<MlmEngine> engine = make_mlm_engine(model, engine_options(o), o.batch, o.seq_len);
-  const std::size_t n = model.total_floats();
-  {
-    std::vector<float> init(n);
-    model.init(init.data(), o.seed);
-    engine->write_state(init.data(), nullptr, nullptr, 0);
-  }
+  const std::int64_t start = initial_state(o, resume_state, model, *engine);
   const std::int64_t per_epoch = s.train.n / o.batch, total = o.steps > 0 ? o.steps : per_epoch;
+  const std::int64_t end = o.stop_at > 0 ? std::min(o.stop_at, total) : total;
+  if (start > end) bad_input("--resume ", o.resume, ": the run is at step ", start, ", past --stop-at ", end);
   say(cat("MLM pre-training: ", model.bert().config().num_hidden_layers, " layers, hidden ",
-          model.bert().config().hidden_size, ", vocabulary ", s.masking.vocab, ", ", n, " parameter floats; ",
-          s.train.n, " training texts, ", s.test.n, " held-out; ", total, " steps of ", o.batch, " x ", o.seq_len,
-          "; ", engine->describe()));
+          model.bert().config().hidden_size, ", vocabulary ", s.masking.vocab, ", ", model.total_floats(),
+          " parameter floats; ", s.train.n, " training texts, ", s.test.n, " held-out; steps ", start + 1, "..", end,
+          " of ", total, " (", o.batch, " x ", o.seq_len, "); ", engine->describe()));
   PretrainResult res;
-  run_steps(o, s, *engine, total, res, sink);
+  std::string log;
+  const RunContext ctx{o, s, model, *engine, sink, total};
+  res.losses = run_steps(ctx, start, end, log);
   say(cat("evaluating MLM on ", o.eval_rows > 0 ? std::min(o.eval_rows, s.test.n) : s.test.n, " held-out texts"));
   const Eval ev = evaluate(*engine, s.test, o.eval_rows, o.batch, s.masking);
   say(cat("held-out MLM loss ", ev.loss, ", masked-token accuracy ", ev.accuracy, " (", ev.predicted, " tokens)"));
   nlohmann::json& rep = res.report;
-  rep = {{"command", "pretrain"}, {"data", o.data}, {"steps", total}, {"batch", o.batch}, {"seq_len", o.seq_len},
-         {"vocab", s.masking.vocab}, {"first_loss", res.losses.empty() ? 0.0 : res.losses.front()},
-         {"final_loss", res.losses.empty() ? 0.0 : res.losses.back()}, {"losses", res.losses},
+  rep = {{"command", "pretrain"},
+         {"data", o.data},
+         {"steps", total},
+         {"first_step", start},
+         {"steps_done", end},
+         {"batch", o.batch},
+         {"seq_len", o.seq_len},
+         {"vocab", s.masking.vocab},
+         {"first_loss", res.losses.empty() ? 0.0 : res.losses.front()},
+         {"final_loss", res.losses.empty() ? 0.0 : res.losses.back()},
+         {"losses", res.losses},
          {"eval_mlm_loss", ev.loss},
-         {"eval_masked_accuracy", ev.accuracy}, {"eval_predicted_tokens", ev.predicted},
-         {"executor", o.executor}, {"device_peak_bytes", engine->device_peak_bytes()}};
-  if (!o.save.empty()) {
-    std::vector<float> p(n);
-    engine->read_state(p.data(), nullptr, nullptr);
-    save_pretrained(o.save, model, p.data(), s.tokenizer_path, {{"steps", total}, {"data", o.data}, {"seed", o.seed}});
-    if (!o.quiet) sink.wrote(o.save, "checkpoint (BertForMaskedLM)");
-  }
+         {"eval_masked_accuracy", ev.accuracy},
+         {"eval_predicted_tokens", ev.predicted},
+         {"executor", o.executor},
+         {"device_peak_bytes", engine->device_peak_bytes()}};
   rep["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  if (!o.report.empty()) {
-    write_file_atomic(o.report, rep.dump(2) + "\n");
-    if (!o.quiet) sink.wrote(o.report, "report");
+  if (!o.save.empty()) save_pretrain_checkpoint(outs.staged(o.save), o, model, *engine, end, s.tokenizer_path);
+  if (!o.log.empty()) write_file_atomic(outs.staged(o.log), log);
+  if (!o.report.empty()) write_file_atomic(outs.staged(o.report), rep.dump(2) + "\n");
+  outs.commit();
+  if (!o.quiet) {
+    if (!o.save.empty()) sink.wrote(o.save, "checkpoint (BertForMaskedLM, resumable)");
+    if (!o.log.empty()) sink.wrote(o.log, "log");
+    if (!o.report.empty()) sink.wrote(o.report, "report");
   }
   return res;
 }

@@ -4,6 +4,7 @@
 // BertForMaskedLM (and strata as `train --init`).
 #pragma once
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,13 @@ struct PretrainOptions {
   int eps_threads = 2;
   std::string stash = "host";
   std::size_t device_memory = 0;  // 0: no limit
-  std::string save, report;
+  std::string optimizer = "adamw";  // adamw | lamb
+  std::string save, report, log;   // --log: one JSON line per step
+  std::int64_t save_every = 0;     // > 0: a resumable checkpoint in --save every N steps
+  std::int64_t stop_at = 0;        // > 0: stop after step N of the schedule (checkpoint and report as at the end)
+  std::string resume;              // a pretrain --save directory: continue its run
+  std::set<std::string> given;     // the options given on the command line (a resumed run refuses changes to
+                                   // the ones that fix its trajectory)
   bool quiet = false;
 };
 

@@ -148,6 +148,16 @@ static void remove_stale_temporaries(const std::string& dir) {
   }
 }
 
+// config.json: a classifier's with its labels; a masked-LM model's as BertForMaskedLM writes it (no labels).
+static void write_config(const model::Bert& model, const std::string& path) {
+  if (model.head() == model::Head::kClassifier) return model::save_bert_config(model.config(), path);
+  model.config().validate();
+  nlohmann::json cfg = model::to_json(model.config());
+  cfg["architectures"] = {"BertForMaskedLM"};
+  for (const char* k : {"id2label", "label2id", "num_labels"}) cfg.erase(k);
+  write_file_atomic(path, cfg.dump(2) + "\n");
+}
+
 void save_checkpoint(const std::string& dir_in, const CheckpointContent& c) {
   STRATA_CHECK(c.model && c.params, "save_checkpoint needs a model and its parameters");
   const std::string dir = normalised(dir_in);
@@ -161,7 +171,7 @@ void save_checkpoint(const std::string& dir_in, const CheckpointContent& c) {
   if (ec) bad_input(tmp, ": cannot create the checkpoint directory (", ec.message(), ")");
   try {
     const model::Bert& model = *c.model;
-    model::save_bert_config(model.config(), tmp + "/config.json");
+    write_config(model, tmp + "/config.json");
     io::write_safetensors(tmp + "/model.safetensors", named_tensors(model, c.params, ""), {{"format", "pt"}});
     if (c.m && c.v) {
       std::vector<io::TensorToWrite> t = named_tensors(model, c.m, "exp_avg.");
@@ -192,7 +202,8 @@ void save_checkpoint(const std::string& dir_in, const CheckpointContent& c) {
   fsync_path(parent_of(dir));
 }
 
-Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const model::BertConfig* expect) {
+Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const model::BertConfig* expect,
+                           model::Head head) {
   if (!fs::is_directory(dir))
     bad_input(dir, ": not a checkpoint directory (expected a directory from strata train --save)");
   Checkpoint ck;
@@ -200,7 +211,7 @@ Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const mo
   const std::string cfg_path = dir + "/config.json";
   if (!fs::exists(cfg_path)) bad_input(dir, ": no config.json (not a strata/Hugging Face checkpoint directory)");
   ck.config = model::load_bert_config(cfg_path);
-  const model::Bert layout(expect ? *expect : ck.config);
+  const model::Bert layout(expect ? *expect : ck.config, head);
   const std::string model_path = dir + "/model.safetensors";
   if (!fs::exists(model_path)) bad_input(dir, ": no model.safetensors");
   const io::SafetensorsFile weights = io::SafetensorsFile::open(model_path);

@@ -1,5 +1,6 @@
 // Checkpoint directories, as Hugging Face lays them out plus what resuming needs:
-//   config.json             BertConfig fields + num_labels, id2label (model/config.h)
+//   config.json             BertConfig fields + num_labels, id2label (model/config.h); a masked-LM model's names
+//                           BertForMaskedLM and has no labels
 //   model.safetensors       every parameter, float32, under its Hugging Face name
 //   tokenizer.model         the SentencePiece model the texts were encoded with (absent for token-id data), or
 //   vocab.txt               a WordPiece vocabulary (+ tokenizer_config.json), as Hugging Face writes it
@@ -44,7 +45,9 @@ void save_checkpoint(const std::string& dir, const CheckpointContent& content);
 // (bad_input naming the file and tensor otherwise). with_optimizer: optimizer.safetensors and trainer_state.json
 // are required too (for --resume). expect: check the tensors against this model instead of the directory's own
 // config.json (resuming with a given model: a mismatch names the first tensor that differs).
-Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const model::BertConfig* expect = nullptr);
+// head: the checkpoint's last slab (a classifier, or the masked-LM head of a `pretrain` checkpoint).
+Checkpoint load_checkpoint(const std::string& dir, bool with_optimizer, const model::BertConfig* expect = nullptr,
+                           model::Head head = model::Head::kClassifier);
 
 // Fails early (bad_input, exit 2) when DIR could not be written as a checkpoint: its parent cannot be created or
 // written, or DIR exists and would be refused by save_checkpoint. Creates DIR's parent directories.
