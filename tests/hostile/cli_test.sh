@@ -124,6 +124,8 @@ check_range --dropout nan -- $S train "${SYN[@]}"
 check_range --dropout 1 -- $S train "${SYN[@]}"
 check_range --clip -1 -- $S train "${SYN[@]}"
 check_range --stop-at -1 -- $S train "${SYN[@]}"
+bounded 2 "--stop-at past the schedule" -- $S train "${SYN[@]}" --steps 4 --stop-at 9
+expect_out "past the end of the schedule (4 steps)" "--stop-at past the schedule is named, not capped"
 check_range --save-every -1 -- $S train "${SYN[@]}"
 check_range --lr inf -- $S train "${SYN[@]}"
 check_range --warmup 2 -- $S train "${SYN[@]}"

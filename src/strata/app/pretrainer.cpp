@@ -279,8 +279,11 @@ PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
   const std::unique_ptr<MlmEngine> engine = make_mlm_engine(model, engine_options(o), o.batch, o.seq_len);
   const std::int64_t start = initial_state(o, resume_state, model, *engine);
   const std::int64_t per_epoch = s.train.n / o.batch, total = o.steps > 0 ? o.steps : per_epoch;
-  const std::int64_t end = o.stop_at > 0 ? std::min(o.stop_at, total) : total;
-  if (start > end) bad_input("--resume ", o.resume, ": the run is at step ", start, ", past --stop-at ", end);
+  if (o.stop_at > total) bad_input("--stop-at ", o.stop_at, " is past the end of the schedule (", total, " steps)");
+  if (start > total) bad_input("--resume ", o.resume, ": the checkpoint is at step ", start, ", past --steps ", total);
+  if (o.stop_at > 0 && o.stop_at <= start)
+    bad_input("--stop-at ", o.stop_at, ": the resumed run is already at step ", start);
+  const std::int64_t end = o.stop_at > 0 ? o.stop_at : total;
   say(cat("MLM pre-training: ", model.bert().config().num_hidden_layers, " layers, hidden ",
           model.bert().config().hidden_size, ", vocabulary ", s.masking.vocab, ", ", model.total_floats(),
           " parameter floats; ", s.train.n, " training texts, ", s.test.n, " held-out; steps ", start + 1, "..", end,

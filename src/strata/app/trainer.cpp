@@ -375,7 +375,11 @@ StepPlan plan_steps(TrainOptions& o, std::int64_t rows, std::int64_t steps_done)
   o.epochs = 0;
   p.start = steps_done;
   if (p.start > p.total) bad_input("--resume: the checkpoint is at step ", p.start, ", past --steps ", p.total);
-  p.end = o.stop_at > 0 ? std::min(p.total, std::max(o.stop_at, p.start)) : p.total;
+  if (o.stop_at > p.total)
+    bad_input("--stop-at ", o.stop_at, " is past the end of the schedule (", p.total, " steps)");
+  if (o.stop_at > 0 && o.stop_at <= p.start)
+    bad_input("--stop-at ", o.stop_at, ": the resumed run is already at step ", p.start);
+  p.end = o.stop_at > 0 ? o.stop_at : p.total;
   return p;
 }
 
