@@ -7,6 +7,7 @@ set -uo pipefail
 BUILD=${1:-build}
 B=$BUILD/bench
 PY=/usr/bin/python3
+failed=""  # benches whose script reported a failure (make bench then exits non-zero)
 want() { [[ -z "${BENCH:-}" || "${BENCH}" == "$1" ]]; }
 hdr() { echo; echo "== $*"; }
 
@@ -43,11 +44,13 @@ if want depth; then
 fi
 if want l2lp; then hdr "L2Lp: mpirun -np 2 (1 thread each) vs one process (2 threads), mini width, 12 layers"; bench/l2lp_bench.sh "$BUILD"; fi
 if want pretrain; then
-  hdr "MLM pre-training on WordNet train glosses, then wordnet:lexname fine-tuning: scratch vs pre-trained"
-  bench/pretrain_bench.sh "$BUILD"
+  hdr "MLM pre-training on WordNet train glosses, then fine-tuning on wordnet:lexname and a WordNet hypernym .tsv:" \
+    "scratch vs pre-trained vs fastText"
+  bench/pretrain_bench.sh "$BUILD" || failed+=" pretrain"
 fi
 if want wordnet; then hdr "wordnet:lexname baselines: majority class and fastText supervised"; $PY bench/peers/fasttext_wordnet.py; fi
 if want regimes; then
   hdr "regime study: when does an induced hierarchy help? (REGIMES_GRID=small; =full for the larger grid)"
   bench/regimes/run.sh "$BUILD"
 fi
+if [[ -n $failed ]]; then echo "bench: failed:$failed" >&2; exit 1; fi

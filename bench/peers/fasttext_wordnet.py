@@ -133,29 +133,47 @@ def run(cmd, what):
         raise InputError(f"{what} failed with exit status {e.returncode}: {' | '.join(tail)}") from None
 
 
-def parse_args():
-    ap = argparse.ArgumentParser(
-        description="fastText and majority-class baselines on strata's wordnet:lexname train/test split. "
-                    "One JSON line on stdout, details on stderr.")
+def add_fasttext_options(ap):
+    """The fastText and I/O options, shared with fasttext_tsv.py (same defaults, so the two peers train alike)."""
     ap.add_argument("--epoch", type=int, default=25, help="fastText -epoch (default 25)")
     ap.add_argument("--lr", type=float, default=0.5, help="fastText -lr (default 0.5)")
     ap.add_argument("--word-ngrams", type=int, default=2, help="fastText -wordNgrams (default 2)")
     ap.add_argument("--dim", type=int, default=100, help="fastText -dim (default 100)")
     ap.add_argument("--threads", type=int, default=2, help="fastText -thread (default 2; 1 is reproducible)")
     ap.add_argument("--seed", type=int, default=0, help="fastText -seed (default 0)")
-    ap.add_argument("--wordnet-dir", default=os.environ.get("STRATA_WORDNET_DIR") or "/usr/share/wordnet",
-                    help="WordNet dict directory (default $STRATA_WORDNET_DIR or /usr/share/wordnet)")
     ap.add_argument("--fasttext", default=shutil.which("fasttext") or "/usr/bin/fasttext",
                     help="fastText binary (default: fasttext on PATH, else /usr/bin/fasttext)")
     ap.add_argument("--keep", metavar="DIR", help="write train.txt, test.txt, the model and predictions here and keep "
                                                   "them (default: a temporary directory, removed afterwards)")
-    a = ap.parse_args()
+
+
+def check_fasttext_options(ap, a):
     for name in ("epoch", "word_ngrams", "dim", "threads"):
         if getattr(a, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(a, name)}")
     if not a.lr > 0:
         ap.error(f"--lr must be positive, got {a.lr}")
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(
+        description="fastText and majority-class baselines on strata's wordnet:lexname train/test split. "
+                    "One JSON line on stdout, details on stderr.")
+    add_fasttext_options(ap)
+    ap.add_argument("--wordnet-dir", default=os.environ.get("STRATA_WORDNET_DIR") or "/usr/share/wordnet",
+                    help="WordNet dict directory (default $STRATA_WORDNET_DIR or /usr/share/wordnet)")
+    a = ap.parse_args()
+    check_fasttext_options(ap, a)
     return a
+
+
+def run_evaluation(a, train, test, classes, prefix):
+    """evaluate() in a.keep, or in a temporary directory removed afterwards."""
+    if a.keep:
+        os.makedirs(a.keep, exist_ok=True)
+        return evaluate(a, a.keep, train, test, classes)
+    with tempfile.TemporaryDirectory(prefix=prefix) as work:
+        return evaluate(a, work, train, test, classes)
 
 
 def evaluate(a, work, train, test, classes):
@@ -215,12 +233,7 @@ def main():
             f"train {len(train)}, test {len(test)} (strata: 106087 / 11572, 45 classes)")
         if not train or not test:
             raise InputError("the train or test split is empty")
-        if a.keep:
-            os.makedirs(a.keep, exist_ok=True)
-            result = evaluate(a, a.keep, train, test, classes)
-        else:
-            with tempfile.TemporaryDirectory(prefix="fasttext_wordnet_") as work:
-                result = evaluate(a, work, train, test, classes)
+        result = run_evaluation(a, train, test, classes, "fasttext_wordnet_")
     except InputError as e:
         print(f"fasttext_wordnet.py: error: {e}", file=sys.stderr)
         sys.exit(2)
