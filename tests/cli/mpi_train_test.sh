@@ -14,29 +14,6 @@ close() {
   paste "$1" "$2" | awk -v t="$3" '{d=$1-$2; if (d<0) d=-d; m=($1<0?-$1:$1); if (m<1) m=1; if (d/m>t) bad=1; n++}
     END{exit (bad || n == 0)}'
 }
-# same_params DIR1 DIR2 TOL: every tensor of model.safetensors within TOL, relative to the tensor's max |value|. Not
-# the attention key biases: their true gradient is exactly zero (softmax ignores a score shift q.b shared by all
-# keys), so what they get is rounding noise whose bits depend on the order of summation, and AdamW turns any noise
-# into steps of about lr. They never change the model's outputs.
-same_params() {
-  $PY - "$1/model.safetensors" "$2/model.safetensors" "$3" <<'PYEOF'
-import json, struct, sys, array
-def load(p):
-    b = open(p, "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n]); out = {}
-    for k, v in h.items():
-        if k == "__metadata__": continue
-        s, e = v["data_offsets"]; a = array.array("f"); a.frombytes(b[8 + n + s:8 + n + e]); out[k] = a
-    return out
-a, b, tol = load(sys.argv[1]), load(sys.argv[2]), float(sys.argv[3])
-assert a.keys() == b.keys(), "different tensors"
-for k in a:
-    if k.endswith("attention.self.key.bias"): continue
-    scale = max(1e-12, max(abs(x) for x in a[k]))
-    err = max(abs(x - y) for x, y in zip(a[k], b[k])) / scale
-    if err > tol: sys.exit(f"{k}: relative difference {err:.3g} > {tol}")
-PYEOF
-}
-
 A=(--data "synthetic:vocab=64,classes=4,n=256" --model tiny --layers 2 --seq-len 12 --batch 32 --micro-batch 4
    --steps 10 --dropout 0.1 --threads 1 --seed 3 --quiet)
 for ex in baseline l2l; do

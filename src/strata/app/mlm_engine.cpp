@@ -27,6 +27,7 @@ class BaselineMlmEngine final : public MlmEngine {
  public:
   BaselineMlmEngine(const model::BertMlm& model, const MlmEngineOptions& o, int B, int T)
       : model_(model), o_(o), be_(make_cpu(o)), runner_(model, *be_), n_(model.total_floats()) {
+    if (o.group && o.group->size() > 1) bad_input("the baseline pre-training engine runs in one process");
     if (o.micro_batch > 0 && o.micro_batch != B)
       bad_input("--micro-batch: the baseline executor runs the whole batch at once (", B, "); micro-batches are l2l's");
     (void)T;
@@ -95,6 +96,7 @@ class L2LMlmEngine final : public MlmEngine {
     eo.device_dtype = parse_dtype(o.device_dtype, "--device-dtype");
     eo.eps_threads = o.eps_threads;
     eo.stash = o.stash == "device" ? Space::kDevice : Space::kStash;
+    eo.group = o.group;
     executor_ = train::make_executor("l2l", bert_, *be_, eo);
     micro_batch_ = executor_->prepare(B, T);  // exit 3 here when nothing fits
   }

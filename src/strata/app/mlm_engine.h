@@ -29,7 +29,8 @@ struct MlmEngineOptions {
   std::size_t device_memory = 0;      // 0: no limit
   int threads = 0;
   std::uint64_t seed = 0;
-  train::OptimConfig optim;  // adamw; clip, weight decay
+  train::OptimConfig optim;             // adamw; clip, weight decay
+  dist::ProcessGroup* group = nullptr;  // data parallel (l2l): this process steps on its share of each batch
 };
 
 class MlmEngine {

@@ -22,6 +22,7 @@
 #include "strata/core/file.h"
 #include "strata/data/mlm_masking.h"
 #include "strata/data/tokenizer.h"
+#include "strata/dist/process_group.h"
 #include "strata/io/safetensors.h"
 #include "strata/model/bert_mlm.h"
 #include "strata/train/checkpoint.h"
@@ -53,6 +54,15 @@ struct MaskedRows {
   std::vector<float> key_mask;            // (B, T)
   model::MlmBatch batch(int B, int T) const {
     return model::MlmBatch{B, T, ids.data(), key_mask.data(), nullptr, labels.data()};
+  }
+  // Rows [r0, r0 + n) (this process's share of a data-parallel batch).
+  MaskedRows slice(int r0, int n, std::size_t T) const {
+    MaskedRows out;
+    const auto from = static_cast<std::ptrdiff_t>(r0 * T), to = static_cast<std::ptrdiff_t>((r0 + n) * T);
+    out.ids.assign(ids.begin() + from, ids.begin() + to);
+    out.labels.assign(labels.begin() + from, labels.begin() + to);
+    out.key_mask.assign(key_mask.begin() + from, key_mask.begin() + to);
+    return out;
   }
   // Rows past the masked ones up to B: copies of the first row that predict nothing.
   void pad_to(int B, std::size_t T) {
@@ -88,9 +98,21 @@ struct Eval {
   std::int64_t predicted = 0;
 };
 
+// This process's share of every global batch (data parallel under mpirun: rows [r B/n, (r+1) B/n), in rank order).
+struct Share {
+  int rank = 0, ranks = 1;
+  static Share of_world() { return {dist::world().rank(), dist::world().size()}; }
+  int rows(int B) const { return B / ranks; }
+  // The global batch's rows this process runs (all of them in one process).
+  MaskedRows mine(const MaskedRows& all, int B, std::size_t T) const {
+    return ranks == 1 ? all : all.slice(rank * rows(B), rows(B), T);
+  }
+};
+
 // The held-out split in batches of B rows (the last one padded with rows that predict nothing), each masked with a
-// fixed key, so every run scores the same positions whatever its executor.
-Eval evaluate(MlmEngine& engine, const data::TokenDataset& te, int rows, int B, const data::MaskingOptions& m) {
+// fixed key, so every run scores the same positions whatever its executor or process count.
+Eval evaluate(MlmEngine& engine, const data::TokenDataset& te, int rows, int B, const data::MaskingOptions& m,
+              const Share& share) {
   const int n = rows > 0 ? std::min(rows, te.n) : te.n;
   double loss_sum = 0.0;
   std::int64_t correct = 0;
@@ -103,7 +125,7 @@ Eval evaluate(MlmEngine& engine, const data::TokenDataset& te, int rows, int B, 
     // Keyed by the first row: the same held-out positions whatever the batch size of the run.
     MaskedRows mr = mask_rows(te, idx.data(), b, m, 0x5eedull, 0xe7a1000000ull + static_cast<std::uint64_t>(from));
     mr.pad_to(B, T);
-    const MlmStepResult r = engine.evaluate(mr.batch(B, te.T));
+    const MlmStepResult r = engine.evaluate(share.mine(mr, B, T).batch(share.rows(B), te.T));  // summed over ranks
     loss_sum += r.loss * static_cast<double>(r.predicted);
     correct += r.correct;
     e.predicted += r.predicted;
@@ -120,10 +142,15 @@ std::string find_tokenizer(const PretrainOptions& o, const data::TextDataset& te
     if (p.empty()) bad_input("--tokenizer ", o.tokenizer, ": holds no vocab.txt or tokenizer.model");
     return p;
   }
-  if (!o.quiet)
-    say.message(
-        cat("training a SentencePiece tokenizer (", o.vocab_size, " pieces) on ", texts.texts.size(), " texts"));
-  return data::Tokenizer::train(texts.texts, o.vocab_size, tmp.path(), o.seed).model_path();
+  dist::ProcessGroup& w = dist::world();
+  std::string path;
+  if (w.is_root()) {  // data parallel: one process trains it, the others receive the file
+    if (!o.quiet)
+      say.message(
+          cat("training a SentencePiece tokenizer (", o.vocab_size, " pieces) on ", texts.texts.size(), " texts"));
+    path = data::Tokenizer::train(texts.texts, o.vocab_size, tmp.path(), o.seed).model_path();
+  }
+  return w.size() > 1 ? dist::share_root_file(w, path, tmp.path() + "/shared.model") : path;
 }
 
 model::BertConfig config(const PretrainOptions& o, const data::TokenDataset& train) {
@@ -175,6 +202,7 @@ MlmEngineOptions engine_options(const PretrainOptions& o) {
   e.optim.weight_decay = static_cast<float>(o.weight_decay);
   e.optim.clip = o.clip;
   e.optim.name = o.optimizer;
+  if (dist::world().size() > 1) e.group = &dist::world();
   return e;
 }
 
@@ -186,6 +214,7 @@ struct RunContext {
   MlmEngine& engine;
   ProgressSink& sink;
   std::int64_t total;  // steps of the schedule
+  Share share;
 };
 
 [[noreturn]] void diverged(const RunContext& c, std::int64_t step, double loss, double lr) {
@@ -207,17 +236,18 @@ std::vector<double> run_steps(const RunContext& c, std::int64_t start, std::int6
   std::vector<double> losses;
   const auto loop0 = std::chrono::steady_clock::now();
   for (std::int64_t step = start; step < end; ++step) {
-    if (c.sink.cancel_requested() && !o.save.empty())
+    if (c.sink.cancel_requested() && !o.save.empty() && c.share.rank == 0)
       save_pretrain_checkpoint(o.save, o, c.model, c.engine, step, c.s.tokenizer_path);
     c.sink.check_cancel();
     const std::int64_t epoch = step / per_epoch;
     if (epoch != order_epoch)
       order = epoch_order(static_cast<std::size_t>(c.s.train.n), o.seed, epoch), order_epoch = epoch;
-    const MaskedRows mr = mask_rows(c.s.train, order.data() + (step % per_epoch) * o.batch, o.batch, c.s.masking,
-                                    o.seed, static_cast<std::uint64_t>(step));
+    const MaskedRows all = mask_rows(c.s.train, order.data() + (step % per_epoch) * o.batch, o.batch, c.s.masking,
+                                     o.seed, static_cast<std::uint64_t>(step));
+    const MaskedRows mr = c.share.mine(all, o.batch, static_cast<std::size_t>(o.seq_len));
     const double lr = sched.lr(step);
     const auto t0 = std::chrono::steady_clock::now();
-    const MlmStepResult r = c.engine.step(mr.batch(o.batch, o.seq_len), step, lr);
+    const MlmStepResult r = c.engine.step(mr.batch(c.share.rows(o.batch), o.seq_len), step, lr);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!std::isfinite(r.loss)) diverged(c, step, r.loss, lr);
     if (!r.updated && !o.quiet) c.sink.message(cat("step ", step + 1, ": non-finite gradient norm, update skipped"));
@@ -226,7 +256,7 @@ std::vector<double> run_steps(const RunContext& c, std::int64_t start, std::int6
                           {"updated", r.updated}, {"ms", seconds * 1e3}}
                .dump() +
            "\n";
-    if (o.save_every > 0 && (step + 1) % o.save_every == 0 && step + 1 < end)
+    if (o.save_every > 0 && (step + 1) % o.save_every == 0 && step + 1 < end && c.share.rank == 0)
       save_pretrain_checkpoint(o.save, o, c.model, c.engine, step + 1, c.s.tokenizer_path);
     const double per_step =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - loop0).count() / (step + 1 - start);
@@ -265,6 +295,14 @@ PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
   PretrainOptions o = options;
   const nlohmann::json resume_state = o.resume.empty() ? nlohmann::json() : apply_resume_options(o);
   validate(o);
+  const Share share = Share::of_world();
+  if (share.ranks > 1) {  // data parallel: rank 0 alone prints and writes
+    if (o.executor != "l2l") bad_input("under mpirun, pretrain runs --executor l2l (the baseline is one process)");
+    if (o.batch % (share.ranks * std::max(1, o.micro_batch)) != 0)
+      bad_input("--batch ", o.batch, " does not split over ", share.ranks, " processes",
+                o.micro_batch > 0 ? cat(" x --micro-batch ", o.micro_batch) : std::string());
+    if (share.rank != 0) o.quiet = true, o.save.clear(), o.log.clear(), o.report.clear();
+  }
   const auto wall0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& m) {
     if (!o.quiet) sink.message(m);
@@ -276,7 +314,7 @@ PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
   TempDir tmp("strata-pretrain");
   const Setup s = load(o, tmp, sink);
   const model::BertMlm model(config(o, s.train));
-  const std::unique_ptr<MlmEngine> engine = make_mlm_engine(model, engine_options(o), o.batch, o.seq_len);
+  const std::unique_ptr<MlmEngine> engine = make_mlm_engine(model, engine_options(o), share.rows(o.batch), o.seq_len);
   const std::int64_t start = initial_state(o, resume_state, model, *engine);
   const std::int64_t per_epoch = s.train.n / o.batch, total = o.steps > 0 ? o.steps : per_epoch;
   if (o.stop_at > total) bad_input("--stop-at ", o.stop_at, " is past the end of the schedule (", total, " steps)");
@@ -290,10 +328,10 @@ PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
           " of ", total, " (", o.batch, " x ", o.seq_len, "); ", engine->describe()));
   PretrainResult res;
   std::string log;
-  const RunContext ctx{o, s, model, *engine, sink, total};
+  const RunContext ctx{o, s, model, *engine, sink, total, share};
   res.losses = run_steps(ctx, start, end, log);
   say(cat("evaluating MLM on ", o.eval_rows > 0 ? std::min(o.eval_rows, s.test.n) : s.test.n, " held-out texts"));
-  const Eval ev = evaluate(*engine, s.test, o.eval_rows, o.batch, s.masking);
+  const Eval ev = evaluate(*engine, s.test, o.eval_rows, o.batch, s.masking, share);
   say(cat("held-out MLM loss ", ev.loss, ", masked-token accuracy ", ev.accuracy, " (", ev.predicted, " tokens)"));
   nlohmann::json& rep = res.report;
   rep = {{"command", "pretrain"},
@@ -311,6 +349,7 @@ PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
          {"eval_masked_accuracy", ev.accuracy},
          {"eval_predicted_tokens", ev.predicted},
          {"executor", o.executor},
+         {"processes", share.ranks},
          {"device_peak_bytes", engine->device_peak_bytes()}};
   rep["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (!o.save.empty()) save_pretrain_checkpoint(outs.staged(o.save), o, model, *engine, end, s.tokenizer_path);

@@ -158,18 +158,6 @@ struct RunData {
   std::unique_ptr<TempDir> tokenizer_dir;  // holds a tokenizer trained for a run without --save
 };
 
-// Rank 0's file `path` as a file on every rank (non-root ranks write it to `dest`); returns the local path.
-std::string share_file(dist::ProcessGroup& g, const std::string& path, const std::string& dest) {
-  std::string bytes = g.is_root() ? read_file(path) : std::string();
-  std::uint64_t n = bytes.size();
-  g.broadcast(&n, sizeof n, 0);
-  bytes.resize(n);
-  g.broadcast(bytes.data(), n, 0);
-  if (g.is_root()) return path;
-  write_file_atomic(dest, bytes);
-  return dest;
-}
-
 // The resumed run's tokenizer, --tokenizer, or one trained on the training texts.
 void find_tokenizer(const RunSetup& run, const data::TextDataset& texts, RunData& d, const Say& say) {
   const TrainOptions& o = run.o;
@@ -194,7 +182,7 @@ void find_tokenizer(const RunSetup& run, const data::TextDataset& texts, RunData
       d.tokenizer_path =
           data::Tokenizer::train(texts.texts, o.vocab_size, d.tokenizer_dir->path(), o.seed).model_path();
     }
-    if (w.size() > 1) d.tokenizer_path = share_file(w, d.tokenizer_path, d.tokenizer_dir->path() + "/shared.model");
+    if (w.size() > 1) d.tokenizer_path = dist::share_root_file(w, d.tokenizer_path, d.tokenizer_dir->path() + "/shared.model");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "strata/core/error.h"
+#include "strata/core/file.h"
 
 namespace strata::dist {
 
@@ -94,6 +95,17 @@ std::unique_ptr<ProcessGroup> make_mpi_world() {
 bool launched_by_mpi() {
   const char* n = std::getenv("OMPI_COMM_WORLD_SIZE");
   return n != nullptr && std::atoi(n) > 1;
+}
+
+std::string share_root_file(ProcessGroup& g, const std::string& path, const std::string& dest) {
+  std::string bytes = g.is_root() ? read_file(path) : std::string();
+  std::uint64_t n = bytes.size();
+  g.broadcast(&n, sizeof n, 0);
+  bytes.resize(n);
+  g.broadcast(bytes.data(), n, 0);
+  if (g.is_root()) return path;
+  write_file_atomic(dest, bytes);
+  return dest;
 }
 
 ProcessGroup& world() {

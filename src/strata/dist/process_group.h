@@ -87,6 +87,10 @@ ProcessGroup& world();
 // True when started by mpirun with more than one process (without creating the group).
 bool launched_by_mpi();
 
+// Rank 0's file `path` as a file on every rank: the other ranks receive its bytes and write them to `dest`. Returns
+// the local path (path on rank 0, dest elsewhere). Collective.
+std::string share_root_file(ProcessGroup& g, const std::string& path, const std::string& dest);
+
 // A group of one (for tests and plain runs).
 std::unique_ptr<ProcessGroup> make_local_group();
 

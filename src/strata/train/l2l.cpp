@@ -64,7 +64,7 @@ class L2LExecutor final : public Executor {
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
     if (model.head() == model::Head::kMaskedLm) {
-      if (ranks_of(o) > 1) bad_input("L2L masked-LM pre-training runs in one process (not under mpirun) for now");
+      if (o.shard_optimizer) bad_input("--shard-optimizer is not supported for masked-LM pre-training");
       mlm_ = std::make_unique<MlmDecoderStage>(model);
     }
   }
@@ -205,9 +205,11 @@ class L2LExecutor final : public Executor {
       st.loss = global_mean_loss(opt_, loss_sum, B_);
       return;
     }
-    st.predicted = mlm_result_.predicted;
-    st.correct = mlm_result_.correct;
-    st.loss = st.predicted > 0 ? loss_sum / static_cast<double>(st.predicted) : 0.0;
+    double sums[3] = {loss_sum, static_cast<double>(mlm_result_.predicted), static_cast<double>(mlm_result_.correct)};
+    if (opt_.group) opt_.group->all_reduce_sum(sums, 3);
+    st.predicted = static_cast<std::int64_t>(sums[1]);
+    st.correct = static_cast<std::int64_t>(sums[2]);
+    st.loss = st.predicted > 0 ? sums[0] / sums[1] : 0.0;
   }
 
   // Micro-batch m's token arrays as layer l sees them: the embeddings read the remapped ids.
@@ -245,8 +247,13 @@ class L2LExecutor final : public Executor {
   model::Batch upload_step(const model::Batch& batch) {
     bufs_.slabs.invalidate();
     embeddings_.set_batch(be_, batch, bufs_.token_ids);
-    eps_.set_step_rows(embeddings_.rows());  // data parallel: layer 0 is summed over the rows some rank read
-    if (mlm_) predicted_ = mlm_->set_labels(be_, bufs_.mlm, batch.token_labels, B_, T_, mb_);
+    if (!mlm_) {
+      eps_.set_step_rows(embeddings_.rows());  // data parallel: layer 0 is summed over the rows some rank read
+    } else {  // the tied decoder's gradient fills the whole table: layer 0 is summed whole
+      double m = static_cast<double>(mlm_->set_labels(be_, bufs_.mlm, batch.token_labels, B_, T_, mb_));
+      if (opt_.group) opt_.group->all_reduce_sum(&m, 1);  // the loss is a mean over every rank's positions
+      predicted_ = static_cast<std::int64_t>(m);
+    }
     return bufs_.batch.upload(be_, batch);
   }
 
@@ -389,9 +396,9 @@ class L2LExecutor final : public Executor {
     // may still be running under this step's forward. Normally a no-op.
     eps_.wait_updated(l);
     grad_copied_ = l == 0 && mlm_ ? embeddings_.push_grad_onto_table(be_, eps_, bufs_.grad.f32())
-                 : l == 0     ? embeddings_.push_grad(be_, eps_, bufs_.grad.f32())
-                          : be_.copy_async(eps_.grad_slab(l), Space::kHost, bufs_.grad.data(), Space::kDevice,
-                                           floats(l) * sizeof(float));
+                   : l == 0       ? embeddings_.push_grad(be_, eps_, bufs_.grad.f32())
+                                  : be_.copy_async(eps_.grad_slab(l), Space::kHost, bufs_.grad.data(), Space::kDevice,
+                                                   floats(l) * sizeof(float));
     eps_.push_grad(l, grad_copied_);
   }
 
@@ -510,8 +517,8 @@ class L2LExecutor final : public Executor {
   std::vector<char> stashed_;     // per layer: saved activations stashed (else recomputed); prepare() decides for auto
   L2LPlan plan_;                  // the layout bufs_ was allocated from
   L2LBuffers bufs_;
-  backend::Event grad_copied_;  // the last gradient slab's copy to the EPS
-  std::vector<float> losses_;   // (b) host copy of the head's per-example losses
+  backend::Event grad_copied_;            // the last gradient slab's copy to the EPS
+  std::vector<float> losses_;             // (b) host copy of the head's per-example losses
   std::unique_ptr<MlmDecoderStage> mlm_;  // masked-LM models: the tied decoder, streamed by vocabulary chunks
   MlmPassResult mlm_result_;              // its last forward
   std::int64_t predicted_ = 0;            // positions the current step predicts
