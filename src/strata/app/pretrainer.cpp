@@ -289,6 +289,41 @@ std::int64_t initial_state(const PretrainOptions& o, const nlohmann::json& resum
   return r.steps_done;
 }
 
+nlohmann::json make_report(const PretrainOptions& o, const Setup& s, const MlmEngine& engine,
+                           const std::vector<double>& losses, const Eval& ev, std::int64_t start, std::int64_t end,
+                           std::int64_t total) {
+  return {{"command", "pretrain"},
+          {"data", o.data},
+          {"steps", total},
+          {"first_step", start},
+          {"steps_done", end},
+          {"batch", o.batch},
+          {"seq_len", o.seq_len},
+          {"vocab", s.masking.vocab},
+          {"first_loss", losses.empty() ? 0.0 : losses.front()},
+          {"final_loss", losses.empty() ? 0.0 : losses.back()},
+          {"losses", losses},
+          {"eval_mlm_loss", ev.loss},
+          {"eval_masked_accuracy", ev.accuracy},
+          {"eval_predicted_tokens", ev.predicted},
+          {"executor", o.executor},
+          {"device_peak_bytes", engine.device_peak_bytes()}};
+}
+
+// The final checkpoint, log and report: each written to its staged name, then renamed into place together.
+void publish(OutputSet& outs, const PretrainOptions& o, const model::BertMlm& model, MlmEngine& engine,
+             std::int64_t steps, const std::string& tokenizer_path, const std::string& log,
+             const nlohmann::json& report, ProgressSink& sink) {
+  if (!o.save.empty()) save_pretrain_checkpoint(outs.staged(o.save), o, model, engine, steps, tokenizer_path);
+  if (!o.log.empty()) write_file_atomic(outs.staged(o.log), log);
+  if (!o.report.empty()) write_file_atomic(outs.staged(o.report), report.dump(2) + "\n");
+  outs.commit();
+  if (o.quiet) return;
+  if (!o.save.empty()) sink.wrote(o.save, "checkpoint (BertForMaskedLM, resumable)");
+  if (!o.log.empty()) sink.wrote(o.log, "log");
+  if (!o.report.empty()) sink.wrote(o.report, "report");
+}
+
 }  // namespace
 
 PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
@@ -333,34 +368,10 @@ PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
   say(cat("evaluating MLM on ", o.eval_rows > 0 ? std::min(o.eval_rows, s.test.n) : s.test.n, " held-out texts"));
   const Eval ev = evaluate(*engine, s.test, o.eval_rows, o.batch, s.masking, share);
   say(cat("held-out MLM loss ", ev.loss, ", masked-token accuracy ", ev.accuracy, " (", ev.predicted, " tokens)"));
-  nlohmann::json& rep = res.report;
-  rep = {{"command", "pretrain"},
-         {"data", o.data},
-         {"steps", total},
-         {"first_step", start},
-         {"steps_done", end},
-         {"batch", o.batch},
-         {"seq_len", o.seq_len},
-         {"vocab", s.masking.vocab},
-         {"first_loss", res.losses.empty() ? 0.0 : res.losses.front()},
-         {"final_loss", res.losses.empty() ? 0.0 : res.losses.back()},
-         {"losses", res.losses},
-         {"eval_mlm_loss", ev.loss},
-         {"eval_masked_accuracy", ev.accuracy},
-         {"eval_predicted_tokens", ev.predicted},
-         {"executor", o.executor},
-         {"processes", share.ranks},
-         {"device_peak_bytes", engine->device_peak_bytes()}};
-  rep["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  if (!o.save.empty()) save_pretrain_checkpoint(outs.staged(o.save), o, model, *engine, end, s.tokenizer_path);
-  if (!o.log.empty()) write_file_atomic(outs.staged(o.log), log);
-  if (!o.report.empty()) write_file_atomic(outs.staged(o.report), rep.dump(2) + "\n");
-  outs.commit();
-  if (!o.quiet) {
-    if (!o.save.empty()) sink.wrote(o.save, "checkpoint (BertForMaskedLM, resumable)");
-    if (!o.log.empty()) sink.wrote(o.log, "log");
-    if (!o.report.empty()) sink.wrote(o.report, "report");
-  }
+  res.report = make_report(o, s, *engine, res.losses, ev, start, end, total);
+  res.report["processes"] = share.ranks;
+  res.report["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  publish(outs, o, model, *engine, end, s.tokenizer_path, log, res.report, sink);
   return res;
 }
 
