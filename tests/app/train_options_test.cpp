@@ -130,10 +130,13 @@ TEST(SavedState, EveryBadFieldIsNamedWithTheFile) {
       {"options", "seq-len=64", "\"options\": expected a JSON object, found string"},
       {"options.seq-len", "64", "'seq-len' must be an integer in range, found string \"64\""},
       {"options.seq-len", 1, "\"options\": --seq-len must be at least 3"},  // validate(), named in the file
+      // A batch beyond the CLI's range with an odd micro-batch: refused at once (the 10-minute fuzz run found the
+      // "values that do" message listing divisors in O(batch): 8 s for this one).
+      {"options.batch", 1888888881, "--batch must be in [1, 1000000], given 1888888881"},
       {"options.seq-len", 4096, "'seq-len' 4096 exceeds max_position_embeddings in config.json (512)"},
       {"options.lr", nlohmann::json::array({1, 2}), "'lr' must be a number, found array [1,2]"},
       {"options.seed", 0.5, "'seed' must be an integer"},
-      {"options.batch", -8, "--batch must be positive"},
+      {"options.batch", -8, "--batch must be in [1, 1000000], given -8"},
       {"step", "12", "\"step\" must be a non-negative integer, found string \"12\""},
       {"step", -1, "\"step\" must be a non-negative integer"},
       {"updates", 99, "\"updates\" 99 exceeds \"step\" 4"},

@@ -68,6 +68,14 @@ double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return d / s;
 }
 
+TEST(Executor, DivisorsAreListedInOrderWithoutWalkingEveryNumber) {
+  EXPECT_EQ(divisors_of(1), "1");
+  EXPECT_EQ(divisors_of(12), "1, 2, 3, 4, 6, 12");
+  EXPECT_EQ(divisors_of(49), "1, 7, 49");
+  EXPECT_EQ(divisors_of(2147483647), "1, 2147483647");  // a prime near INT_MAX: sqrt(n) steps, no overflow
+  EXPECT_EQ(divisors_of(1888888881), "1, 3, 11, 33, 103, 263, 309, 789, 1133, 2113, 2893, 3399, 6339, 8679, 23243, 27089, 69729, 81267, 217639, 297979, 555719, 652917, 893937, 1667157, 2394029, 6112909, 7182087, 18338727, 57239057, 171717171, 629629627, 1888888881");
+}
+
 TEST(BaselineExecutor, MicroBatchesAccumulateToTheWholeBatchStep) {
   TestBatch tb(8, 10, 1);
   ExecutorOptions one, four;

@@ -18,6 +18,7 @@ namespace strata::app {
 namespace {
 
 constexpr double kMaxEpochs = 1e6;
+constexpr int kMaxBatch = 1'000'000;  // as the CLI's --batch range
 
 // THE table: every option once, with its CLI/JSON name, what it means to a resumed run and its member;
 // fn(name, on_resume, member pointer) is called for each, in order.
@@ -155,7 +156,7 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const TrainOptions
 
 void validate(const TrainOptions& o) {
   if (o.data.empty()) bad_input("--data is required");
-  if (o.batch <= 0) bad_input("--batch must be positive, given ", o.batch);
+  if (o.batch <= 0 || o.batch > kMaxBatch) bad_input("--batch must be in [1, ", kMaxBatch, "], given ", o.batch);
   if (o.micro_batch < 0) bad_input("--micro-batch must be positive or auto, given ", o.micro_batch);
   if (o.micro_batch > 0 && o.batch % o.micro_batch != 0)
     bad_input("--micro-batch ", o.micro_batch, " does not divide --batch ", o.batch,

@@ -93,9 +93,15 @@ double global_mean_loss(const ExecutorOptions& o, double loss_sum, int B) {
 }
 
 std::string divisors_of(int n) {
+  std::vector<int> low, high;  // d <= sqrt(n) and n / d, so a batch read from a file cannot make this O(n)
+  for (int d = 1; d <= n / d; ++d)
+    if (n % d == 0) {
+      low.push_back(d);
+      if (d != n / d) high.push_back(n / d);
+    }
+  low.insert(low.end(), high.rbegin(), high.rend());
   std::string s;
-  for (int d = 1; d <= n; ++d)
-    if (n % d == 0) s += (s.empty() ? "" : ", ") + std::to_string(d);
+  for (const int d : low) s += (s.empty() ? "" : ", ") + std::to_string(d);
   return s;
 }
 
