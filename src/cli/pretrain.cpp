@@ -11,7 +11,7 @@ namespace strata::cli {
 namespace {
 struct PretrainArgs {
   app::PretrainOptions o;
-  std::string device_memory, micro_batch = "auto";
+  std::string device_memory, stash_memory, micro_batch = "auto";
 };
 
 void add_executor_options(CLI::App* sub, PretrainArgs& a) {
@@ -33,6 +33,14 @@ void add_executor_options(CLI::App* sub, PretrainArgs& a) {
   sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")
       ->check(thread_range(1))
       ->default_val(2);
+  sub->add_option("--recompute", o.recompute,
+                  "l2l: recompute each layer's forward in the backward (on), stash its saved activations instead "
+                  "(off), or off when the stash fits (auto)")
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  sub->add_option("--stash-memory", a.stash_memory,
+                  "l2l: host memory the stash may use, e.g. 4GiB (default: half the available memory)");
+  sub->add_option("--backend", o.backend, "device backend (cpu; cuda where this build has it)")->default_val("cpu");
 }
 }  // namespace
 
@@ -96,6 +104,7 @@ void register_pretrain(CLI::App& app) {
       if (opt->count() > 0 && !opt->get_lnames().empty()) a->o.given.insert(opt->get_lnames().front());
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("pretrain: --data is required (or --resume DIR)");
     if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
+    if (!a->stash_memory.empty()) a->o.stash_memory = parse_bytes(a->stash_memory, "--stash-memory");
     a->o.micro_batch = parse_micro_batch(a->micro_batch);
     if (a->o.executor == "baseline" && a->micro_batch != "auto")
       bad_input("--micro-batch: the baseline executor runs the whole batch at once; micro-batches are l2l's");

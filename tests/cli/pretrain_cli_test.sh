@@ -58,6 +58,16 @@ assert len(b["losses"]) == len(l["losses"]) == 12 and d < 1e-5, d
 assert abs(b["eval_mlm_loss"] - l["eval_mlm_loss"]) < 1e-5 and b["eval_masked_accuracy"] == l["eval_masked_accuracy"]
 assert l["device_peak_bytes"] < b["device_peak_bytes"], (l["device_peak_bytes"], b["device_peak_bytes"])
 PY
+expect_rc 0 "pretrain, l2l, saved activations stashed" -- $S pretrain "${nodrop[@]}" --executor l2l --micro-batch 4 \
+  --recompute off --report "$WORK/l_off.json"
+/usr/bin/python3 - "$WORK/b.json" "$WORK/l_off.json" <<'PY' || fail "pretrain: l2l --recompute off drifts from the baseline"
+import json, sys
+b, l = (json.load(open(p)) for p in sys.argv[1:])
+assert max(abs(x - y) for x, y in zip(b["losses"], l["losses"])) < 1e-5
+PY
+expect_rc 3 "pretrain, l2l, stash budget too small" -- $S pretrain "${nodrop[@]}" --executor l2l --micro-batch 4 \
+  --stash-memory 4KiB
+expect_out "--stash-memory" "pretrain: the stash budget is named"
 expect_rc 0 "fine-tune from the l2l pre-trained directory" -- $S train --init "$WORK/pt_l2l" --data "$WORK/task.tsv" \
   --steps 3 --batch 8 --seq-len 16 --threads 2 --quiet
 expect_rc 3 "pretrain, l2l, device budget too small" -- $S pretrain "${nodrop[@]}" --executor l2l --micro-batch 4 \

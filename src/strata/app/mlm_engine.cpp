@@ -15,19 +15,21 @@ namespace strata::app {
 
 namespace {
 
-std::unique_ptr<backend::Backend> make_cpu(const MlmEngineOptions& o) {
+std::unique_ptr<backend::Backend> make_device(const MlmEngineOptions& o) {
   backend::BackendOptions bo;
   bo.threads = o.threads;
   bo.device_budget = o.device_memory;
-  return backend::make_backend("cpu", bo);
+  bo.stash_budget = o.stash_memory;
+  return backend::make_backend(o.backend, bo);
 }
 
 // Every layer resident; the update on host arrays (the same AdamW and clipping the EPS runs).
 class BaselineMlmEngine final : public MlmEngine {
  public:
   BaselineMlmEngine(const model::BertMlm& model, const MlmEngineOptions& o, int B, int T)
-      : model_(model), o_(o), be_(make_cpu(o)), runner_(model, *be_), n_(model.total_floats()) {
+      : model_(model), o_(o), be_(make_device(o)), runner_(model, *be_), n_(model.total_floats()) {
     if (o.group && o.group->size() > 1) bad_input("the baseline pre-training engine runs in one process");
+    if (o.backend != "cpu") bad_input("the baseline pre-training engine runs on the cpu backend; use --executor l2l");
     if (o.micro_batch > 0 && o.micro_batch != B)
       bad_input("--micro-batch: the baseline executor runs the whole batch at once (", B, "); micro-batches are l2l's");
     (void)T;
@@ -88,7 +90,7 @@ class BaselineMlmEngine final : public MlmEngine {
 class L2LMlmEngine final : public MlmEngine {
  public:
   L2LMlmEngine(const model::BertMlm& model, const MlmEngineOptions& o, int B, int T)
-      : model_(model), bert_(model.bert().config(), model::Head::kMaskedLm), be_(make_cpu(o)), B_(B), T_(T) {
+      : model_(model), bert_(model.bert().config(), model::Head::kMaskedLm), be_(make_device(o)), B_(B), T_(T) {
     train::ExecutorOptions eo;
     eo.micro_batch = o.micro_batch;
     eo.seed = o.seed;
@@ -96,6 +98,7 @@ class L2LMlmEngine final : public MlmEngine {
     eo.device_dtype = parse_dtype(o.device_dtype, "--device-dtype");
     eo.eps_threads = o.eps_threads;
     eo.stash = o.stash == "device" ? Space::kDevice : Space::kStash;
+    eo.recompute = train::parse_recompute(o.recompute, "--recompute");
     eo.group = o.group;
     executor_ = train::make_executor("l2l", bert_, *be_, eo);
     micro_batch_ = executor_->prepare(B, T);  // exit 3 here when nothing fits

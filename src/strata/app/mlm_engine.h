@@ -26,7 +26,10 @@ struct MlmEngineOptions {
   std::string device_dtype = "f32";   // l2l
   int eps_threads = 2;                // l2l
   std::string stash = "host";         // l2l: host | device
+  std::string recompute = "auto";     // l2l: auto | on | off (train/executor.h)
+  std::size_t stash_memory = 0;       // l2l: host bytes the stash may use; 0: half the available memory
   std::size_t device_memory = 0;      // 0: no limit
+  std::string backend = "cpu";        // cpu, or cuda where the build has it
   int threads = 0;
   std::uint64_t seed = 0;
   train::OptimConfig optim;             // adamw; clip, weight decay

@@ -196,6 +196,9 @@ MlmEngineOptions engine_options(const PretrainOptions& o) {
   e.device_dtype = o.device_dtype;
   e.eps_threads = o.eps_threads;
   e.stash = o.stash;
+  e.recompute = o.recompute;
+  e.stash_memory = o.stash_memory;
+  e.backend = o.backend;
   e.device_memory = o.device_memory;
   e.threads = o.threads;
   e.seed = o.seed;

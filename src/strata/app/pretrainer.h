@@ -28,8 +28,8 @@ struct PretrainOptions {
   double weight_decay = 0.01;
   double clip = 1.0;
   double mask_prob = 0.15;
-  float dropout = -1.0f;   // >= 0: every dropout probability
-  int eval_rows = 2048;    // held-out rows evaluated at the end (0: all)
+  float dropout = -1.0f;  // >= 0: every dropout probability
+  int eval_rows = 2048;   // held-out rows evaluated at the end (0: all)
   int threads = 0;
   std::uint64_t seed = 0;
   // How a step runs (app/mlm_engine.h): baseline (every layer resident) or l2l (one layer on the device, the tied
@@ -39,14 +39,17 @@ struct PretrainOptions {
   std::string device_dtype = "f32";
   int eps_threads = 2;
   std::string stash = "host";
+  std::string recompute = "auto";
+  std::size_t stash_memory = 0;   // 0: half the available host memory
   std::size_t device_memory = 0;  // 0: no limit
+  std::string backend = "cpu";
   std::string optimizer = "adamw";  // adamw | lamb
-  std::string save, report, log;   // --log: one JSON line per step
-  std::int64_t save_every = 0;     // > 0: a resumable checkpoint in --save every N steps
-  std::int64_t stop_at = 0;        // > 0: stop after step N of the schedule (checkpoint and report as at the end)
-  std::string resume;              // a pretrain --save directory: continue its run
-  std::set<std::string> given;     // the options given on the command line (a resumed run refuses changes to
-                                   // the ones that fix its trajectory)
+  std::string save, report, log;    // --log: one JSON line per step
+  std::int64_t save_every = 0;      // > 0: a resumable checkpoint in --save every N steps
+  std::int64_t stop_at = 0;         // > 0: stop after step N of the schedule (checkpoint and report as at the end)
+  std::string resume;               // a pretrain --save directory: continue its run
+  std::set<std::string> given;      // the options given on the command line (a resumed run refuses changes to
+                                    // the ones that fix its trajectory)
   bool quiet = false;
 };
 
