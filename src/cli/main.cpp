@@ -53,6 +53,14 @@ std::string who() {
                                          : "strata: ";
 }
 
+// One error line in one write: under mpirun the launcher forwards each write as it comes and may put its own abort
+// banner between two writes of the same line.
+void say(const std::string& what) {
+  const std::string line = who() + what + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,22 +80,22 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return finish(rc == 0 ? 0 : 2);
   } catch (const strata::Error& e) {
-    std::cerr << who() << "error: " << e.what() << "\n";
+    say(std::string("error: ") + e.what());
     return finish(static_cast<int>(e.code()));
   } catch (const std::system_error& e) {
     // A thread (or another system resource) the process may not have: a limit, not a bug.
     if (e.code() == std::errc::resource_unavailable_try_again || e.code() == std::errc::not_enough_memory) {
-      std::cerr << who() << "error: cannot create a thread (" << e.what()
-                << "); a process or memory limit is too low for this run (try fewer --threads)\n";
+      say(std::string("error: cannot create a thread (") + e.what() +
+          "); a process or memory limit is too low for this run (try fewer --threads)");
       return finish(3);
     }
-    std::cerr << who() << "internal error: " << e.what() << "\n";
+    say(std::string("internal error: ") + e.what());
     return finish(1);
   } catch (const std::bad_alloc&) {
-    std::cerr << who() << "error: out of memory\n";
+    say("error: out of memory");
     return finish(3);
   } catch (const std::exception& e) {
-    std::cerr << who() << "internal error: " << e.what() << "\n";
+    say(std::string("internal error: ") + e.what());
     return finish(1);
   }
   return 0;
