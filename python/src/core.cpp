@@ -447,6 +447,18 @@ PYBIND11_MODULE(_core, m) {
 
   // Label trees travel as strata's JSON; these normalise, validate and draw them.
   m.def("tree_normalize", [](const std::string& j) { return LabelTree::from_json(j, "tree").to_json(); });
+  // The tree as flat lists (node 0 the root): Python walks them with loops, whatever the depth (its json module and
+  // any recursion stop near 1000 levels; strata's trees may be kMaxTreeDepth deep).
+  m.def("tree_nodes", [](const std::string& j) {
+    const LabelTree t = LabelTree::from_json(j, "tree");
+    py::list children, names, class_ids;
+    for (const LabelTree::Node& n : t.nodes) {
+      children.append(py::cast(n.children));
+      names.append(n.name.empty() ? py::object(py::none()) : py::object(py::str(n.name)));
+      class_ids.append(n.class_id);
+    }
+    return py::make_tuple(t.class_names, children, names, class_ids);
+  });
   m.def("tree_flat", [](const std::vector<std::string>& c) { return LabelTree::flat(c).to_json(); });
   m.def("tree_from_groups", [](const std::vector<int>& g, const std::vector<std::string>& c) {
     return LabelTree::from_groups(g, c).to_json();

@@ -218,7 +218,7 @@ class HierarchicalClassifier(_StrataClassifier):
             self._nodes = None
         else:
             self._model = None
-            self._nodes = _fit_python_nodes(self.tree_.root, names, X, y_enc, self.estimator)
+            self._nodes = _fit_python_nodes(self.tree_, names, X, y_enc, self.estimator)
         return self
 
     def _proba(self, X):
@@ -227,59 +227,56 @@ class HierarchicalClassifier(_StrataClassifier):
             return super()._proba(X)
         # Python node learners see X as validated, in fit and here alike (no float32 conversion)
         out = np.zeros((X.shape[0], len(self.classes_)))
-        _predict_python_nodes(self._nodes, X, np.ones(X.shape[0]), out, self.routing == "hard")
+        _predict_python_nodes(self._nodes, X, out, self.routing == "hard")
         return out
 
 
 # -- a scikit-learn estimator per node (Python) ------------------------------------------------------------------
-def _fit_python_nodes(node, names, X, y_enc, estimator):
-    """Fits clone(estimator) at every internal node with >= 2 children that have rows; returns nested dicts
-    {class: id} for leaves and {children, model, local} for internal nodes (local: model label -> child index)."""
+def _fit_python_nodes(tree, names, X, y_enc, estimator):
+    """Fits clone(estimator) at every internal node with >= 2 children that have rows. Returns one dict per node of
+    `tree` (index = node id, 0 the root): {"class": id} for leaves, {"children", "model", "local"} for internal
+    nodes (local: model label -> child index). Loops, not recursion: any depth the tree may have."""
     ids = {n: i for i, n in enumerate(names)}
-
-    def build(n):
-        if "class" in n:
-            return {"class": ids[n["class"]]}
-        return {"children": [build(ch) for ch in n["children"]]}
-
-    def classes_under(n):
-        return [n["class"]] if "class" in n else [c for ch in n["children"] for c in classes_under(ch)]
-
-    def fit(n):
-        if "class" in n:
-            return
+    kids, order = tree._kids, tree._preorder()
+    under = [None] * len(kids)  # class ids under each node
+    for v in reversed(order):  # children before their parent
+        if tree._class_ids[v] >= 0:
+            under[v] = [ids[tree._classes[tree._class_ids[v]]]]
+        else:
+            under[v] = [c for k in kids[v] for c in under[k]]
+    nodes = [None] * len(kids)
+    for v in order:
+        if tree._class_ids[v] >= 0:
+            nodes[v] = {"class": under[v][0]}
+            continue
         child_of = np.full(len(names), -1)
-        for i, ch in enumerate(n["children"]):
-            child_of[classes_under(ch)] = i
+        for i, k in enumerate(kids[v]):
+            child_of[under[k]] = i
         rows = np.flatnonzero(child_of[y_enc] >= 0)
         local = np.unique(child_of[y_enc[rows]])
-        n["local"] = local
-        n["model"] = None
-        if len(local) >= 2:
-            n["model"] = clone(estimator).fit(X[rows], child_of[y_enc[rows]])
-        for ch in n["children"]:
-            fit(ch)
-
-    root = build(node)
-    fit(root)
-    return root
+        model = clone(estimator).fit(X[rows], child_of[y_enc[rows]]) if len(local) >= 2 else None
+        nodes[v] = {"children": list(kids[v]), "local": local, "model": model}
+    return nodes
 
 
-def _predict_python_nodes(n, X, reach, out, hard):
-    if "class" in n:
-        out[:, n["class"]] = reach
-        return
-    m = len(n["children"])
-    cp = np.zeros((X.shape[0], m))
-    if n["model"] is not None:
-        p = n["model"].predict_proba(X)
-        cols = n["model"].classes_
-        cp[:, cols] = p
-    elif len(n["local"]) == 1:
-        cp[:, n["local"][0]] = 1.0
-    else:
-        cp[:] = 1.0 / m
-    if hard:  # the argmax child gets everything (ties: the first child)
-        cp = np.eye(m)[np.argmax(cp, axis=1)]
-    for i, ch in enumerate(n["children"]):
-        _predict_python_nodes(ch, X, reach * cp[:, i], out, hard)
+def _predict_python_nodes(nodes, X, out, hard):
+    """out[:, c] = the product of the routing probabilities on the path to class c (hard: 0/1 along the argmax)."""
+    stack = [(0, np.ones(X.shape[0]))]
+    while stack:
+        v, reach = stack.pop()
+        n = nodes[v]
+        if "class" in n:
+            out[:, n["class"]] = reach
+            continue
+        m = len(n["children"])
+        cp = np.zeros((X.shape[0], m))
+        if n["model"] is not None:
+            cp[:, n["model"].classes_] = n["model"].predict_proba(X)
+        elif len(n["local"]) == 1:
+            cp[:, n["local"][0]] = 1.0
+        else:
+            cp[:] = 1.0 / m
+        if hard:  # the argmax child gets everything (ties: the first child)
+            cp = np.eye(m)[np.argmax(cp, axis=1)]
+        for i, ch in enumerate(n["children"]):
+            stack.append((ch, reach * cp[:, i]))

@@ -5,20 +5,17 @@ import numpy as np
 from .tree import LabelTree
 
 
-def _ancestor_sets(tree, classes):
+def _ancestor_sets(tree):
     """class label -> set of node ids on its root path, excluding the root (hiclass's convention)."""
+    parent = tree._parents()
     sets = {}
-    counter = [0]
-
-    def walk(n, path):
-        nid = counter[0]
-        counter[0] += 1
-        here = path + [nid] if path is not None else []
-        if "class" in n:
-            sets[n["class"]] = set(here)
-        for ch in n.get("children", []):
-            walk(ch, here)
-    walk(tree.root, None)
+    for v, c in enumerate(tree._class_ids):
+        if c >= 0:
+            path = set()
+            while parent[v] >= 0:
+                path.add(v)
+                v = parent[v]
+            sets[tree._classes[c]] = path
     return sets
 
 
@@ -27,7 +24,7 @@ def hierarchical_precision_recall_f1(y_true, y_pred, tree, average="micro"):
     over samples (hiclass's default), macro averages the per-sample ratios. Labels are matched to leaves by str()."""
     if not isinstance(tree, LabelTree):
         tree = LabelTree.from_dict(tree)
-    anc = _ancestor_sets(tree, tree.classes)
+    anc = _ancestor_sets(tree)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred differ in shape: {y_true.shape} vs {y_pred.shape}")

@@ -10,13 +10,44 @@ from . import _core
 from ._common import as_f32, progress_callback, seed_of, threads_of
 
 
+class _Raw(str):
+    """JSON text that _dumps copies as is."""
+
+
+def _dumps(obj):
+    """json.dumps without recursion: the json module stops near 1000 levels, strata's trees nest up to 20 002."""
+    out, stack = [], [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, _Raw):
+            out.append(x)
+        elif isinstance(x, dict):
+            items = list(x.items())
+            out.append("{")
+            stack.append(_Raw("}"))
+            for j in range(len(items) - 1, -1, -1):
+                stack.append(items[j][1])
+                stack.append(_Raw(("," if j else "") + json.dumps(str(items[j][0])) + ":"))
+        elif isinstance(x, (list, tuple)):
+            out.append("[")
+            stack.append(_Raw("]"))
+            for j in range(len(x) - 1, -1, -1):
+                stack.append(x[j])
+                if j:
+                    stack.append(_Raw(","))
+        else:
+            out.append(json.dumps(x))
+    return "".join(out)
+
+
 class LabelTree:
     """A label tree: every class in exactly one leaf, any depth. Stored as strata's JSON (what `strata induce`
-    writes and `strata fit --tree` reads), so trees move freely between Python and the CLI."""
+    writes and `strata fit --tree` reads), so trees move freely between Python and the CLI. Every operation is a
+    loop, not a recursion: a tree as deep as the CLI reads (10 000 levels) works here too."""
 
     def __init__(self, json_text):
-        self._json = _core.tree_normalize(json_text if isinstance(json_text, str) else json.dumps(json_text))
-        self._doc = json.loads(self._json)
+        self._json = _core.tree_normalize(json_text if isinstance(json_text, str) else _dumps(json_text))
+        self._classes, self._kids, self._names, self._class_ids = _core.tree_nodes(self._json)
 
     # -- construction ------------------------------------------------------------------------------------------
     @classmethod
@@ -46,63 +77,109 @@ class LabelTree:
         (default: sorted)."""
         leaves = []
 
-        def node(x, name=None):
-            if isinstance(x, dict):
-                ch = [node(v, str(k)) if v is not None else leaf(k) for k, v in x.items()]
-            elif isinstance(x, (list, tuple)):
-                ch = [node(v) for v in x]
-            else:
-                return leaf(x)
-            out = {"children": ch}
-            if name is not None:
-                out["name"] = name
-            return out
-
         def leaf(c):
             leaves.append(str(c))
             return {"class": str(c)}
 
-        root = node(spec)
+        top = [None]
+        stack = [(spec, None, top, 0)]  # (subtree, its name, the list its node goes into, the position there)
+        while stack:
+            x, name, dst, i = stack.pop()
+            if isinstance(x, dict):
+                kids = [(v, str(k)) if v is not None else (k, leaf) for k, v in x.items()]
+            elif isinstance(x, (list, tuple)):
+                kids = [(v, None) for v in x]
+            else:
+                dst[i] = leaf(x)
+                continue
+            ch = [None] * len(kids)
+            dst[i] = {"children": ch} if name is None else {"name": name, "children": ch}
+            for j, (v, nm) in enumerate(kids):
+                if nm is leaf:
+                    ch[j] = leaf(v)
+                else:
+                    stack.append((v, nm, ch, j))
+        root = top[0]
         if "class" in root:
             raise ValueError("a label tree needs at least one internal node; got a single class")
         if classes is None:
             classes = sorted(leaves)
         return cls({"classes": [str(c) for c in classes], "tree": root})
 
+    # -- the nodes (node 0 is the root) --------------------------------------------------------------------------
+    def _preorder(self):
+        order, stack = [], [0]
+        while stack:
+            v = stack.pop()
+            order.append(v)
+            stack.extend(reversed(self._kids[v]))
+        return order
+
+    def _parents(self):
+        parent = [-1] * len(self._kids)
+        for v, kids in enumerate(self._kids):
+            for k in kids:
+                parent[k] = v
+        return parent
+
+    def _classes_under(self, v):
+        out, stack = [], [v]
+        while stack:
+            u = stack.pop()
+            if self._class_ids[u] >= 0:
+                out.append(self._classes[self._class_ids[u]])
+            stack.extend(reversed(self._kids[u]))
+        return out
+
+    def _node_dict(self, v):
+        if self._class_ids[v] >= 0:
+            return {"class": self._classes[self._class_ids[v]]}
+        d = {} if self._names[v] is None else {"name": self._names[v]}
+        d["children"] = []
+        return d
+
     # -- views -------------------------------------------------------------------------------------------------
     @property
     def classes(self):
         """Class names, in class-id order."""
-        return list(self._doc["classes"])
+        return list(self._classes)
 
     @property
     def root(self):
-        """The tree as nested dicts (name, children; leaves: class)."""
-        return self._doc["tree"]
+        """The tree as nested dicts (name, children; leaves: class). A fresh copy on every call."""
+        made = [self._node_dict(v) for v in range(len(self._kids))]
+        for v, kids in enumerate(self._kids):
+            if kids:
+                made[v]["children"] = [made[k] for k in kids]
+        return made[0]
 
     def groups(self):
         """The top-level partition: one list of class names per child of the root."""
-        def under(n):
-            return [n["class"]] if "class" in n else [c for ch in n["children"] for c in under(ch)]
-        return [under(ch) for ch in self.root["children"]]
+        return [self._classes_under(ch) for ch in self._kids[0]]
 
     @property
     def depth(self):
-        def d(n):
-            return 0 if "class" in n else 1 + max(d(ch) for ch in n["children"])
-        return d(self.root)
+        depth = [0] * len(self._kids)
+        for v in self._preorder():
+            for k in self._kids[v]:
+                depth[k] = depth[v] + 1
+        return max(depth)
 
     def to_dict(self):
         """The nested form from_dict reads: internal nodes as {name: subtree} dicts (or lists), leaves as names."""
-        def conv(n):
-            if "class" in n:
-                return n["class"]
-            kids = n["children"]
-            if all("name" in k for k in kids if "class" not in k) and any("class" not in k for k in kids):
-                return {k["name"] if "class" not in k else k["class"]: (None if "class" in k else conv(k))
-                        for k in kids}
-            return [conv(k) for k in kids]
-        return conv(self.root)
+        conv = [None] * len(self._kids)
+        for v in reversed(self._preorder()):  # children before their parent
+            if self._class_ids[v] >= 0:
+                conv[v] = self._classes[self._class_ids[v]]
+                continue
+            kids = self._kids[v]
+            inner = [k for k in kids if self._class_ids[k] < 0]
+            if inner and all(self._names[k] is not None for k in inner):
+                conv[v] = {(self._names[k] if self._class_ids[k] < 0 else conv[k]):
+                           (conv[k] if self._class_ids[k] < 0 else None) for k in kids}
+            else:
+                conv[v] = [conv[k] for k in kids]
+        return conv[0]
 
     def to_json(self):
         return self._json
@@ -120,14 +197,15 @@ class LabelTree:
     def _repr_svg_(self):  # Jupyter draws the tree
         return self.to_svg()
 
-    def __eq__(self, other):
-        return isinstance(other, LabelTree) and self._doc == other._doc
+    def __eq__(self, other):  # the JSON is canonical: strata wrote it from the parsed tree
+        return isinstance(other, LabelTree) and self._json == other._json
 
     def __hash__(self):
         return hash(self._json)
 
     def __repr__(self):
-        return f"LabelTree({len(self.classes)} classes, depth {self.depth}, groups {self.groups()})"
+        groups = self.groups() if len(self._classes) <= 32 else f"{len(self._kids[0])} top-level groups"
+        return f"LabelTree({len(self._classes)} classes, depth {self.depth}, groups {groups})"
 
     def __getstate__(self):
         return {"json": self._json}

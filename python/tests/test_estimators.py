@@ -107,14 +107,15 @@ def test_python_estimator_is_cloned_per_node(blobs):
     base = LogisticRegression(max_iter=500)
     clf = strata.HierarchicalClassifier(tree=groups, estimator=base).fit(X, y)
     assert not hasattr(base, "coef_")  # the given estimator stays unfitted
-    root = clf._nodes
-    assert root["model"] is not root["children"][0]["model"]
+    nodes = clf._nodes  # one per tree node, 0 the root
+    root, first = nodes[0], nodes[nodes[0]["children"][0]]
+    assert root["model"] is not first["model"]
     p = clf.predict_proba(X)
     np.testing.assert_allclose(p.sum(axis=1), 1, atol=1e-9)
     assert clf.score(X, y) > 0.95
     # the product rule: P(class) = P(group) * P(class | group)
     g0 = root["model"].predict_proba(X[:3])[:, 0]
-    c0 = root["children"][0]["model"].predict_proba(X[:3])[:, 0]
+    c0 = first["model"].predict_proba(X[:3])[:, 0]
     np.testing.assert_allclose(p[:3, groups[0][0]], g0 * c0)
 
 

@@ -68,3 +68,48 @@ def test_metrics():
     assert metrics.hierarchical_precision(["a1"], ["b1"], tree, average="macro") == 0.0
     assert metrics.adjusted_rand_index([0, 0, 1, 1], [5, 5, 7, 7]) == pytest.approx(1.0)
     assert metrics.learning_efficiency(0.2, 0.1) == 2.0
+
+
+def _chain(depth):
+    """A caterpillar tree: one class leaves at each level, two at the bottom (depth edges to the deepest leaf)."""
+    spec = ["c0", "c1"]
+    for i in range(2, depth + 1):
+        spec = [f"c{i}", spec]
+    return spec
+
+
+def test_deep_trees_work_everywhere_without_recursion():
+    # 3000 levels: past Python's recursion limit (1000) and json's, within strata's 10 000
+    depth = 3000
+    t = strata.LabelTree.from_dict(_chain(depth))
+    assert t.depth == depth and len(t.classes) == depth + 1
+    assert t.groups()[0] == [f"c{depth}"] and len(t.groups()[1]) == depth
+    assert strata.LabelTree.from_json(t.to_json()) == t
+    assert strata.LabelTree.from_dict(t.to_dict()) == t
+    assert strata.LabelTree({"classes": t.classes, "tree": t.root}) == t
+    n, levels = t.root, 0
+    while "children" in n:
+        n, levels = n["children"][-1], levels + 1
+    assert levels == depth and n == {"class": "c1"}
+    assert "c0" in t.to_dot() and "LabelTree(3001 classes, depth 3000" in repr(t)
+    import pickle
+    assert pickle.loads(pickle.dumps(t)) == t
+    # hierarchical metrics on the deep tree: c1 vs its sibling c0 share every ancestor but the leaf
+    assert metrics.hierarchical_precision(["c1"], ["c0"], t) == pytest.approx((depth - 1) / depth)
+
+
+def test_deep_tree_in_a_python_node_estimator():
+    from sklearn.tree import DecisionTreeClassifier
+    depth = 1500  # a model per level, past the recursion limit: each splits its level's class from those below
+    y = np.repeat(np.arange(depth + 1), 2)
+    X = y[:, None].astype(float)
+    clf = strata.HierarchicalClassifier(estimator=DecisionTreeClassifier(max_depth=1), tree=_chain(depth))
+    clf.fit(X, [f"c{i}" for i in y])
+    p = clf.predict_proba(X[::300])
+    assert p.shape == (len(X[::300]), depth + 1) and np.allclose(p.sum(axis=1), 1.0)
+    assert list(clf.predict(X[::300])) == [f"c{i}" for i in y[::300]]
+
+
+def test_trees_past_the_depth_limit_are_refused_with_a_clear_error():
+    with pytest.raises(ValueError, match="deep|depth|nest"):
+        strata.LabelTree.from_dict(_chain(10050))
