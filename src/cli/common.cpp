@@ -19,6 +19,13 @@
 
 namespace strata::cli {
 
+std::set<std::string> given_options(const CLI::App& sub) {
+  std::set<std::string> given;
+  for (const CLI::Option* opt : sub.get_options())
+    if (opt->count() > 0 && !opt->get_lnames().empty()) given.insert(opt->get_lnames().front());
+  return given;
+}
+
 namespace {
 // "[lo, hi]" with the bounds as the user would type them.
 std::string range_text(long double lo, long double hi, bool hi_open) {
@@ -92,7 +99,8 @@ void check_classes(const data::Dataset& ds, const std::string& spec, long long m
   const auto k = static_cast<std::size_t>(ds.num_classes());
   if (static_cast<long long>(k) > max_classes)
     bad_input(spec, ": the labels have ", k, " distinct values in ", ds.n, " examples, more than --max-classes ",
-              max_classes, "; is the label column continuous? Name the right one with --label-column, or raise "
+              max_classes,
+              "; is the label column continuous? Name the right one with --label-column, or raise "
               "--max-classes if so many classes are meant");
   std::size_t fractional = 0;
   for (const std::string& c : ds.classes) {

@@ -2,10 +2,12 @@
 // and the progress sink.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "strata/core/file.h"
+#include "strata/core/memory.h"
 #include "strata/core/progress.h"
 #include "strata/data/dataset.h"
 #include "strata/hier/classifier.h"
@@ -21,9 +23,55 @@ CLI::Validator real_range(double lo, double hi, bool hi_open = false);
 CLI::Validator thread_range(int lo = 0);
 // --micro-batch: a positive integer, or auto (0: the planner picks the largest that fits); bad_input otherwise.
 int parse_micro_batch(const std::string& text);
-constexpr long long kMaxCount = 1'000'000'000;         // examples, rows, per-class counts
-constexpr long long kMaxSteps = 1'000'000'000'000LL;   // steps, checkpoint intervals
-constexpr unsigned long long kMaxSeed = ~0ULL;         // seeds: any unsigned 64-bit value
+constexpr long long kMaxCount = 1'000'000'000;        // examples, rows, per-class counts
+constexpr long long kMaxSteps = 1'000'000'000'000LL;  // steps, checkpoint intervals
+constexpr unsigned long long kMaxSeed = ~0ULL;        // seeds: any unsigned 64-bit value
+
+// The long names of the options given on the command line (a resumed run keeps the others from its checkpoint).
+std::set<std::string> given_options(const CLI::App& sub);
+
+// The executor flags train and pretrain share: --executor, --backend, --micro-batch, --device-memory, --device-dtype,
+// --stash, --eps-threads, --recompute, --stash-memory. Options is app::TrainOptions or app::PretrainOptions (the same
+// field names). Byte sizes and the micro-batch stay text until apply() parses them in the subcommand's callback.
+struct ExecutorFlags {
+  std::string device_memory, stash_memory, micro_batch;
+
+  template <class Options>
+  void add(CLI::App* sub, Options& o, const std::string& executor_help, const std::string& micro_batch_default) {
+    micro_batch = micro_batch_default;
+    sub->add_option("--executor", o.executor, executor_help)
+        ->default_val("baseline")
+        ->check(CLI::IsMember({"baseline", "l2l"}));
+    sub->add_option("--backend", o.backend, "device backend (cpu; cuda where this build has it)")->default_val("cpu");
+    sub->add_option("--micro-batch", micro_batch, "examples per micro-batch (divides --batch) | auto")
+        ->default_val(micro_batch_default);
+    sub->add_option("--device-memory", device_memory, "device memory budget, e.g. 512MiB (default: no limit)");
+    sub->add_option("--device-dtype", o.device_dtype,
+                    "l2l: slabs, stash (and decoder chunks) on the device: f32 | bf16")
+        ->default_val("f32")
+        ->check(CLI::IsMember({"f32", "bf16"}));
+    sub->add_option("--stash", o.stash, "l2l: stashed activations in host | device memory")
+        ->default_val("host")
+        ->check(CLI::IsMember({"host", "device"}));
+    sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")
+        ->check(thread_range(1))
+        ->default_val(2);
+    sub->add_option("--recompute", o.recompute,
+                    "l2l: recompute each layer's forward in the backward (on), stash its saved activations instead "
+                    "(off), or off when the stash fits (auto)")
+        ->default_val("auto")
+        ->check(CLI::IsMember({"auto", "on", "off"}));
+    sub->add_option("--stash-memory", stash_memory,
+                    "l2l: host memory the stash may use, e.g. 4GiB (default: half the available memory)");
+  }
+
+  template <class Options>
+  void apply(Options& o) const {
+    if (!device_memory.empty()) o.device_memory = parse_bytes(device_memory, "--device-memory");
+    if (!stash_memory.empty()) o.stash_memory = parse_bytes(stash_memory, "--stash-memory");
+    o.micro_batch = parse_micro_batch(micro_batch);
+  }
+};
 
 // Checks every output path a command will write before its work starts, and publishes them together at its end
 // (core/file.h OutputSet). The flags are (name, path) pairs; empty paths are skipped.
@@ -32,9 +80,9 @@ void check_outputs(OutputSet& set, const std::vector<std::pair<std::string, std:
 struct DataFlags {
   std::string label_column;
   std::string missing = "refuse";
-  std::string labels;        // --labels: of every .npy data spec of the command
-  std::string train_labels;  // --train-labels: of the --train .npy only (wins over --labels)
-  std::string test_labels;   // --test-labels: of the --test .npy only (wins over --labels)
+  std::string labels;            // --labels: of every .npy data spec of the command
+  std::string train_labels;      // --train-labels: of the --train .npy only (wins over --labels)
+  std::string test_labels;       // --test-labels: of the --test .npy only (wins over --labels)
   long long max_classes = 1000;  // --max-classes: more distinct labels than this is refused (a continuous column?)
 };
 // Labels that look like a continuous column: more classes than --max-classes is bad input; many classes of one or

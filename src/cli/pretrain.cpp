@@ -11,37 +11,9 @@ namespace strata::cli {
 namespace {
 struct PretrainArgs {
   app::PretrainOptions o;
-  std::string device_memory, stash_memory, micro_batch = "auto";
+  ExecutorFlags executor;
 };
 
-void add_executor_options(CLI::App* sub, PretrainArgs& a) {
-  app::PretrainOptions& o = a.o;
-  sub->add_option("--executor", o.executor,
-                  "baseline (every layer on the device) | l2l (one layer at a time, the tied decoder streamed by "
-                  "vocabulary chunks)")
-      ->default_val("baseline")
-      ->check(CLI::IsMember({"baseline", "l2l"}));
-  sub->add_option("--micro-batch", a.micro_batch, "l2l: texts per micro-batch (divides --batch) | auto")
-      ->default_val("auto");
-  sub->add_option("--device-memory", a.device_memory, "device memory budget, e.g. 64MiB (default: no limit)");
-  sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs, decoder chunks and stash on the device as f32 | bf16")
-      ->default_val("f32")
-      ->check(CLI::IsMember({"f32", "bf16"}));
-  sub->add_option("--stash", o.stash, "l2l: stashed activations in host | device memory")
-      ->default_val("host")
-      ->check(CLI::IsMember({"host", "device"}));
-  sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")
-      ->check(thread_range(1))
-      ->default_val(2);
-  sub->add_option("--recompute", o.recompute,
-                  "l2l: recompute each layer's forward in the backward (on), stash its saved activations instead "
-                  "(off), or off when the stash fits (auto)")
-      ->default_val("auto")
-      ->check(CLI::IsMember({"auto", "on", "off"}));
-  sub->add_option("--stash-memory", a.stash_memory,
-                  "l2l: host memory the stash may use, e.g. 4GiB (default: half the available memory)");
-  sub->add_option("--backend", o.backend, "device backend (cpu; cuda where this build has it)")->default_val("cpu");
-}
 }  // namespace
 
 void register_pretrain(CLI::App& app) {
@@ -98,15 +70,15 @@ void register_pretrain(CLI::App& app) {
   sub->add_option("--log", o->log, "one JSON line per step (loss, lr, predicted positions, ms)");
   sub->add_option("--report", o->report, "summary JSON (losses, held-out MLM loss and masked-token accuracy)");
   sub->add_flag("--quiet", o->quiet, "no progress on stderr");
-  add_executor_options(sub, *a);
+  a->executor.add(sub, *o,
+                  "baseline (every layer on the device) | l2l (one layer at a time, the tied decoder streamed by "
+                  "vocabulary chunks)",
+                  "auto");
   sub->callback([a, sub] {
-    for (const CLI::Option* opt : sub->get_options())
-      if (opt->count() > 0 && !opt->get_lnames().empty()) a->o.given.insert(opt->get_lnames().front());
+    a->o.given = given_options(*sub);
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("pretrain: --data is required (or --resume DIR)");
-    if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
-    if (!a->stash_memory.empty()) a->o.stash_memory = parse_bytes(a->stash_memory, "--stash-memory");
-    a->o.micro_batch = parse_micro_batch(a->micro_batch);
-    if (a->o.executor == "baseline" && a->micro_batch != "auto")
+    a->executor.apply(a->o);
+    if (a->o.executor == "baseline" && a->executor.micro_batch != "auto")
       bad_input("--micro-batch: the baseline executor runs the whole batch at once; micro-batches are l2l's");
     app::pretrain(a->o, progress_sink());
   });

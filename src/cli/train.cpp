@@ -13,16 +13,8 @@ namespace strata::cli {
 namespace {
 struct TrainArgs {
   app::TrainOptions o;
-  std::string device_memory, stash_memory, micro_batch = "8";
+  ExecutorFlags executor;
 };
-
-// The long names of the options given on the command line (a resumed run keeps the others from its checkpoint).
-std::set<std::string> given_options(const CLI::App& sub) {
-  std::set<std::string> given;
-  for (const CLI::Option* opt : sub.get_options())
-    if (opt->count() > 0 && !opt->get_lnames().empty()) given.insert(opt->get_lnames().front());
-  return given;
-}
 
 // What to train on and from: data, model, initial weights.
 void add_model_options(CLI::App* sub, TrainArgs& args) {
@@ -35,31 +27,6 @@ void add_model_options(CLI::App* sub, TrainArgs& args) {
                   "(config.json, model.safetensors; its vocab.txt becomes the tokenizer); a new classifier head");
   sub->add_option("--layers", o.layers, "override the number of encoder layers (0: the model's)")
       ->check(int_range(0, 10000));
-}
-
-// Where and how it runs: executor, backend, batches, the L2L relay's memory.
-void add_executor_options(CLI::App* sub, TrainArgs& args) {
-  app::TrainOptions& o = args.o;
-  sub->add_option("--executor", o.executor, "baseline (whole model on the device) | l2l (layer-to-layer relay)")
-      ->default_val("baseline");
-  sub->add_option("--backend", o.backend, "device backend (cpu; cuda where this build has it)")->default_val("cpu");
-  sub->add_option("--batch", o.batch, "examples per optimizer step")->check(int_range(1, 1'000'000))->default_val(32);
-  sub->add_option("--micro-batch", args.micro_batch, "examples per micro-batch (divides --batch) | auto")
-      ->default_val("8");
-  sub->add_option("--stash", o.stash, "l2l: stashed activations in host | device memory")->default_val("host");
-  sub->add_option("--device-dtype", o.device_dtype, "l2l: slabs and stash on the device as f32 | bf16")
-      ->default_val("f32");
-  sub->add_option("--eps-threads", o.eps_threads, "l2l: param-server optimizer threads")
-      ->check(thread_range(1))
-      ->default_val(2);
-  sub->add_option("--recompute", o.recompute,
-                  "l2l: recompute each layer's forward in the backward (on), stash its "
-                  "saved activations instead (off), or off when the stash fits (auto)")
-      ->default_val("auto")
-      ->check(CLI::IsMember({"auto", "on", "off"}));
-  sub->add_option("--stash-memory", args.stash_memory,
-                  "l2l: host memory the stash may use, e.g. 4GiB (default: half "
-                  "the available memory)");
 }
 
 // The schedule and optimizer, threads, budget and seed.
@@ -86,7 +53,6 @@ void add_schedule_options(CLI::App* sub, TrainArgs& args) {
   sub->add_option("--dropout", o.dropout, "every dropout probability (default: the config's, 0.1 for presets)")
       ->check(real_range(0, 1, /*hi_open=*/true));
   sub->add_option("--threads", o.threads, "compute threads (0: all cores)")->check(thread_range())->default_val(0);
-  sub->add_option("--device-memory", args.device_memory, "device memory budget, e.g. 512MiB (default: no limit)");
   sub->add_option("--seed", o.seed, "initialisation, data order and dropout seed")
       ->check(int_range(0, kMaxSeed))
       ->default_val(0);
@@ -122,14 +88,15 @@ void register_train(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("train", "train a BERT-style encoder for sequence classification");
   sub->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // scripts append overrides
   add_model_options(sub, *a);
-  add_executor_options(sub, *a);
+  sub->add_option("--batch", a->o.batch, "examples per optimizer step")
+      ->check(int_range(1, 1'000'000))
+      ->default_val(32);
+  a->executor.add(sub, a->o, "baseline (whole model on the device) | l2l (layer-to-layer relay)", "8");
   add_schedule_options(sub, *a);
   add_output_options(sub, a->o);
   sub->callback([a, sub] {
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("train: --data is required (or --resume DIR)");
-    if (!a->device_memory.empty()) a->o.device_memory = parse_bytes(a->device_memory, "--device-memory");
-    if (!a->stash_memory.empty()) a->o.stash_memory = parse_bytes(a->stash_memory, "--stash-memory");
-    a->o.micro_batch = parse_micro_batch(a->micro_batch);
+    a->executor.apply(a->o);
     const std::set<std::string> given = given_options(*sub);
     if (!a->o.resume.empty() && !given.count("data")) a->o.data = "";
     app::TrainOptions o = a->o;
