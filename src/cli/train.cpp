@@ -76,8 +76,6 @@ void add_output_options(CLI::App* sub, app::TrainOptions& o) {
   sub->add_option("--vocab-size", o.vocab_size, "pieces of a trained tokenizer")
       ->check(int_range(8, 10'000'000))
       ->default_val(8192);
-  sub->add_flag("--shard-optimizer", o.shard_optimizer,
-                "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");
   sub->add_flag("--quiet", o.quiet, "no progress on stderr");
 }
 

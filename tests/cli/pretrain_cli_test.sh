@@ -91,6 +91,22 @@ full, resumed = (json.load(open(p)) for p in sys.argv[1:])
 assert resumed["first_step"] == 5 and full["losses"][5:] == resumed["losses"], (full["losses"], resumed["losses"])
 assert full["eval_mlm_loss"] == resumed["eval_mlm_loss"]
 PY
+# An l2l run with dropout, resumed with --resume alone, runs on as it ran (executor and micro-batches from the
+# checkpoint, so the same dropout masks): the uninterrupted run's losses bit for bit. (Resumed as the baseline, one
+# micro-batch, its first step's loss moved by 0.02.)
+drop_l2l=(--data "$WORK/corpus.txt" --model tiny --steps 10 --batch 16 --seq-len 16 --vocab-size 60 --lr 3e-3
+  --threads 2 --seed 4 --dropout 0.1 --executor l2l --micro-batch 4 --quiet)
+expect_rc 0 "pretrain, l2l, dropout" -- $S pretrain "${drop_l2l[@]}" --report "$WORK/ld.json"
+expect_rc 0 "pretrain, l2l, dropout, stopped at step 4" -- $S pretrain "${drop_l2l[@]}" --stop-at 4 \
+  --save "$WORK/part_ld"
+grep -q '"executor": "l2l"' "$WORK/part_ld/trainer_state.json" || fail "pretrain: the checkpoint names its executor"
+expect_rc 0 "pretrain --resume of the l2l run" -- $S pretrain --resume "$WORK/part_ld" --report "$WORK/ld_res.json" \
+  --quiet
+/usr/bin/python3 - "$WORK/ld.json" "$WORK/ld_res.json" <<'PY' || fail "pretrain --resume: the l2l run does not run on"
+import json, sys
+full, resumed = (json.load(open(p)) for p in sys.argv[1:])
+assert resumed["first_step"] == 4 and full["losses"][4:] == resumed["losses"], (full["losses"], resumed["losses"])
+PY
 expect_rc 0 "pretrain, baseline, stopped at step 6, no dropout" -- $S pretrain "${nodrop[@]}" --stop-at 6 \
   --save "$WORK/part0" --quiet
 expect_rc 0 "pretrain --resume under l2l" -- $S pretrain --resume "$WORK/part0" --executor l2l --micro-batch 8 \

@@ -23,21 +23,44 @@ nlohmann::json trajectory_options(const PretrainOptions& o) {
           {"optimizer", o.optimizer}};
 }
 
+nlohmann::json execution_options(const PretrainOptions& o) {
+  return {{"executor", o.executor},         {"micro_batch", o.micro_batch},
+          {"device_dtype", o.device_dtype}, {"stash", o.stash},
+          {"recompute", o.recompute},       {"eps_threads", o.eps_threads},
+          {"backend", o.backend},           {"shard_optimizer", o.shard_optimizer}};
+}
+
 namespace {
+
+template <typename T>
+T saved_value(const nlohmann::json& saved, const std::string& state_path, const char* name) {
+  try {
+    return saved.at(name).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    bad_input(state_path, ": option '", name, "' has the wrong type (", saved.at(name).type_name(), ")");
+  }
+}
+
+std::string flag_of(const char* name) {
+  std::string flag = name;
+  for (char& c : flag) c = c == '_' ? '-' : c;
+  return flag;
+}
+
+// A saved execution option into o unless the command line gave it (checkpoints older than these keys: skipped).
+template <typename T>
+void restore_free(PretrainOptions& o, const nlohmann::json& saved, const std::string& state_path, const char* name,
+                  T& field) {
+  if (saved.contains(name) && !o.given.count(flag_of(name))) field = saved_value<T>(saved, state_path, name);
+}
 
 // The saved value of one option into o, unless the command line gave another (bad_input naming both).
 template <typename T>
 void restore(PretrainOptions& o, const nlohmann::json& saved, const std::string& state_path, const char* name,
              T& field) {
   if (!saved.contains(name)) bad_input(state_path, ": options lack '", name, "' (not a pretrain checkpoint?)");
-  T value{};
-  try {
-    value = saved.at(name).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    bad_input(state_path, ": option '", name, "' has the wrong type (", saved.at(name).type_name(), ")");
-  }
-  std::string flag = name;
-  for (char& c : flag) c = c == '_' ? '-' : c;
+  const T value = saved_value<T>(saved, state_path, name);
+  const std::string flag = flag_of(name);
   if (o.given.count(flag) && field != value)
     bad_input("--resume ", o.resume, ": --", flag, " ", nlohmann::json(field).dump(), " differs from the run's ",
               nlohmann::json(value).dump(), " (", state_path,
@@ -72,6 +95,20 @@ nlohmann::json apply_resume_options(PretrainOptions& o) {
   restore(o, saved, path, "dropout", o.dropout);
   restore(o, saved, path, "seed", o.seed);
   restore(o, saved, path, "optimizer", o.optimizer);
+  if (state.contains("execution") && state["execution"].is_object()) {
+    const nlohmann::json& ex = state["execution"];
+    const std::string given_executor = o.executor;
+    restore_free(o, ex, path, "executor", o.executor);
+    restore_free(o, ex, path, "backend", o.backend);
+    restore_free(o, ex, path, "eps_threads", o.eps_threads);
+    if (!o.given.count("executor") || given_executor == ex.value("executor", "")) {  // the saved run's l2l knobs
+      restore_free(o, ex, path, "micro_batch", o.micro_batch);
+      restore_free(o, ex, path, "device_dtype", o.device_dtype);
+      restore_free(o, ex, path, "stash", o.stash);
+      restore_free(o, ex, path, "recompute", o.recompute);
+      restore_free(o, ex, path, "shard_optimizer", o.shard_optimizer);
+    }
+  }
   for (const char* name : {"vocab.txt", "tokenizer.model"})
     if (fs::exists(fs::path(o.resume) / name)) o.tokenizer = (fs::path(o.resume) / name).string();
   if (o.tokenizer.empty()) bad_input("--resume ", o.resume, ": holds no tokenizer (vocab.txt or tokenizer.model)");
@@ -91,10 +128,11 @@ PretrainResume load_resume(const std::string& dir, const nlohmann::json& state, 
 }
 
 void save_pretrain_checkpoint(const std::string& dir, const PretrainOptions& o, const model::BertMlm& model,
-                              MlmEngine& engine, std::int64_t steps, const std::string& tokenizer_path) {
+                              MlmEngine& engine, std::int64_t steps, const std::string& tokenizer_path, bool write) {
   const std::size_t n = model.total_floats();
   std::vector<float> p(n), m(n), v(n);
-  engine.read_state(p.data(), m.data(), v.data());
+  engine.read_state(p.data(), m.data(), v.data());  // every process: sharded moments are gathered
+  if (!write) return;
   const model::Bert relay(model.bert().config(), model::Head::kMaskedLm);
   const std::size_t r = relay.total_floats();
   std::vector<float> rp(r), rm(r), rv(r);
@@ -109,7 +147,8 @@ void save_pretrain_checkpoint(const std::string& dir, const PretrainOptions& o, 
   c.state = {{"command", "pretrain"},
              {"steps_done", steps},
              {"updates_done", engine.updates_done()},
-             {"options", trajectory_options(o)}};
+             {"options", trajectory_options(o)},
+             {"execution", execution_options(o)}};
   c.tokenizer_source = tokenizer_path;
   train::save_checkpoint(dir, c);
 }

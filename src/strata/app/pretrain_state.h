@@ -18,6 +18,10 @@ namespace strata::app {
 
 // The options of o that fix the trajectory (data, schedule, optimizer, masking, seed, ...), as saved.
 nlohmann::json trajectory_options(const PretrainOptions& o);
+// How the run executes (executor, micro-batch, device dtype, stash, recompute, param-server threads, backend,
+// sharding), as saved: a resumed run may change them, and keeps the saved ones it is not given, so it runs as the
+// saved run did (the same micro-batches draw the same dropout masks).
+nlohmann::json execution_options(const PretrainOptions& o);
 
 // A run to resume: its checkpoint (model, moments, tokenizer) and where it stopped.
 struct PretrainResume {
@@ -26,15 +30,18 @@ struct PretrainResume {
 };
 
 // Reads DIR/trainer_state.json of a pretrain checkpoint and applies its trajectory options to o: an option given on
-// the command line (o.given) with another value is bad_input naming it and both values. Also points o.tokenizer at
+// the command line (o.given) with another value is bad_input naming it and both values. The execution options not
+// given are the saved ones (the l2l ones only while the executor stays the saved one). Also points o.tokenizer at
 // the checkpoint's tokenizer. Call before the data is loaded.
 nlohmann::json apply_resume_options(PretrainOptions& o);
 // Loads the checkpoint for the model the options describe (a different model is bad_input naming the first tensor
 // that differs).
 PretrainResume load_resume(const std::string& dir, const nlohmann::json& state, const model::BertMlm& model);
 
-// Writes a resumable checkpoint of the engine's state to dir (after `steps` steps).
+// Writes a resumable checkpoint of the engine's state to dir (after `steps` steps). Data parallel: every process
+// calls it (sharded optimizer state is gathered), the one with `write` writes.
 void save_pretrain_checkpoint(const std::string& dir, const PretrainOptions& o, const model::BertMlm& model,
-                              MlmEngine& engine, std::int64_t steps, const std::string& tokenizer_path);
+                              MlmEngine& engine, std::int64_t steps, const std::string& tokenizer_path,
+                              bool write = true);
 
 }  // namespace strata::app

@@ -206,6 +206,7 @@ MlmEngineOptions engine_options(const PretrainOptions& o) {
   e.optim.clip = o.clip;
   e.optim.name = o.optimizer;
   if (dist::world().size() > 1) e.group = &dist::world();
+  e.shard_optimizer = o.shard_optimizer;
   return e;
 }
 
@@ -218,7 +219,20 @@ struct RunContext {
   ProgressSink& sink;
   std::int64_t total;  // steps of the schedule
   Share share;
+  bool root() const { return share.rank == 0; }
 };
+
+// A cancel lands between steps. Data parallel: the processes agree first (a cancel on any stops all at the same
+// step, and all take part in its checkpoint).
+bool cancel_agreed(const RunContext& c) {
+  bool cancel = c.sink.cancel_requested();
+  if (c.share.ranks > 1) {
+    double any = cancel ? 1.0 : 0.0;
+    dist::world().all_reduce_sum(&any, 1);
+    cancel = any > 0;
+  }
+  return cancel;
+}
 
 [[noreturn]] void diverged(const RunContext& c, std::int64_t step, double loss, double lr) {
   internal_error("pre-training diverged: the MLM loss became ", loss, " at step ", step + 1, " (learning rate ", lr,
@@ -239,9 +253,10 @@ std::vector<double> run_steps(const RunContext& c, std::int64_t start, std::int6
   std::vector<double> losses;
   const auto loop0 = std::chrono::steady_clock::now();
   for (std::int64_t step = start; step < end; ++step) {
-    if (c.sink.cancel_requested() && !o.save.empty() && c.share.rank == 0)
-      save_pretrain_checkpoint(o.save, o, c.model, c.engine, step, c.s.tokenizer_path);
-    c.sink.check_cancel();
+    if (cancel_agreed(c)) {
+      if (!o.save.empty()) save_pretrain_checkpoint(o.save, o, c.model, c.engine, step, c.s.tokenizer_path, c.root());
+      throw Cancelled();
+    }
     const std::int64_t epoch = step / per_epoch;
     if (epoch != order_epoch)
       order = epoch_order(static_cast<std::size_t>(c.s.train.n), o.seed, epoch), order_epoch = epoch;
@@ -259,8 +274,8 @@ std::vector<double> run_steps(const RunContext& c, std::int64_t start, std::int6
                           {"updated", r.updated}, {"ms", seconds * 1e3}}
                .dump() +
            "\n";
-    if (o.save_every > 0 && (step + 1) % o.save_every == 0 && step + 1 < end && c.share.rank == 0)
-      save_pretrain_checkpoint(o.save, o, c.model, c.engine, step + 1, c.s.tokenizer_path);
+    if (o.save_every > 0 && (step + 1) % o.save_every == 0 && step + 1 < end)
+      save_pretrain_checkpoint(o.save, o, c.model, c.engine, step + 1, c.s.tokenizer_path, c.root());
     const double per_step =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - loop0).count() / (step + 1 - start);
     StepProgress sp;
@@ -314,10 +329,14 @@ nlohmann::json make_report(const PretrainOptions& o, const Setup& s, const MlmEn
 }
 
 // The final checkpoint, log and report: each written to its staged name, then renamed into place together.
+// Data parallel: every process takes part in the checkpoint (sharded state is gathered); rank 0 alone writes.
 void publish(OutputSet& outs, const PretrainOptions& o, const model::BertMlm& model, MlmEngine& engine,
              std::int64_t steps, const std::string& tokenizer_path, const std::string& log,
              const nlohmann::json& report, ProgressSink& sink) {
-  if (!o.save.empty()) save_pretrain_checkpoint(outs.staged(o.save), o, model, engine, steps, tokenizer_path);
+  const bool root = dist::world().is_root();
+  if (!o.save.empty())
+    save_pretrain_checkpoint(root ? outs.staged(o.save) : o.save, o, model, engine, steps, tokenizer_path, root);
+  if (!root) return;
   if (!o.log.empty()) write_file_atomic(outs.staged(o.log), log);
   if (!o.report.empty()) write_file_atomic(outs.staged(o.report), report.dump(2) + "\n");
   outs.commit();
@@ -334,21 +353,23 @@ PretrainResult pretrain(const PretrainOptions& options, ProgressSink& sink) {
   const nlohmann::json resume_state = o.resume.empty() ? nlohmann::json() : apply_resume_options(o);
   validate(o);
   const Share share = Share::of_world();
-  if (share.ranks > 1) {  // data parallel: rank 0 alone prints and writes
+  if (share.ranks > 1) {  // data parallel: rank 0 alone prints and writes (all take part in checkpoints)
     if (o.executor != "l2l") bad_input("under mpirun, pretrain runs --executor l2l (the baseline is one process)");
     if (o.batch % (share.ranks * std::max(1, o.micro_batch)) != 0)
       bad_input("--batch ", o.batch, " does not split over ", share.ranks, " processes",
                 o.micro_batch > 0 ? cat(" x --micro-batch ", o.micro_batch) : std::string());
-    if (share.rank != 0) o.quiet = true, o.save.clear(), o.log.clear(), o.report.clear();
+    if (share.rank != 0) o.quiet = true, o.log.clear(), o.report.clear();
   }
   const auto wall0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& m) {
     if (!o.quiet) sink.message(m);
   };
   OutputSet outs;  // checked now, before any work; published together at the end
-  outs.add("--save", o.save, /*directory=*/true);
-  outs.add("--log", o.log);
-  outs.add("--report", o.report);
+  if (share.rank == 0) {
+    outs.add("--save", o.save, /*directory=*/true);
+    outs.add("--log", o.log);
+    outs.add("--report", o.report);
+  }
   TempDir tmp("strata-pretrain");
   const Setup s = load(o, tmp, sink);
   const model::BertMlm model(config(o, s.train));
