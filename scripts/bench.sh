@@ -47,6 +47,8 @@ if want pretrain; then
   hdr "MLM pre-training on WordNet train glosses, then fine-tuning on wordnet:lexname and a WordNet hypernym .tsv:" \
     "scratch vs pre-trained vs fastText"
   bench/pretrain_bench.sh "$BUILD" || failed+=" pretrain"
+  hdr "MLM pre-training speed: L2L vs the baseline executor (step time, device peak)"
+  bench/pretrain_speed.sh "$BUILD" || failed+=" pretrain-speed"
 fi
 if want wordnet; then hdr "wordnet:lexname baselines: majority class and fastText supervised"; $PY bench/peers/fasttext_wordnet.py; fi
 if want regimes; then
