@@ -63,7 +63,11 @@ class L2LExecutor final : public Executor {
         stashed_(planner_.initial_stashed()) {
     if (o.micro_batch < 0) bad_input("--micro-batch must be positive, given ", o.micro_batch);
     if (o.stash != Space::kStash && o.stash != Space::kDevice) bad_input("--stash: expected host or device");
-    if (model.head() == model::Head::kMaskedLm) mlm_ = std::make_unique<MlmDecoderStage>(model);
+    if (model.head() == model::Head::kMaskedLm) {
+      // Sharded MLM runs once differed from unsharded ones in CI (a race not reproduced since): refused for now.
+      if (o.shard_optimizer) bad_input("--shard-optimizer is not supported for masked-LM pre-training");
+      mlm_ = std::make_unique<MlmDecoderStage>(model);
+    }
   }
 
   std::string name() const override { return "l2l"; }
