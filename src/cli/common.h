@@ -31,15 +31,14 @@ constexpr unsigned long long kMaxSeed = ~0ULL;        // seeds: any unsigned 64-
 std::set<std::string> given_options(const CLI::App& sub);
 
 // The executor flags train and pretrain share: --executor, --backend, --micro-batch, --device-memory, --device-dtype,
-// --stash, --eps-threads, --recompute, --shard-optimizer (when offered), --stash-memory. Options is app::TrainOptions
+// --stash, --eps-threads, --recompute, --stash-memory. Options is app::TrainOptions
 // or app::PretrainOptions (the same field names). Byte sizes and the micro-batch stay text until apply() parses them in
 // the subcommand's callback.
 struct ExecutorFlags {
   std::string device_memory, stash_memory, micro_batch;
 
   template <class Options>
-  void add(CLI::App* sub, Options& o, const std::string& executor_help, const std::string& micro_batch_default,
-           bool shard_optimizer) {
+  void add(CLI::App* sub, Options& o, const std::string& executor_help, const std::string& micro_batch_default) {
     micro_batch = micro_batch_default;
     sub->add_option("--executor", o.executor, executor_help)
         ->default_val("baseline")
@@ -63,9 +62,6 @@ struct ExecutorFlags {
                     "(off), or off when the stash fits (auto)")
         ->default_val("auto")
         ->check(CLI::IsMember({"auto", "on", "off"}));
-    if (shard_optimizer)
-      sub->add_flag("--shard-optimizer", o.shard_optimizer,
-                    "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");
     sub->add_option("--stash-memory", stash_memory,
                     "l2l: host memory the stash may use, e.g. 4GiB (default: half the available memory)");
   }

@@ -73,7 +73,7 @@ void register_pretrain(CLI::App& app) {
   a->executor.add(sub, *o,
                   "baseline (every layer on the device) | l2l (one layer at a time, the tied decoder streamed by "
                   "vocabulary chunks)",
-                  "auto", /*shard_optimizer=*/false);  // refused for MLM for now (train/l2l.cpp)
+                  "auto");  // no --shard-optimizer: refused for MLM for now (train/l2l.cpp)
   sub->callback([a, sub] {
     a->o.given = given_options(*sub);
     if (a->o.data.empty() && a->o.resume.empty()) bad_input("pretrain: --data is required (or --resume DIR)");

@@ -89,8 +89,9 @@ void register_train(CLI::App& app) {
   sub->add_option("--batch", a->o.batch, "examples per optimizer step")
       ->check(int_range(1, 1'000'000))
       ->default_val(32);
-  a->executor.add(sub, a->o, "baseline (whole model on the device) | l2l (layer-to-layer relay)", "8",
-                  /*shard_optimizer=*/true);
+  a->executor.add(sub, a->o, "baseline (whole model on the device) | l2l (layer-to-layer relay)", "8");
+  sub->add_flag("--shard-optimizer", a->o.shard_optimizer,
+                "l2l under mpirun: each process keeps the optimizer state of 1/N of every layer");
   add_schedule_options(sub, *a);
   add_output_options(sub, a->o);
   sub->callback([a, sub] {

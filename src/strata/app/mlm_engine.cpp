@@ -100,7 +100,6 @@ class L2LMlmEngine final : public MlmEngine {
     eo.stash = o.stash == "device" ? Space::kDevice : Space::kStash;
     eo.recompute = train::parse_recompute(o.recompute, "--recompute");
     eo.group = o.group;
-    eo.shard_optimizer = o.shard_optimizer;
     executor_ = train::make_executor("l2l", bert_, *be_, eo);
     micro_batch_ = executor_->prepare(B, T);  // exit 3 here when nothing fits
   }

@@ -34,7 +34,6 @@ struct MlmEngineOptions {
   std::uint64_t seed = 0;
   train::OptimConfig optim;             // adamw; clip, weight decay
   dist::ProcessGroup* group = nullptr;  // data parallel (l2l): this process steps on its share of each batch
-  bool shard_optimizer = false;         // data parallel (l2l): this process keeps 1/N of the optimizer state
 };
 
 class MlmEngine {

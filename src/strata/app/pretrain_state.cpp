@@ -24,10 +24,9 @@ nlohmann::json trajectory_options(const PretrainOptions& o) {
 }
 
 nlohmann::json execution_options(const PretrainOptions& o) {
-  return {{"executor", o.executor},         {"micro_batch", o.micro_batch},
-          {"device_dtype", o.device_dtype}, {"stash", o.stash},
-          {"recompute", o.recompute},       {"eps_threads", o.eps_threads},
-          {"backend", o.backend},           {"shard_optimizer", o.shard_optimizer}};
+  return {{"executor", o.executor}, {"micro_batch", o.micro_batch}, {"device_dtype", o.device_dtype},
+          {"stash", o.stash},       {"recompute", o.recompute},     {"eps_threads", o.eps_threads},
+          {"backend", o.backend}};
 }
 
 namespace {
@@ -106,7 +105,6 @@ nlohmann::json apply_resume_options(PretrainOptions& o) {
       restore_free(o, ex, path, "device_dtype", o.device_dtype);
       restore_free(o, ex, path, "stash", o.stash);
       restore_free(o, ex, path, "recompute", o.recompute);
-      restore_free(o, ex, path, "shard_optimizer", o.shard_optimizer);
     }
   }
   for (const char* name : {"vocab.txt", "tokenizer.model"})

@@ -18,8 +18,8 @@ namespace strata::app {
 
 // The options of o that fix the trajectory (data, schedule, optimizer, masking, seed, ...), as saved.
 nlohmann::json trajectory_options(const PretrainOptions& o);
-// How the run executes (executor, micro-batch, device dtype, stash, recompute, param-server threads, backend,
-// sharding), as saved: a resumed run may change them, and keeps the saved ones it is not given, so it runs as the
+// How the run executes (executor, micro-batch, device dtype, stash, recompute, param-server threads,
+// backend), as saved: a resumed run may change them, and keeps the saved ones it is not given, so it runs as the
 // saved run did (the same micro-batches draw the same dropout masks).
 nlohmann::json execution_options(const PretrainOptions& o);
 

@@ -206,7 +206,6 @@ MlmEngineOptions engine_options(const PretrainOptions& o) {
   e.optim.clip = o.clip;
   e.optim.name = o.optimizer;
   if (dist::world().size() > 1) e.group = &dist::world();
-  e.shard_optimizer = o.shard_optimizer;
   return e;
 }
 

@@ -43,7 +43,6 @@ struct PretrainOptions {
   std::size_t stash_memory = 0;   // 0: half the available host memory
   std::size_t device_memory = 0;  // 0: no limit
   std::string backend = "cpu";
-  bool shard_optimizer = false;     // l2l under mpirun: each process keeps the optimizer state of 1/N of every layer
   std::string optimizer = "adamw";  // adamw | lamb
   std::string save, report, log;    // --log: one JSON line per step
   std::int64_t save_every = 0;      // > 0: a resumable checkpoint in --save every N steps
